@@ -1,0 +1,437 @@
+/**
+ * A graph: torch.fx's `Graph` (`torch/fx/graph.py`), a doubly linked list of {@link Node}s with fx's
+ * naming, insertion points, erasure rules and copying.
+ *
+ * Every operation costs O(1) or O(what it touches): names are looked up in the namespace's hash set, nodes
+ * by `(op, target)` in an index, users in per-node sets. Only whole-graph operations (iteration, `lint`,
+ * `eliminateDeadCode`, `graphCopy`) walk the graph, once.
+ *
+ * @since 0.1.0
+ */
+import * as Argument from "./Argument.ts"
+import * as GraphError from "./GraphError.ts"
+import * as Meta from "./Meta.ts"
+import * as Namespace from "./Namespace.ts"
+import { Link, Node, type Op } from "./Node.ts"
+
+// ===== Models =====
+
+/**
+ * What a graph's owning module tells `lint` about a dotted target: a submodule, another attribute, or
+ * nothing.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Owner {
+  readonly resolveTarget: (target: string) => "module" | "attribute" | undefined
+  /** fx's `_is_impure` on the called submodule. */
+  readonly isImpureModule: (target: string) => boolean
+}
+
+/**
+ * Options of {@link Graph.createNode}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CreateOptions {
+  /** The name candidate, used as given (no snake-casing); defaults to one derived from the target. */
+  readonly name?: string | undefined
+  readonly meta?: Meta.Meta | undefined
+}
+
+/**
+ * A graph of nodes.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class Graph {
+  /** The module whose graph this is, if any: `lint` resolves targets through it. */
+  owner: Owner | undefined = undefined
+  readonly #root = new Link()
+  #namespace = Namespace.make()
+  readonly #byOpTarget = new Map<string, Set<Node>>()
+  readonly #byOp = new Map<Op, Set<Node>>()
+  #insertAnchor: Link = this.#root
+  #insertWhere: "before" | "after" = "before"
+  #size = 0
+  #orderValid = false
+
+  // ===== Getters =====
+
+  /** The number of live nodes. */
+  get size(): number {
+    return this.#size
+  }
+
+  /** The nodes in graph order. Safe to mutate while iterating, as in fx: an erased node is skipped. */
+  *nodes(): IterableIterator<Node> {
+    let cur = this.#root._next
+    while (cur !== this.#root) {
+      const node = cur as Node
+      if (!node._erased) yield node
+      cur = cur._next
+    }
+  }
+
+  /** The nodes in reverse graph order; as safe as {@link nodes}. */
+  *reversed(): IterableIterator<Node> {
+    let cur = this.#root._prev
+    while (cur !== this.#root) {
+      const node = cur as Node
+      if (!node._erased) yield node
+      cur = cur._prev
+    }
+  }
+
+  /** The first node, if any. */
+  get first(): Node | undefined {
+    return this.#root._next === this.#root ? undefined : (this.#root._next as Node)
+  }
+
+  /** The last node, if any. */
+  get last(): Node | undefined {
+    return this.#root._prev === this.#root ? undefined : (this.#root._prev as Node)
+  }
+
+  /**
+   * The nodes with an op (and target), in graph order (fx's `find_nodes`).
+   *
+   * **Gotchas.** The result comes from an index, so it costs O(k) for k matches, plus one O(n) renumbering
+   * of the graph the first time it is called after a structural change (and only with `sort`, the default).
+   * Query before a loop of mutations, not inside it.
+   */
+  findNodes(op: Op, target?: string, options?: { readonly sort?: boolean }): Array<Node> {
+    const set = target === undefined ? this.#byOp.get(op) : this.#byOpTarget.get(indexKey(op, target))
+    if (set === undefined) return []
+    const found = [...set]
+    if (options?.sort !== false && found.length > 1) {
+      this.#renumber()
+      found.sort((a, b) => a._position - b._position)
+    }
+    return found
+  }
+
+  /** The output node: the last node, if it is an output. */
+  get outputNode(): Node | undefined {
+    const last = this.last
+    return last !== undefined && last.op === "output" ? last : undefined
+  }
+
+  /** Whether a name is taken in this graph's namespace (names are never released). */
+  isNameUsed(name: string): boolean {
+    return this.#namespace.used.has(name)
+  }
+
+  /** Whether a node is in this graph's index: lint's "in the lookup table". @internal */
+  _isIndexed(node: Node): boolean {
+    return this.#byOpTarget.get(indexKey(node.op, node.target))?.has(node) === true
+  }
+
+  /** The node's ordinal in graph order (renumbers once after structural changes). */
+  positionOf(node: Node): number {
+    this.#renumber()
+    return node._position
+  }
+
+  // ===== Constructors of nodes =====
+
+  /**
+   * Creates a node at the current insertion point (fx's `create_node`). The name comes from
+   * `options.name` or, without it, from the target, and is made unique by the namespace.
+   */
+  createNode(
+    op: Op,
+    target: string,
+    args: ReadonlyArray<Argument.Argument> = [],
+    kwargs: Argument.Kwargs = {},
+    options?: CreateOptions
+  ): Node {
+    const candidate = options?.name ?? Namespace.candidateFor(op, target)
+    // Validate the arguments before the name is taken, so a refused node leaves no trace.
+    const probe = (n: Node): void => {
+      if (n.graph !== this) {
+        throw GraphError.make("WrongGraph", `Argument '${n.name}' of new node does not belong to this Graph`, n.name)
+      }
+      if (n._erased) throw GraphError.make("ErasedNode", `Argument '${n.name}' of new node was erased`, n.name)
+    }
+    for (const a of args) Argument.forEachNode(a, probe)
+    for (const k in kwargs) Argument.forEachNode(kwargs[k]!, probe)
+    const name = Namespace.createName(this.#namespace, candidate)
+    const node = new Node(this, name, op, target, args, kwargs, options?.meta ?? {})
+    this.#index(node)
+    this.#link(node, this.#insertAnchor, this.#insertWhere)
+    this.#size++
+    return node
+  }
+
+  /** A placeholder for input `name` (fx's `placeholder`); `defaultValue` becomes its only argument. */
+  placeholder(name: string, options?: { readonly defaultValue?: Argument.Argument; readonly meta?: Meta.Meta }): Node {
+    const args = options !== undefined && "defaultValue" in options ? [options.defaultValue!] : []
+    return this.createNode("placeholder", name, args, {}, { meta: options?.meta })
+  }
+
+  /** A read of attribute `target` of the owning module (fx's `get_attr`). */
+  getAttr(target: string, options?: CreateOptions): Node {
+    return this.createNode("get_attr", target, [], {}, options)
+  }
+
+  /** A call of a function, named by its qualified name (fx's `call_function`). */
+  callFunction(
+    target: string,
+    args: ReadonlyArray<Argument.Argument> = [],
+    kwargs: Argument.Kwargs = {},
+    options?: CreateOptions
+  ): Node {
+    return this.createNode("call_function", target, args, kwargs, options)
+  }
+
+  /** A call of submodule `target` (fx's `call_module`). */
+  callModule(
+    target: string,
+    args: ReadonlyArray<Argument.Argument> = [],
+    kwargs: Argument.Kwargs = {},
+    options?: CreateOptions
+  ): Node {
+    return this.createNode("call_module", target, args, kwargs, options)
+  }
+
+  /** A call of method `target` on `args[0]` (fx's `call_method`). */
+  callMethod(
+    target: string,
+    args: ReadonlyArray<Argument.Argument> = [],
+    kwargs: Argument.Kwargs = {},
+    options?: CreateOptions
+  ): Node {
+    return this.createNode("call_method", target, args, kwargs, options)
+  }
+
+  /** The output node returning `result` (fx's `output`). */
+  output(result: Argument.Argument, options?: CreateOptions): Node {
+    return this.createNode("output", "output", [result], {}, options)
+  }
+
+  // ===== Insertion points =====
+
+  /**
+   * Runs `f` with new nodes inserted just before `node` (so several come out in creation order), then
+   * restores the previous insertion point (fx's `with graph.inserting_before(node)`). Without a node, new
+   * nodes go to the very front, each before the previous one (fx: `inserting_after(root)`).
+   */
+  insertingBefore<A>(node: Node | undefined, f: () => A): A {
+    return node === undefined ? this.#withInsertPoint(this.#root, "after", f) : this.#withInsertPoint(this.#own(node), "before", f)
+  }
+
+  /**
+   * Runs `f` with new nodes inserted just after `node` (so several come out in *reverse* creation order),
+   * then restores the previous insertion point (fx's `with graph.inserting_after(node)`). Without a node,
+   * new nodes are appended at the end.
+   */
+  insertingAfter<A>(node: Node | undefined, f: () => A): A {
+    return node === undefined ? this.#withInsertPoint(this.#root, "before", f) : this.#withInsertPoint(this.#own(node), "after", f)
+  }
+
+  // ===== Mutations =====
+
+  /**
+   * Removes a node that has no users (fx's `erase_node`). Its name stays used. Erasing an erased node does
+   * nothing, as in fx (which only warns).
+   *
+   * @throws GraphError `NodeHasUsers` with fx's message, or `WrongGraph`.
+   */
+  eraseNode(node: Node): void {
+    if (node.users.size > 0) {
+      const users = [...node.users].map((u) => `${u.name}: None`).join(", ")
+      throw GraphError.make(
+        "NodeHasUsers",
+        `Tried to erase Node ${node.name} but it still had ${node.users.size} users in the graph: {${users}}!`,
+        node.name
+      )
+    }
+    if (node.graph !== this) {
+      throw GraphError.make("WrongGraph", `Attempting to remove ${node.name} from wrong graph!`, node.name)
+    }
+    if (node._erased) return
+    this.#unlink(node)
+    this.#unindex(node)
+    node._erased = true
+    node._clearInputs()
+    this.#size--
+  }
+
+  /**
+   * Renames a node through the namespace (fx's `node._rename(candidate)`): the new name is made unique,
+   * the old one stays used. Returns the new name.
+   */
+  renameNode(node: Node, candidate: string): string {
+    this.#own(node)
+    if (candidate === node.name) return candidate
+    node._name = Namespace.createName(this.#namespace, candidate)
+    return node._name
+  }
+
+  /**
+   * Gives a node a name as is, bypassing derivation but not uniqueness: the name must be free. Readers use
+   * it for names fixed by a file (torch's deserializer forces names the same way).
+   *
+   * @throws GraphError `InvalidArgument` if the name is taken.
+   */
+  forceName(node: Node, name: string): void {
+    this.#own(node)
+    if (name === node.name) return
+    if (this.#namespace.used.has(name)) {
+      throw GraphError.make("InvalidArgument", `Name ${name} is already used in this graph`, node.name)
+    }
+    Namespace.reserve(this.#namespace, name)
+    node._name = name
+  }
+
+  /**
+   * Copies a node into this graph at the insertion point, mapping its inputs with `argTransform` (fx's
+   * `node_copy`). The name is the source's, made unique here; the meta record is copied, its values shared.
+   */
+  nodeCopy(node: Node, argTransform: (n: Node) => Argument.Argument): Node {
+    const args = Argument.mapNodes(node.args, argTransform) as ReadonlyArray<Argument.Argument>
+    const kwargs = Argument.mapKwargs(node.kwargs, argTransform)
+    return this.createNode(node.op, node.target, args, kwargs, { name: node.name, meta: Meta.copy(node.meta) })
+  }
+
+  /**
+   * Copies the nodes of `src` into this graph at the insertion point (fx's `graph_copy`). Nodes already in
+   * `valMap` are not copied (that is how callers map placeholders); every other node before the output is
+   * copied and recorded in `valMap`. Returns the output's argument mapped through `valMap` (and the source's
+   * output node, with `returnOutputNode`), or `undefined` when `src` has no output.
+   *
+   * @throws GraphError `InvalidArgument` when an input of a copied node was never mapped (fx: KeyError).
+   */
+  graphCopy(src: Graph, valMap: Map<Node, Argument.Argument>): Argument.Argument | undefined
+  graphCopy(
+    src: Graph,
+    valMap: Map<Node, Argument.Argument>,
+    options: { readonly returnOutputNode: true }
+  ): readonly [Argument.Argument, Node] | undefined
+  graphCopy(
+    src: Graph,
+    valMap: Map<Node, Argument.Argument>,
+    options?: { readonly returnOutputNode: boolean }
+  ): Argument.Argument | readonly [Argument.Argument, Node] | undefined {
+    const lookup = (n: Node): Argument.Argument => {
+      const mapped = valMap.get(n)
+      if (mapped === undefined && !valMap.has(n)) {
+        throw GraphError.make("InvalidArgument", `graph_copy: node ${n.name} was used before it was mapped`, n.name)
+      }
+      return mapped!
+    }
+    for (const node of src.nodes()) {
+      if (valMap.has(node)) continue
+      if (node.op === "output") {
+        const rv = Argument.mapNodes(node.args[0] ?? null, lookup)
+        return options?.returnOutputNode === true ? ([rv, node] as const) : rv
+      }
+      valMap.set(node, this.nodeCopy(node, lookup))
+    }
+    return undefined
+  }
+
+  /**
+   * A copy of this graph: new nodes with the same names, ops, targets, arguments and meta records (fx's
+   * `Graph.__deepcopy__`: a fresh namespace in which every name is created again in graph order). `valMap`
+   * receives the correspondence from old nodes to new ones.
+   */
+  copy(valMap: Map<Node, Argument.Argument> = new Map()): Graph {
+    const g = new Graph()
+    const out = g.graphCopy(this, valMap, { returnOutputNode: true })
+    if (out !== undefined) {
+      const [value, oldOutput] = out
+      valMap.set(oldOutput, g.output(value, { meta: Meta.copy(oldOutput.meta) }))
+    }
+    return g
+  }
+
+  /** @internal Moves `node` next to `anchor` (Node.prepend / Node.append). */
+  _move(node: Node, anchor: Node, where: "before" | "after"): void {
+    this.#own(anchor)
+    if (node.graph !== this) {
+      throw GraphError.make("WrongGraph", `Node ${node.name} does not belong to this Graph`, node.name)
+    }
+    if (node._erased) throw GraphError.make("ErasedNode", `Node ${node.name} was erased`, node.name)
+    if (node === anchor) return
+    this.#unlink(node)
+    this.#link(node, anchor, where)
+  }
+
+  // ===== Internals =====
+
+  #own(node: Node): Node {
+    if (node.graph !== this) {
+      throw GraphError.make("WrongGraph", `Node ${node.name} does not belong to this Graph`, node.name)
+    }
+    if (node._erased) throw GraphError.make("ErasedNode", `Node ${node.name} was erased`, node.name)
+    return node
+  }
+
+  #withInsertPoint<A>(anchor: Link, where: "before" | "after", f: () => A): A {
+    const previous = [this.#insertAnchor, this.#insertWhere] as const
+    this.#insertAnchor = anchor
+    this.#insertWhere = where
+    try {
+      return f()
+    } finally {
+      ;[this.#insertAnchor, this.#insertWhere] = previous
+    }
+  }
+
+  #link(node: Link, anchor: Link, where: "before" | "after"): void {
+    const prev = where === "before" ? anchor._prev : anchor
+    const next = prev._next
+    node._prev = prev
+    node._next = next
+    prev._next = node
+    next._prev = node
+    this.#orderValid = false
+  }
+
+  // Like fx's `_remove_from_list`, the unlinked node keeps its own pointers, so an iterator standing on it
+  // can still step forward.
+  #unlink(node: Link): void {
+    node._prev._next = node._next
+    node._next._prev = node._prev
+    this.#orderValid = false
+  }
+
+  #index(node: Node): void {
+    const key = indexKey(node.op, node.target)
+    let set = this.#byOpTarget.get(key)
+    if (set === undefined) this.#byOpTarget.set(key, (set = new Set()))
+    set.add(node)
+    let byOp = this.#byOp.get(node.op)
+    if (byOp === undefined) this.#byOp.set(node.op, (byOp = new Set()))
+    byOp.add(node)
+  }
+
+  #unindex(node: Node): void {
+    this.#byOpTarget.get(indexKey(node.op, node.target))?.delete(node)
+    this.#byOp.get(node.op)?.delete(node)
+  }
+
+  #renumber(): void {
+    if (this.#orderValid) return
+    let i = 0
+    for (let cur = this.#root._next; cur !== this.#root; cur = cur._next) (cur as Node)._position = i++
+    this.#orderValid = true
+  }
+}
+
+const indexKey = (op: Op, target: string): string => `${op}\u0000${target}`
+
+// ===== Constructors =====
+
+/**
+ * An empty graph.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (): Graph => new Graph()

@@ -1,0 +1,131 @@
+/**
+ * Operations on a {@link GraphModule} as a whole: torch.fx's `GraphModule` (`torch/fx/graph_module.py`)
+ * methods that look at the graph and the module tree together, and the deep copy the exporter starts with.
+ *
+ * @since 0.1.0
+ */
+import * as DeadCode from "./DeadCode.ts"
+import { Graph } from "./Graph.ts"
+import * as Lint from "./Lint.ts"
+import type { Node } from "./Node.ts"
+import { GraphModule, type Module, PlainModule, TrtModule, deleteSubmodule, getSubmodule, namedModules } from "./Module.ts"
+
+export { GraphModule }
+
+// ===== Constructors =====
+
+/**
+ * A graph module owning `graph` (a new empty one by default).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (graph?: Graph): GraphModule => new GraphModule(graph)
+
+/**
+ * A deep copy of a module tree that shares what is immutable: graphs, nodes, meta records and the module
+ * tree are new; tensors, storages and engine bytes are the same objects, so copying a 1 GB model copies no
+ * weights. Aliasing is kept: a module or tensor reachable under two names is one object in the copy too.
+ *
+ * **Details.** Graphs are copied as fx's `Graph.__deepcopy__` copies them: every name is created again,
+ * in graph order, in a fresh namespace (so names freed by nothing stay free of history, as in fx).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const deepCopy = <M extends Module>(root: M): M => copyModule(root, new Map()) as M
+
+const copyModule = (mod: Module, memo: Map<Module, Module>): Module => {
+  const done = memo.get(mod)
+  if (done !== undefined) return done
+  let copy: Module
+  switch (mod.kind) {
+    case "graph_module": {
+      const gm = new GraphModule(mod.graph.copy())
+      gm.inSpec = mod.inSpec
+      gm.outSpec = mod.outSpec
+      gm.symbols = mod.symbols === undefined ? undefined : new Map(mod.symbols)
+      copy = gm
+      break
+    }
+    case "trt_module":
+      copy = new TrtModule({
+        name: mod.name,
+        packedEngineInfo: mod.packedEngineInfo,
+        engineState: mod.engineState,
+        inputBindingNames: mod.inputBindingNames,
+        outputBindingNames: mod.outputBindingNames
+      })
+      break
+    case "module":
+      copy = new PlainModule(mod.type)
+      break
+  }
+  memo.set(mod, copy)
+  copy.impure = mod.impure
+  for (const [name, child] of mod.children) copy.children.set(name, copyModule(child, memo))
+  for (const [name, t] of mod.parameters) copy.parameters.set(name, t)
+  for (const [name, t] of mod.buffers) copy.buffers.set(name, t)
+  for (const name of mod.nonPersistent) copy.nonPersistent.add(name)
+  for (const [name, c] of mod.constants) copy.constants.set(name, c)
+  return copy
+}
+
+// ===== Getters =====
+
+/**
+ * Lints the module's graph, with targets resolved in the module tree, and the graph of every descendant
+ * graph module.
+ *
+ * @throws GraphError `Lint`.
+ * @since 0.1.0
+ * @category getters
+ */
+export const lint = (root: GraphModule): void => {
+  for (const [, mod] of namedModules(root)) if (mod.kind === "graph_module") Lint.lint(mod.graph)
+}
+
+// ===== Mutations =====
+
+/**
+ * Deletes every submodule that no `call_module` or `get_attr` of the root graph reaches (fx's
+ * `delete_all_unused_submodules`): used are every prefix of such a target, and every descendant of a called
+ * module. Parameters, buffers and constants of surviving modules are never deleted.
+ *
+ * @since 0.1.0
+ * @category mutations
+ */
+export const deleteAllUnusedSubmodules = (root: GraphModule): void => {
+  const used = new Set<string>()
+  const graph = root.graph
+  for (const op of ["call_module", "get_attr"] as const) {
+    for (const node of graph.findNodes(op, undefined, { sort: false })) {
+      const atoms = node.target.split(".")
+      for (let i = 1; i <= atoms.length; i++) used.add(atoms.slice(0, i).join("."))
+      if (op === "call_module") {
+        const sub = getSubmodule(root, node.target)
+        if (sub !== undefined) for (const [name] of namedModules(sub)) if (name !== "") used.add(`${node.target}.${name}`)
+      }
+    }
+  }
+  for (const [name] of namedModules(root)) if (name !== "" && !used.has(name)) deleteSubmodule(root, name)
+}
+
+/**
+ * Dead-code elimination on the module's graph, with `call_module` impurity from the module tree, recursing
+ * into child graph modules read by `get_attr` (fx's `eliminate_dead_code` on `gm.graph`).
+ *
+ * @since 0.1.0
+ * @category mutations
+ */
+export const eliminateDeadCode = (root: GraphModule, isImpureNode?: (node: Node) => boolean): boolean =>
+  DeadCode.eliminateDeadCode(root.graph, {
+    isImpureNode,
+    subgraph: (target) => {
+      // fx looks among the direct children only.
+      const child = root.children.get(target)
+      return child?.kind === "graph_module" ? child.graph : undefined
+    }
+  })
+
+export { Graph }

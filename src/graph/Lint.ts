@@ -1,0 +1,68 @@
+/**
+ * `lint`: the invariants of a graph, checked as torch.fx's `Graph.lint()` checks them, with fx's messages.
+ *
+ * For each node in order: its op is legal, it belongs to this graph and is in its index, every input
+ * belongs to this graph and was defined earlier, its name is not redefined. With an owning module, every
+ * `get_attr` / `call_module` target resolves and every `call_module` target is a module. trtx adds what fx
+ * keeps implicit: users are exactly the nodes that read a node, and at most one output node ends the graph.
+ *
+ * One walk over the nodes and their inputs: O(nodes + edges).
+ *
+ * @since 0.1.0
+ */
+import type { Graph } from "./Graph.ts"
+import * as GraphError from "./GraphError.ts"
+import { type Node, ops } from "./Node.ts"
+
+const legalOps: ReadonlySet<string> = new Set(ops)
+
+/**
+ * Checks a graph and throws at the first broken invariant.
+ *
+ * @throws GraphError `Lint`, naming the node.
+ * @since 0.1.0
+ * @category getters
+ */
+export const lint = (graph: Graph): void => {
+  const seen = new Set<Node>()
+  const names = new Set<string>()
+  let output: Node | undefined
+  for (const node of graph.nodes()) {
+    const fail = (detail: string): never => {
+      throw GraphError.make("Lint", detail, node.name)
+    }
+    if (!legalOps.has(node.op)) fail(`Node ${node.name} had unknown opcode ${node.op}!`)
+    if (node.graph !== graph) fail(`Node '${node.name}' does not belong to this Graph!`)
+    if (!graph._isIndexed(node)) fail(`Node '${node.name}' is not in the lookup table of this Graph!`)
+    if (output !== undefined) fail(`Node '${node.name}' comes after the output node '${output.name}'`)
+    for (const input of node.allInputNodes) {
+      if (input.graph !== graph) {
+        fail(`Argument '${input.name}' of Node '${node.name}' does not belong to this Graph, but was used as an argument! If you are copying nodes from another graph, make sure to use \`arg_transform\` on node_copy() to remap values`)
+      }
+      if (!seen.has(input)) {
+        fail(`Argument '${input.name}' of Node '${node.name}' was used before it has been defined! Please check that Nodes in the graph are topologically ordered`)
+      }
+      if (!input.users.has(node)) fail(`Node '${node.name}' reads '${input.name}' but is not among its users`)
+    }
+    for (const user of node.users) {
+      if (user.erased || user.graph !== graph) fail(`Node '${node.name}' lists '${user.name}', which is not in this Graph, as a user`)
+    }
+    if (names.has(node.name)) fail(`Node redefined name ${node.name}!`)
+    if (typeof node.target !== "string" || node.target === "") fail(`Node '${node.name}' target must be a non-empty string`)
+    if (graph.owner !== undefined && (node.op === "get_attr" || node.op === "call_module")) {
+      const kind = graph.owner.resolveTarget(node.target)
+      if (kind === undefined) {
+        fail(`Node ${node.name} target ${node.target} references nonexistent attribute ${node.target} of the owning module`)
+      }
+      if (node.op === "call_module" && kind !== "module") {
+        fail(`Node ${node.name} target ${node.target} ${node.target} does not reference an nn.Module`)
+      }
+    }
+    if (node.op === "output") output = node
+    seen.add(node)
+    names.add(node.name)
+  }
+  if (seen.size !== graph.size) {
+    throw GraphError.make("Lint", `Graph holds ${graph.size} nodes but ${seen.size} are linked`)
+  }
+}

@@ -1,0 +1,396 @@
+/**
+ * The module tree of a compiled model: torch's `nn.Module` as far as the exporter sees it (children in
+ * registration order, parameters, buffers with their persistent flag, constants), with the three kinds a
+ * compiled module is made of:
+ *
+ * - {@link GraphModule}: a module with a graph (the root, and each `_run_on_gpu_N` fallback);
+ * - {@link TrtModule}: a `TorchTensorRTModule` (`_run_on_acc_N`), holding its engine record;
+ * - {@link PlainModule}: a plain module that only holds state (`conv` under a fallback module).
+ *
+ * The traversals follow `torch/nn/modules/module.py`: `named_children` and `named_modules` skip repeated
+ * module objects, `state_dict` lists every name (shared tensors under each), `named_parameters` and
+ * `named_buffers` skip repeated tensors.
+ *
+ * @since 0.1.0
+ */
+import { Graph, type Owner } from "./Graph.ts"
+import * as GraphError from "./GraphError.ts"
+import type { ScriptObject, Tensor } from "./Tensor.ts"
+
+// ===== Models =====
+
+/**
+ * A module of any kind.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Module = GraphModule | TrtModule | PlainModule
+
+/**
+ * A constant attribute: a tensor that is neither parameter nor buffer, or a script object.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Constant = Tensor | ScriptObject
+
+/**
+ * An engine record, index for index as `TorchTensorRTModule._pack_engine_info()` returns it, with the
+ * engine's bytes as a `Uint8Array` where the record holds them.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type EngineInfo = ReadonlyArray<string | Uint8Array>
+
+/**
+ * What every module holds. Names are unique across the four maps of one module, as in torch, where they
+ * are all attributes.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+abstract class ModuleBase {
+  /** Submodules in registration order. */
+  readonly children = new Map<string, Module>()
+  /** Direct parameters. */
+  readonly parameters = new Map<string, Tensor>()
+  /** Direct buffers; names in {@link nonPersistent} stay out of the state dict. */
+  readonly buffers = new Map<string, Tensor>()
+  readonly nonPersistent = new Set<string>()
+  /** Other tensor and script-object attributes read by `get_attr`. */
+  readonly constants = new Map<string, Constant>()
+  /** fx's `_is_impure`: a `call_module` of this module survives dead-code elimination. */
+  impure = false
+}
+
+/**
+ * A module with a graph.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class GraphModule extends ModuleBase {
+  readonly kind = "graph_module" as const
+  /** The pytree specs of the graph's inputs and outputs (`treespec_dumps` strings), if it has them. */
+  inSpec: string | null = null
+  outSpec: string | null = null
+  /** Root only: every symbol of a symbolic dim, with its hint and value range. */
+  symbols: Map<string, SymbolRange> | undefined = undefined
+  readonly #graph: Graph
+
+  constructor(graph: Graph = new Graph()) {
+    super()
+    this.#graph = graph
+    const owner: Owner = {
+      resolveTarget: (target) => {
+        const found = resolve(this, target)
+        return found === undefined ? undefined : found.kind === "module" ? "module" : "attribute"
+      },
+      isImpureModule: (target) => {
+        const found = resolve(this, target)
+        return found?.kind === "module" && found.module.impure
+      }
+    }
+    graph.owner = owner
+  }
+
+  get graph(): Graph {
+    return this.#graph
+  }
+}
+
+/**
+ * The value range of a symbol (`max` null: unbounded).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SymbolRange {
+  readonly hint: number
+  readonly min: number
+  readonly max: number | null
+}
+
+/**
+ * A TensorRT module: its name, engine record and binding names.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class TrtModule extends ModuleBase {
+  readonly kind = "trt_module" as const
+  constructor(
+    options: {
+      readonly name: string
+      readonly packedEngineInfo: EngineInfo
+      readonly engineState?: EngineInfo | undefined
+      readonly inputBindingNames: ReadonlyArray<string>
+      readonly outputBindingNames: ReadonlyArray<string>
+    }
+  ) {
+    super()
+    this.name = options.name
+    this.packedEngineInfo = options.packedEngineInfo
+    this.engineState = options.engineState
+    this.inputBindingNames = options.inputBindingNames
+    this.outputBindingNames = options.outputBindingNames
+  }
+  readonly name: string
+  /** `_pack_engine_info()`, as the cross-compile path packs it. */
+  readonly packedEngineInfo: EngineInfo
+  /** The live engine's `__getstate__()`, where it differs from {@link packedEngineInfo}. */
+  readonly engineState: EngineInfo | undefined
+  readonly inputBindingNames: ReadonlyArray<string>
+  readonly outputBindingNames: ReadonlyArray<string>
+}
+
+/**
+ * A module that only holds state, with its Python type (`torch.nn.modules.conv.Conv2d`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class PlainModule extends ModuleBase {
+  readonly kind = "module" as const
+  constructor(type: string = "torch.nn.modules.module.Module") {
+    super()
+    this.type = type
+  }
+  readonly type: string
+}
+
+/**
+ * What a dotted target names.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Resolved =
+  | { readonly kind: "module"; readonly module: Module }
+  | { readonly kind: "parameter" | "buffer"; readonly owner: Module; readonly name: string; readonly tensor: Tensor }
+  | { readonly kind: "constant"; readonly owner: Module; readonly name: string; readonly value: Constant }
+
+// ===== Getters =====
+
+/**
+ * Resolves a dotted target by a `getattr` chain: the leading atoms name submodules, the last names a
+ * submodule, parameter, buffer or constant. The empty target is the module itself.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const resolve = (root: Module, target: string): Resolved | undefined => {
+  if (target === "") return { kind: "module", module: root }
+  const atoms = target.split(".")
+  let mod: Module = root
+  for (let i = 0; i < atoms.length - 1; i++) {
+    const child = mod.children.get(atoms[i]!)
+    if (child === undefined) return undefined
+    mod = child
+  }
+  const last = atoms[atoms.length - 1]!
+  const child = mod.children.get(last)
+  if (child !== undefined) return { kind: "module", module: child }
+  const p = mod.parameters.get(last)
+  if (p !== undefined) return { kind: "parameter", owner: mod, name: last, tensor: p }
+  const b = mod.buffers.get(last)
+  if (b !== undefined) return { kind: "buffer", owner: mod, name: last, tensor: b }
+  const c = mod.constants.get(last)
+  if (c !== undefined) return { kind: "constant", owner: mod, name: last, value: c }
+  return undefined
+}
+
+/**
+ * The submodule at a dotted path (fx's `get_submodule`).
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const getSubmodule = (root: Module, target: string): Module | undefined => {
+  const found = resolve(root, target)
+  return found?.kind === "module" ? found.module : undefined
+}
+
+/**
+ * Whether a module has an attribute of any kind under a direct name.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const hasAttribute = (mod: Module, name: string): boolean =>
+  mod.children.has(name) || mod.parameters.has(name) || mod.buffers.has(name) || mod.constants.has(name)
+
+/**
+ * Direct children in registration order, each module object once (under its first name).
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const namedChildren = (mod: Module): Array<readonly [string, Module]> => {
+  const seen = new Set<Module>()
+  const out: Array<readonly [string, Module]> = []
+  for (const [name, child] of mod.children) {
+    if (seen.has(child)) continue
+    seen.add(child)
+    out.push([name, child])
+  }
+  return out
+}
+
+/**
+ * Every module of the tree, pre-order, root first under `""`, each module object once.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const namedModules = (root: Module): Array<readonly [string, Module]> => {
+  const seen = new Set<Module>()
+  const out: Array<readonly [string, Module]> = []
+  const walk = (mod: Module, prefix: string): void => {
+    if (seen.has(mod)) return
+    seen.add(mod)
+    out.push([prefix, mod])
+    for (const [name, child] of mod.children) walk(child, prefix === "" ? name : `${prefix}.${name}`)
+  }
+  walk(root, "")
+  return out
+}
+
+/**
+ * The state dict: for each module in pre-order, its parameters, then its persistent buffers, under dotted
+ * names; a tensor shared by several names appears under each.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const stateDict = (root: Module): Map<string, Tensor> => {
+  const out = new Map<string, Tensor>()
+  for (const [prefix, mod] of namedModules(root)) {
+    const key = (name: string) => (prefix === "" ? name : `${prefix}.${name}`)
+    for (const [name, t] of mod.parameters) out.set(key(name), t)
+    for (const [name, t] of mod.buffers) if (!mod.nonPersistent.has(name)) out.set(key(name), t)
+  }
+  return out
+}
+
+const namedTensors = (root: Module, pick: (m: Module) => Map<string, Tensor>): Array<readonly [string, Tensor]> => {
+  const seen = new Set<Tensor>()
+  const out: Array<readonly [string, Tensor]> = []
+  for (const [prefix, mod] of namedModules(root)) {
+    for (const [name, t] of pick(mod)) {
+      if (seen.has(t)) continue
+      seen.add(t)
+      out.push([prefix === "" ? name : `${prefix}.${name}`, t])
+    }
+  }
+  return out
+}
+
+/**
+ * Every parameter of the tree, each tensor once (tied parameters under their first name).
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const namedParameters = (root: Module): Array<readonly [string, Tensor]> => namedTensors(root, (m) => m.parameters)
+
+/**
+ * Every buffer of the tree, persistent or not, each tensor once.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const namedBuffers = (root: Module): Array<readonly [string, Tensor]> => namedTensors(root, (m) => m.buffers)
+
+// ===== Mutations =====
+
+const refuseOther = (mod: Module, name: string, kind: "parameters" | "buffers" | "constants" | "children") => {
+  const taken = (["children", "parameters", "buffers", "constants"] as const).some((k) => k !== kind && mod[k].has(name))
+  if (taken) throw GraphError.make("AttributeExists", `attribute '${name}' already exists`)
+  if (name === "" || name.includes(".")) {
+    throw GraphError.make("InvalidArgument", `attribute name can't be empty or contain ".", got '${name}'`)
+  }
+}
+
+/**
+ * Registers a parameter; an existing parameter of that name is replaced, as in torch.
+ *
+ * @throws GraphError `AttributeExists` when the name is another kind of attribute.
+ * @since 0.1.0
+ * @category mutations
+ */
+export const registerParameter = (mod: Module, name: string, tensor: Tensor): void => {
+  refuseOther(mod, name, "parameters")
+  mod.parameters.set(name, tensor)
+}
+
+/**
+ * Registers a buffer, persistent unless said otherwise; an existing buffer of that name is replaced.
+ *
+ * @throws GraphError `AttributeExists` when the name is another kind of attribute.
+ * @since 0.1.0
+ * @category mutations
+ */
+export const registerBuffer = (mod: Module, name: string, tensor: Tensor, persistent = true): void => {
+  refuseOther(mod, name, "buffers")
+  mod.buffers.set(name, tensor)
+  if (persistent) mod.nonPersistent.delete(name)
+  else mod.nonPersistent.add(name)
+}
+
+/**
+ * Sets a constant attribute (a tensor or script object); an existing constant of that name is replaced.
+ *
+ * @throws GraphError `AttributeExists` when the name is another kind of attribute.
+ * @since 0.1.0
+ * @category mutations
+ */
+export const setConstant = (mod: Module, name: string, value: Constant): void => {
+  refuseOther(mod, name, "constants")
+  mod.constants.set(name, value)
+}
+
+/**
+ * Adds a submodule at a dotted path, creating empty plain modules along it (fx's `add_submodule`). Returns
+ * false, changing nothing, when an atom of the path is an attribute that is not a module.
+ *
+ * @since 0.1.0
+ * @category mutations
+ */
+export const addSubmodule = (root: Module, target: string, module: Module): boolean => {
+  const atoms = target.split(".")
+  let mod: Module = root
+  for (let i = 0; i < atoms.length - 1; i++) {
+    const atom = atoms[i]!
+    const child = mod.children.get(atom)
+    if (child !== undefined) {
+      mod = child
+      continue
+    }
+    if (hasAttribute(mod, atom)) return false
+    const created = new PlainModule()
+    mod.children.set(atom, created)
+    mod = created
+  }
+  const last = atoms[atoms.length - 1]!
+  if (mod.parameters.has(last) || mod.buffers.has(last) || mod.constants.has(last)) return false
+  mod.children.set(last, module)
+  return true
+}
+
+/**
+ * Deletes the submodule at a dotted path (fx's `delete_submodule`); false when there is none.
+ *
+ * @since 0.1.0
+ * @category mutations
+ */
+export const deleteSubmodule = (root: Module, target: string): boolean => {
+  const atoms = target.split(".")
+  const parent = atoms.length === 1 ? root : getSubmodule(root, atoms.slice(0, -1).join("."))
+  const last = atoms[atoms.length - 1]!
+  if (parent === undefined || !parent.children.has(last)) return false
+  parent.children.delete(last)
+  return true
+}

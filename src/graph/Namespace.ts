@@ -1,0 +1,158 @@
+/**
+ * Node naming, exactly as torch.fx 2.11's `_Namespace.create_name` (`torch/fx/graph.py`) and
+ * `Graph._target_to_str`: sanitising, `_N` suffixes counted per base, Python's reserved names, and names
+ * that are never released (erasing `a` and creating `a` again gives `a_1`).
+ *
+ * Every lookup is a hash lookup; creating a name costs O(1) amortised, like fx.
+ *
+ * @since 0.1.0
+ */
+
+// ===== Models =====
+
+/**
+ * The names used in one graph and the last suffix handed out per base.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Namespace {
+  readonly used: Set<string>
+  readonly baseCount: Map<string, number>
+}
+
+// Non-greedy base with an optional `_digits` suffix; `[^0-9a-zA-Z_]+` runs become one "_".
+const NAME_RE = /^([a-zA-Z_][0-9a-zA-Z_]*?)(?:_(\d+))?$/
+const ILLEGAL_CHARS = /[^0-9a-zA-Z_]+/g
+
+/**
+ * fx's `_illegal_names`: Python's keywords, every name in `builtins` (3.12), and a few that generated code
+ * uses. A candidate equal to one of them is suffixed, except `None` (fx stores `None` as its value, and the
+ * check `_illegal_names[cand] is not obj` is false for `obj=None`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const ILLEGAL_NAMES: ReadonlySet<string> = new Set(
+  (
+    "ArithmeticError AssertionError AttributeError BaseException BaseExceptionGroup BlockingIOError " +
+    "BrokenPipeError BufferError BytesWarning ChildProcessError ConnectionAbortedError ConnectionError " +
+    "ConnectionRefusedError ConnectionResetError DeprecationWarning EOFError Ellipsis EncodingWarning " +
+    "EnvironmentError Exception ExceptionGroup False FileExistsError FileNotFoundError FloatingPointError " +
+    "FutureWarning GeneratorExit IOError ImportError ImportWarning IndentationError IndexError InterruptedError " +
+    "IsADirectoryError KeyError KeyboardInterrupt LookupError MemoryError ModuleNotFoundError NameError " +
+    "NoneType NotADirectoryError NotImplemented NotImplementedError OSError OverflowError " +
+    "PendingDeprecationWarning PermissionError ProcessLookupError RecursionError ReferenceError ResourceWarning " +
+    "RuntimeError RuntimeWarning StopAsyncIteration StopIteration SyntaxError SyntaxWarning SystemError " +
+    "SystemExit TabError TimeoutError True TypeError UnboundLocalError UnicodeDecodeError UnicodeEncodeError " +
+    "UnicodeError UnicodeTranslateError UnicodeWarning UserWarning ValueError Warning ZeroDivisionError " +
+    "__build_class__ __debug__ __doc__ __import__ __loader__ __name__ __package__ __spec__ abs aiter all and " +
+    "anext any as ascii assert async await bin bool break breakpoint bytearray bytes callable chr class " +
+    "classmethod compile complex continue copyright credits def del delattr device dict dir divmod elif else " +
+    "enumerate eval except exec exit filter finally float for format from frozenset fx_pytree getattr global " +
+    "globals hasattr hash help hex id if import in inf input int is isinstance issubclass iter lambda len " +
+    "license list locals map max memoryview min nan next nonlocal not object oct open or ord pass pow print " +
+    "property pytree quit raise range repr return reversed round set setattr slice sorted staticmethod str sum " +
+    "super torch try tuple type vars while with yield zip"
+  ).split(" ")
+)
+
+// ===== Constructors =====
+
+/**
+ * An empty namespace.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (): Namespace => ({ used: new Set(), baseCount: new Map() })
+
+// ===== Mutations =====
+
+/**
+ * Creates a unique name from a candidate and marks it used: `_Namespace.create_name(candidate, None)`.
+ *
+ * **Gotchas** (all fx's): the count is looked up by the *whole* candidate but stored by its base, so
+ * `add, add, add_5, add, add_5` gives `add, add_1, add_5, add_6, add_2`; `x_01` keeps its text.
+ *
+ * @since 0.1.0
+ * @category mutations
+ */
+export const createName = (ns: Namespace, candidate: string): string => {
+  let cand = candidate
+  let m = NAME_RE.exec(cand)
+  if (m === null) {
+    cand = cand.replace(ILLEGAL_CHARS, "_")
+    if (cand === "") cand = "_unnamed"
+    if (cand[0]! >= "0" && cand[0]! <= "9") cand = `_${cand}`
+    m = NAME_RE.exec(cand)!
+  }
+  const base = m[1]!
+  let num: number
+  if (m[2] === undefined || ns.used.has(cand)) {
+    num = ns.baseCount.get(cand) ?? 0
+    if (ILLEGAL_NAMES.has(cand)) {
+      num += 1
+      cand = `${base}_${num}`
+    }
+  } else {
+    num = Number.parseInt(m[2], 10)
+  }
+  while (ns.used.has(cand)) {
+    num += 1
+    cand = `${base}_${num}`
+  }
+  ns.used.add(cand)
+  ns.baseCount.set(base, num)
+  return cand
+}
+
+/**
+ * Marks a name used without deriving anything from it (for names that a loaded graph fixes).
+ *
+ * @since 0.1.0
+ * @category mutations
+ */
+export const reserve = (ns: Namespace, name: string): void => {
+  ns.used.add(name)
+}
+
+/**
+ * A copy of a namespace, so that a copied graph keeps handing out the names its original would.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const copy = (ns: Namespace): Namespace => ({ used: new Set(ns.used), baseCount: new Map(ns.baseCount) })
+
+// ===== Getters =====
+
+/**
+ * The name candidate fx derives from a target when no name is given (`Graph._target_to_str`): for a
+ * callable, its `__name__`; for a string, the string with `__x__` stripped to `x`; then snake case.
+ *
+ * Targets here are the strings torch.export writes, so a callable's `__name__` is recovered from them:
+ * `torch.ops.aten.add.Tensor` is `add.Tensor` (an OpOverload's name), `_operator.getitem` is `getitem`.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const candidateFor = (op: string, target: string): string => {
+  let s: string
+  if (op === "call_function") {
+    const parts = target.split(".")
+    s = target.startsWith("torch.ops.") && parts.length >= 4 ? parts.slice(3).join(".") : parts[parts.length - 1]!
+  } else {
+    // `_is_magic`: Python's `"___"[2:-2]` is the empty string, and JavaScript's slice(2, -2) agrees.
+    s = target.startsWith("__") && target.endsWith("__") ? target.slice(2, -2) : target
+  }
+  return snakeCase(s)
+}
+
+/**
+ * fx's `_snake_case`: an underscore before every capital that follows a lower-case letter, then lower case.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const snakeCase = (s: string): string => s.replace(/(?<=[a-z])([A-Z])/g, "_$1").toLowerCase()

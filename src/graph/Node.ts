@@ -1,0 +1,257 @@
+/**
+ * A node of a graph: torch.fx's `Node` (`torch/fx/node.py`, with the argument bookkeeping of C++
+ * `NodeBase__update_args_kwargs` in `torch/csrc/fx/node.cpp`).
+ *
+ * | op              | target                                   | args / kwargs                  |
+ * | --------------- | ---------------------------------------- | ------------------------------ |
+ * | `placeholder`   | the input's name                          | `[default]` or `[]`             |
+ * | `get_attr`      | a dotted attribute path (`conv.weight`)   | none                           |
+ * | `call_function` | a qualified name (`torch.ops.aten.add.Tensor`, `_operator.getitem`) | the call's |
+ * | `call_module`   | a dotted submodule path (`_run_on_acc_0`) | the call's                     |
+ * | `call_method`   | a method name (`relu`)                    | `[self, ...]`                  |
+ * | `output`        | `"output"`                                | `[result]`                     |
+ *
+ * Invariants kept by construction:
+ * - `users` holds exactly the nodes whose args or kwargs mention this node, in the order they started to
+ *   (an args update moves the updated node to the end of each input's users, as in fx);
+ * - `allInputNodes` lists the distinct nodes of args then kwargs, in argument order;
+ * - a node belongs to one graph for life; once erased it is out of the graph and out of its inputs' users.
+ *
+ * @since 0.1.0
+ */
+import * as Argument from "./Argument.ts"
+import type { Graph } from "./Graph.ts"
+import * as GraphError from "./GraphError.ts"
+import type { Meta } from "./Meta.ts"
+
+// ===== Models =====
+
+/**
+ * The node kinds of torch.fx.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Op = "placeholder" | "get_attr" | "call_function" | "call_module" | "call_method" | "output"
+
+/**
+ * All ops, for validation.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const ops: ReadonlyArray<Op> = ["placeholder", "get_attr", "call_function", "call_module", "call_method", "output"]
+
+/**
+ * A link of a graph's doubly linked node list. The graph's sentinel is a bare link; every other link is a
+ * {@link Node}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class Link {
+  /** @internal */
+  _prev: Link = this
+  /** @internal */
+  _next: Link = this
+}
+
+/**
+ * A graph node.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class Node extends Link {
+  readonly _tag = "Node" as const
+  /** @internal Set by the graph only (creation and rename), so that names stay registered. */
+  _name: string
+  /** @internal */
+  _erased = false
+  /** @internal Ordinal in the graph, valid while the graph's order cache is. */
+  _position = 0
+  /** Metadata; the record is the node's own, the values inside are shared immutable data. */
+  meta: Meta
+  /** The graph the node belongs to, for life. */
+  readonly graph: Graph
+  readonly op: Op
+  readonly target: string
+  readonly #users = new Set<Node>()
+  #inputs = new Set<Node>()
+  #args: ReadonlyArray<Argument.Argument> = []
+  #kwargs: Argument.Kwargs = {}
+
+  /** @internal Use the graph's `createNode`. */
+  constructor(
+    graph: Graph,
+    name: string,
+    op: Op,
+    target: string,
+    args: ReadonlyArray<Argument.Argument>,
+    kwargs: Argument.Kwargs,
+    meta: Meta
+  ) {
+    super()
+    this.graph = graph
+    this.op = op
+    this.target = target
+    this._name = name
+    this.meta = meta
+    this.#setArgsKwargs(args, kwargs)
+  }
+
+  // ===== Getters =====
+
+  /** The node's unique name in its graph. */
+  get name(): string {
+    return this._name
+  }
+  /** Positional arguments. */
+  get args(): ReadonlyArray<Argument.Argument> {
+    return this.#args
+  }
+  /** Keyword arguments. */
+  get kwargs(): Argument.Kwargs {
+    return this.#kwargs
+  }
+  /** The nodes that use this one, in the order fx keeps them (live view; copy before mutating the graph). */
+  get users(): ReadonlySet<Node> {
+    return this.#users
+  }
+  /** The distinct nodes this one reads, args before kwargs, in argument order (a snapshot). */
+  get allInputNodes(): ReadonlyArray<Node> {
+    return [...this.#inputs]
+  }
+  /** Whether the node was erased from its graph. */
+  get erased(): boolean {
+    return this._erased
+  }
+  /** The next node in graph order, or undefined at the end. */
+  get next(): Node | undefined {
+    return this._next instanceof Node ? this._next : undefined
+  }
+  /** The previous node in graph order, or undefined at the start. */
+  get prev(): Node | undefined {
+    return this._prev instanceof Node ? this._prev : undefined
+  }
+
+  // ===== Mutations =====
+
+  /** Replaces the positional arguments (fx's `node.args = ...`). */
+  set args(args: ReadonlyArray<Argument.Argument>) {
+    this.#setArgsKwargs(args, this.#kwargs)
+  }
+  /** Replaces the keyword arguments (fx's `node.kwargs = ...`). */
+  set kwargs(kwargs: Argument.Kwargs) {
+    this.#setArgsKwargs(this.#args, kwargs)
+  }
+
+  /** Replaces one positional argument (fx's `update_arg`). */
+  updateArg(index: number, arg: Argument.Argument): void {
+    if (!Number.isInteger(index) || index < 0 || index >= this.#args.length) {
+      throw GraphError.make("InvalidArgument", `Node ${this._name} has no argument ${index}`, this._name)
+    }
+    const args = this.#args.slice()
+    args[index] = arg
+    this.args = args
+  }
+
+  /** Sets one keyword argument (fx's `update_kwarg`): an existing key keeps its place, a new one goes last. */
+  updateKwarg(key: string, arg: Argument.Argument): void {
+    this.kwargs = { ...this.#kwargs, [key]: arg }
+  }
+
+  /** Replaces every occurrence of `old` among this node's inputs by `replacement` (fx's `replace_input_with`). */
+  replaceInputWith(old: Node, replacement: Node): void {
+    this.#assertLive()
+    const f = (n: Node): Argument.Argument => (n === old ? replacement : n)
+    this.#setArgsKwargs(Argument.mapNodes(this.#args, f) as ReadonlyArray<Argument.Argument>, Argument.mapKwargs(this.#kwargs, f))
+  }
+
+  /**
+   * Makes every user of this node use `replacement` instead, and returns the users changed, in the order
+   * they were users (fx's `replace_all_uses_with`). This node is not erased.
+   *
+   * **Details.** Each changed user gets new args, so it moves to the end of the users of each of its inputs:
+   * with `y.users = [u3]` and `x.users = [u1, u2]`, afterwards `y.users` is `[u3, u1, u2]`.
+   * `deleteUserCb(u)` returning false leaves that user alone. With `propagateMeta`, `replacement.meta` must be
+   * empty and receives a copy of this node's meta.
+   */
+  replaceAllUsesWith(
+    replacement: Node,
+    options?: { readonly deleteUserCb?: (user: Node) => boolean; readonly propagateMeta?: boolean }
+  ): Array<Node> {
+    this.#assertLive()
+    if (options?.propagateMeta === true) {
+      if (Object.keys(replacement.meta).length > 0) {
+        throw GraphError.make(
+          "InvalidArgument",
+          "Called node.replace_all_uses_with(replace_with, propagate_meta=True), but replace_with already has .meta keys",
+          replacement._name
+        )
+      }
+      Object.assign(replacement.meta, this.meta)
+    }
+    const changed: Array<Node> = []
+    for (const user of [...this.#users]) {
+      if (options?.deleteUserCb !== undefined && !options.deleteUserCb(user)) continue
+      changed.push(user)
+      user.replaceInputWith(this, replacement)
+    }
+    return changed
+  }
+
+  /** Moves `node` to just before this one (fx's `prepend`). */
+  prepend(node: Node): void {
+    this.graph._move(node, this, "before")
+  }
+  /** Moves `node` to just after this one (fx's `append`). */
+  append(node: Node): void {
+    this.graph._move(node, this, "after")
+  }
+
+  /** @internal Drops every input (the graph erases a node this way, like fx's `_update_args_kwargs(None...)`). */
+  _clearInputs(): void {
+    for (const input of this.#inputs) input.#users.delete(this)
+    this.#inputs = new Set()
+    this.#args = []
+    this.#kwargs = {}
+  }
+
+  override toString(): string {
+    return this._name
+  }
+
+  // ===== Internals =====
+
+  #assertLive(): void {
+    if (this._erased) throw GraphError.make("ErasedNode", `Node ${this._name} was erased`, this._name)
+  }
+
+  // `NodeBase__update_args_kwargs`: leave the users of every old input, then join the users of every new
+  // input in argument order, so an updated node ends up last among its inputs' users.
+  #setArgsKwargs(args: ReadonlyArray<Argument.Argument>, kwargs: Argument.Kwargs): void {
+    // Validate everything before touching any users list, so a refused update changes nothing.
+    const inputs = new Set<Node>()
+    const collect = (n: Node): void => {
+      if (n.graph !== this.graph) {
+        throw GraphError.make(
+          "WrongGraph",
+          `Argument '${n._name}' of Node '${this._name}' does not belong to this Graph`,
+          this._name
+        )
+      }
+      if (n._erased) {
+        throw GraphError.make("ErasedNode", `Argument '${n._name}' of Node '${this._name}' was erased`, this._name)
+      }
+      inputs.add(n)
+    }
+    for (const a of args) Argument.forEachNode(a, collect)
+    for (const k in kwargs) Argument.forEachNode(kwargs[k]!, collect)
+    for (const input of this.#inputs) input.#users.delete(this)
+    this.#inputs = inputs
+    for (const input of inputs) input.#users.add(this)
+    this.#args = args
+    this.#kwargs = kwargs
+  }
+}
