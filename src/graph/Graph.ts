@@ -38,6 +38,11 @@ export interface Owner {
 export interface CreateOptions {
   /** The name candidate, used as given (no snake-casing); defaults to one derived from the target. */
   readonly name?: string | undefined
+  /**
+   * Take `name` exactly, as a reader of a file that fixes names must (see `Namespace.takeExact`); the
+   * name must be unused.
+   */
+  readonly exactName?: boolean | undefined
   readonly meta?: Meta.Meta | undefined
 }
 
@@ -159,7 +164,15 @@ export class Graph {
     }
     for (const a of args) Argument.forEachNode(a, probe)
     for (const k in kwargs) Argument.forEachNode(kwargs[k]!, probe)
-    const name = Namespace.createName(this.#namespace, candidate)
+    let name: string
+    if (options?.exactName === true) {
+      if (!Namespace.takeExact(this.#namespace, candidate)) {
+        throw GraphError.make("InvalidArgument", `Name ${candidate} is already used in this graph`, candidate)
+      }
+      name = candidate
+    } else {
+      name = Namespace.createName(this.#namespace, candidate)
+    }
     const node = new Node(this, name, op, target, args, kwargs, options?.meta ?? {})
     this.#index(node)
     this.#link(node, this.#insertAnchor, this.#insertWhere)
@@ -270,22 +283,6 @@ export class Graph {
     if (candidate === node.name) return candidate
     node._name = Namespace.createName(this.#namespace, candidate)
     return node._name
-  }
-
-  /**
-   * Gives a node a name as is, bypassing derivation but not uniqueness: the name must be free. Readers use
-   * it for names fixed by a file (torch's deserializer forces names the same way).
-   *
-   * @throws GraphError `InvalidArgument` if the name is taken.
-   */
-  forceName(node: Node, name: string): void {
-    this.#own(node)
-    if (name === node.name) return
-    if (this.#namespace.used.has(name)) {
-      throw GraphError.make("InvalidArgument", `Name ${name} is already used in this graph`, node.name)
-    }
-    Namespace.reserve(this.#namespace, name)
-    node._name = name
   }
 
   /**

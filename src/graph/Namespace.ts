@@ -79,6 +79,31 @@ export const make = (): Namespace => ({ used: new Set(), baseCount: new Map() })
  * @category mutations
  */
 export const createName = (ns: Namespace, candidate: string): string => {
+  const d = derive(ns, candidate)
+  ns.used.add(d.name)
+  ns.baseCount.set(d.base, d.num)
+  return d.name
+}
+
+/**
+ * Takes a name exactly as given, for names fixed by a file: when fx would derive the same name from it,
+ * exactly as {@link createName} (so later names follow as in fx); otherwise (a name fx would have changed,
+ * such as `input`) it is only marked used, as torch's deserializer's forced names are. Returns false,
+ * changing nothing, when the name is already used.
+ *
+ * @since 0.1.0
+ * @category mutations
+ */
+export const takeExact = (ns: Namespace, name: string): boolean => {
+  if (ns.used.has(name)) return false
+  const d = derive(ns, name)
+  ns.used.add(name)
+  if (d.name === name) ns.baseCount.set(d.base, d.num)
+  return true
+}
+
+// The pure part of `create_name`: the name it would give, and the base count it would record.
+const derive = (ns: Namespace, candidate: string): { readonly name: string; readonly base: string; readonly num: number } => {
   let cand = candidate
   let m = NAME_RE.exec(cand)
   if (m === null) {
@@ -102,9 +127,7 @@ export const createName = (ns: Namespace, candidate: string): string => {
     num += 1
     cand = `${base}_${num}`
   }
-  ns.used.add(cand)
-  ns.baseCount.set(base, num)
-  return cand
+  return { name: cand, base, num }
 }
 
 /**

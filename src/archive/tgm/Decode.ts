@@ -1,0 +1,313 @@
+/**
+ * From validated `.tgm` records to the graph IR: resolves `{"node": n}` references, archive entries
+ * (storages, engines) and module targets, and reports every fault at its place: the entry, the JSON path,
+ * and the node.
+ *
+ * It builds a fresh module tree and hands it out only when everything resolved, so a broken archive never
+ * yields a half-built module.
+ *
+ * @since 0.1.0
+ */
+import * as ArchiveError from "../ArchiveError.ts"
+import * as Argument from "../../graph/Argument.ts"
+import { Graph } from "../../graph/Graph.ts"
+import { GraphError } from "../../graph/GraphError.ts"
+import * as Lint from "../../graph/Lint.ts"
+import * as Module from "../../graph/Module.ts"
+import type { Node } from "../../graph/Node.ts"
+import * as Tensor from "../../graph/Tensor.ts"
+import type * as Records from "./Records.ts"
+
+// ===== Models =====
+
+/**
+ * The archive entries a module record points to, read beforehand.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Entries = ReadonlyMap<string, Uint8Array>
+
+// ===== Getters =====
+
+/**
+ * The names of the entries (`tensors/<k>`, `engines/<k>`) a module record refers to, so that a reader
+ * loads exactly those.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const entriesReferenced = (root: Records.ModuleRecord): Set<string> => {
+  const out = new Set<string>()
+  const fields = (xs: Records.TrtModuleRecord["packed_engine_info"] | undefined) => {
+    for (const x of xs ?? []) if (typeof x !== "string") out.add(x.engine)
+  }
+  const walk = (m: Records.ModuleRecord): void => {
+    if (m.kind === "trt_module") {
+      fields(m.packed_engine_info)
+      fields(m.engine_state)
+      return
+    }
+    for (const t of Object.values(m.parameters)) out.add(t.storage)
+    for (const t of Object.values(m.buffers)) out.add(t.storage)
+    for (const c of Object.values(m.constants)) {
+      if ("storage" in c) out.add(c.storage)
+      else fields(c.script_object.state)
+    }
+    for (const child of Object.values(m.children)) walk(child)
+  }
+  walk(root)
+  return out
+}
+
+// ===== Decoding =====
+
+/**
+ * Builds the module tree of a root record.
+ *
+ * @throws ArchiveError located at `entry` (normally `module.json`) and the JSON path of the fault.
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeRoot = (
+  record: Records.GraphModuleRecord,
+  entries: Entries,
+  location: { readonly archive: string; readonly entry: string }
+): Module.GraphModule => new Decoder(entries, location).root(record)
+
+const jsonKey = (path: string, key: string): string =>
+  /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`
+
+class Decoder {
+  readonly #storages = new Map<string, Tensor.Storage>()
+  readonly #tensors = new Map<string, Tensor.Tensor>()
+  readonly #entries: Entries
+  readonly #location: { readonly archive: string; readonly entry: string }
+
+  constructor(entries: Entries, location: { readonly archive: string; readonly entry: string }) {
+    this.#entries = entries
+    this.#location = location
+  }
+
+  root(record: Records.GraphModuleRecord): Module.GraphModule {
+    const graphModules: Array<readonly [Module.GraphModule, Records.GraphModuleRecord, string]> = []
+    const root = this.module(record, "$", graphModules) as Module.GraphModule
+    if (record.graph.symbols !== undefined) {
+      root.symbols = new Map(Object.entries(record.graph.symbols))
+    }
+    // Targets resolve only once the whole tree exists.
+    for (const [gm, rec, path] of graphModules) this.checkTargets(gm, rec, path)
+    return root
+  }
+
+  fail(path: string, fault: ArchiveError.ArchiveFault, detail: string, node?: string): never {
+    throw ArchiveError.at({ ...this.#location, path, ...(node === undefined ? {} : { node }) }, fault, detail)
+  }
+
+  module(
+    record: Records.ModuleRecord,
+    path: string,
+    graphModules: Array<readonly [Module.GraphModule, Records.GraphModuleRecord, string]>
+  ): Module.Module {
+    if (record.kind === "trt_module") {
+      return new Module.TrtModule({
+        name: record.name,
+        packedEngineInfo: this.engineFields(record.packed_engine_info, `${path}.packed_engine_info`),
+        engineState: record.engine_state === undefined
+          ? undefined
+          : this.engineFields(record.engine_state, `${path}.engine_state`),
+        inputBindingNames: record.input_binding_names,
+        outputBindingNames: record.output_binding_names
+      })
+    }
+    let mod: Module.GraphModule | Module.PlainModule
+    if (record.kind === "graph_module") {
+      const gm = new Module.GraphModule(this.graph(record.graph, `${path}.graph`))
+      gm.inSpec = record.graph.in_spec
+      gm.outSpec = record.graph.out_spec
+      graphModules.push([gm, record, path])
+      mod = gm
+    } else {
+      mod = new Module.PlainModule(record.type)
+    }
+    const register = (p: string, f: () => void) => {
+      try {
+        f()
+      } catch (e) {
+        if (e instanceof GraphError) this.fail(p, "SchemaMismatch", e.detail)
+        throw e
+      }
+    }
+    for (const [name, child] of Object.entries(record.children)) {
+      const p = jsonKey(`${path}.children`, name)
+      const childModule = this.module(child, p, graphModules)
+      register(p, () => {
+        if (Module.hasAttribute(mod, name)) throw new GraphError({ fault: "AttributeExists", detail: `attribute '${name}' already exists` })
+        mod.children.set(name, childModule)
+      })
+    }
+    for (const [name, ref] of Object.entries(record.parameters)) {
+      const p = jsonKey(`${path}.parameters`, name)
+      register(p, () => Module.registerParameter(mod, name, this.tensor(ref, p)))
+    }
+    for (const [name, ref] of Object.entries(record.buffers)) {
+      const p = jsonKey(`${path}.buffers`, name)
+      register(p, () => Module.registerBuffer(mod, name, this.tensor(ref, p), ref.persistent !== false))
+    }
+    for (const [name, ref] of Object.entries(record.constants)) {
+      const p = jsonKey(`${path}.constants`, name)
+      const value: Module.Constant = "storage" in ref
+        ? this.tensor(ref, p)
+        : {
+          _tag: "ScriptObject",
+          classFqn: ref.script_object.class_fqn,
+          state: this.engineFields(ref.script_object.state, `${p}.script_object.state`)
+        }
+      register(p, () => Module.setConstant(mod, name, value))
+    }
+    return mod
+  }
+
+  graph(record: Records.GraphRecord, path: string): Graph {
+    const graph = new Graph()
+    const defined = new Map<string, Node>()
+    const declared = new Map<string, number>()
+    record.nodes.forEach((n, i) => {
+      if (declared.has(n.name)) {
+        this.fail(`${path}.nodes[${i}].name`, "DuplicateName", `node name ${n.name} is already used by nodes[${declared.get(n.name)}]`, n.name)
+      }
+      declared.set(n.name, i)
+    })
+    record.nodes.forEach((n, i) => {
+      const nodePath = `${path}.nodes[${i}]`
+      const arg = (a: Records.ArgRecord, p: string): Argument.Argument => this.argument(a, p, n.name, defined, declared, i)
+      const args = n.args.map((a, j) => arg(a, `${nodePath}.args[${j}]`))
+      const kwargs = Object.fromEntries(Object.entries(n.kwargs).map(([k, v]) => [k, arg(v, jsonKey(`${nodePath}.kwargs`, k))]))
+      const node = graph.createNode(n.op, n.target, args, kwargs, { name: n.name, exactName: true, meta: { ...n.meta } })
+      defined.set(n.name, node)
+    })
+    try {
+      Lint.lint(graph)
+    } catch (e) {
+      if (e instanceof GraphError) this.fail(`${path}.nodes`, "SchemaMismatch", e.detail, e.node)
+      throw e
+    }
+    return graph
+  }
+
+  argument(
+    a: Records.ArgRecord,
+    path: string,
+    node: string,
+    defined: ReadonlyMap<string, Node>,
+    declared: ReadonlyMap<string, number>,
+    index: number
+  ): Argument.Argument {
+    const go = (x: Records.ArgRecord, p: string): Argument.Argument => {
+      if (x === null || typeof x !== "object") return x
+      if (Array.isArray(x)) return (x as ReadonlyArray<Records.ArgRecord>).map((y, i) => go(y, `${p}[${i}]`))
+      const r = x as Exclude<Records.ArgRecord, ReadonlyArray<Records.ArgRecord> | null | boolean | number | string>
+      if ("node" in r) {
+        const target = defined.get(r.node)
+        if (target !== undefined) return target
+        const later = declared.get(r.node)
+        return this.fail(
+          p,
+          "DanglingReference",
+          later === undefined
+            ? `node ${r.node} is not defined in this graph`
+            : `node ${r.node} is defined later (nodes[${later}]), after its use by nodes[${index}]`,
+          node
+        )
+      }
+      if ("int" in r) {
+        const big = BigInt(r.int)
+        return big >= BigInt(Number.MIN_SAFE_INTEGER) && big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big
+      }
+      if ("float" in r) return Argument.float(fromJsonFloat(r.float))
+      if ("tuple" in r) return Argument.tuple(...r.tuple.map((y, i) => go(y, `${p}.tuple[${i}]`)))
+      if ("dict" in r) {
+        return Argument.dict(r.dict.map(([k, v], i) => [go(k, `${p}.dict[${i}][0]`), go(v, `${p}.dict[${i}][1]`)] as const))
+      }
+      if ("dtype" in r) return Argument.dtype(r.dtype)
+      if ("device" in r) return Argument.device(r.device)
+      if ("layout" in r) return Argument.layout(r.layout)
+      if ("memory_format" in r) return Argument.memoryFormat(r.memory_format)
+      if ("slice" in r) {
+        return Argument.slice(go(r.slice[0], `${p}.slice[0]`), go(r.slice[1], `${p}.slice[1]`), go(r.slice[2], `${p}.slice[2]`))
+      }
+      return Argument.symInt(r.sym_int)
+    }
+    return go(a, path)
+  }
+
+  checkTargets(gm: Module.GraphModule, record: Records.GraphModuleRecord, path: string): void {
+    record.graph.nodes.forEach((n, i) => {
+      if (n.op !== "call_module" && n.op !== "get_attr") return
+      const found = Module.resolve(gm, n.target)
+      const p = `${path}.graph.nodes[${i}].target`
+      if (found === undefined) {
+        this.fail(p, "UnresolvedTarget", `${n.op} target ${n.target} does not resolve in the module tree`, n.name)
+      }
+      if (n.op === "call_module" && found.kind !== "module") {
+        this.fail(p, "UnresolvedTarget", `call_module target ${n.target} is a ${found.kind}, not a module`, n.name)
+      }
+    })
+  }
+
+  engineFields(fields: Records.TrtModuleRecord["packed_engine_info"], path: string): Module.EngineInfo {
+    return fields.map((f, i) => (typeof f === "string" ? f : this.entry(f.engine, `${path}[${i}]`)))
+  }
+
+  entry(name: string, path: string): Uint8Array {
+    const bytes = this.#entries.get(name)
+    return bytes ?? this.fail(path, "MissingEntry", `entry ${name} is not in the archive`)
+  }
+
+  tensor(ref: Records.TensorRef, path: string): Tensor.Tensor {
+    const size = Tensor.itemSize(ref.dtype)
+    if (size === undefined) this.fail(`${path}.dtype`, "SchemaMismatch", `unknown dtype ${ref.dtype}`)
+    if (ref.stride.length !== ref.shape.length) {
+      this.fail(`${path}.stride`, "SchemaMismatch", `stride has ${ref.stride.length} dims, shape has ${ref.shape.length}`)
+    }
+    let storage = this.#storages.get(ref.storage)
+    if (storage === undefined) {
+      storage = Tensor.storage(this.entry(ref.storage, `${path}.storage`))
+      this.#storages.set(ref.storage, storage)
+    }
+    const needed = Tensor.elementsSpanned({ shape: ref.shape, stride: ref.stride, storageOffset: ref.storage_offset }) * size
+    if (needed > storage.bytes.byteLength) {
+      this.fail(
+        path,
+        "StorageTooSmall",
+        `${ref.storage} holds ${storage.bytes.byteLength} bytes, but the ${ref.dtype} view of shape [${ref.shape}] ` +
+          `with stride [${ref.stride}] and offset ${ref.storage_offset} needs ${needed}`
+      )
+    }
+    // One object per distinct view of a storage: tied weights stay one tensor, as in torch.
+    const key = JSON.stringify([ref.storage, ref.dtype, ref.shape, ref.stride, ref.storage_offset, ref.device, ref.requires_grad])
+    let tensor = this.#tensors.get(key)
+    if (tensor === undefined) {
+      tensor = Tensor.make({
+        storage,
+        dtype: ref.dtype,
+        shape: ref.shape,
+        stride: ref.stride,
+        storageOffset: ref.storage_offset,
+        device: ref.device,
+        requiresGrad: ref.requires_grad
+      })
+      this.#tensors.set(key, tensor)
+    }
+    return tensor
+  }
+}
+
+/**
+ * A float from its archive form (`"inf"`, `"-inf"`, `"nan"` for the non-finite ones).
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const fromJsonFloat = (f: number | "inf" | "-inf" | "nan"): number =>
+  f === "inf" ? Infinity : f === "-inf" ? -Infinity : f === "nan" ? NaN : f

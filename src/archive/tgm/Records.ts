@@ -1,0 +1,248 @@
+/**
+ * The JSON records of a `.tgm` compiled-module archive (version 1), as Effect schemas: decoding a record
+ * is its validation. The layout is `../shared/spec/compiled-module-archive.md`, field for field.
+ *
+ * These are the wire shapes; `Decode.ts` turns them into the graph IR (resolving node names and archive
+ * entries), `Encode.ts` turns the IR back into them.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+import * as Meta from "../../graph/Meta.ts"
+import { ops } from "../../graph/Node.ts"
+
+// ===== format.json =====
+
+/** The archive's `format` field. @since 0.1.0 @category models */
+export const FORMAT = "torch-tensorrt-compiled-module"
+/** The only version this reader knows. @since 0.1.0 @category models */
+export const VERSION = 1
+
+/**
+ * `format.json`. The version is checked apart from the shape, so that a newer archive is reported as an
+ * unsupported version rather than as a malformed one.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const FormatRecord = Schema.Struct({
+  format: Schema.String,
+  version: Schema.Int,
+  producer: Schema.optionalKey(
+    Schema.Struct({
+      torch: Schema.optionalKey(Schema.NullOr(Schema.String)),
+      torch_tensorrt: Schema.optionalKey(Schema.NullOr(Schema.String)),
+      tool: Schema.optionalKey(Schema.NullOr(Schema.String))
+    })
+  )
+})
+/** @since 0.1.0 @category models */
+export type FormatRecord = typeof FormatRecord.Type
+
+// ===== Arguments =====
+
+/** `{"node": name}`. @since 0.1.0 @category models */
+export const NodeRef = Schema.Struct({ node: Schema.String })
+
+/**
+ * An argument as the archive writes it (the table "Arg, by JSON shape" of the spec).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ArgRecord =
+  | { readonly node: string }
+  | null
+  | boolean
+  | number
+  | string
+  | ReadonlyArray<ArgRecord>
+  | { readonly int: string }
+  | { readonly float: number | "inf" | "-inf" | "nan" }
+  | { readonly tuple: ReadonlyArray<ArgRecord> }
+  | { readonly dict: ReadonlyArray<readonly [ArgRecord, ArgRecord]> }
+  | { readonly dtype: string }
+  | { readonly device: string }
+  | { readonly layout: string }
+  | { readonly memory_format: string }
+  | { readonly slice: readonly [ArgRecord, ArgRecord, ArgRecord] }
+  | { readonly sym_int: string }
+
+const Arg = Schema.suspend((): Schema.Codec<ArgRecord> => ArgRecord)
+
+/** @since 0.1.0 @category models */
+export const ArgRecord: Schema.Codec<ArgRecord> = Schema.Union([
+  NodeRef,
+  Schema.Null,
+  Schema.Boolean,
+  // A plain JSON number is a Python int: it must be an integer (a float is written `{"float": x}`).
+  Schema.Int,
+  Schema.String,
+  Schema.Array(Arg),
+  Schema.Struct({ int: Schema.String.check(Schema.isPattern(/^-?\d+$/)) }),
+  Schema.Struct({ float: Meta.JsonFloat }),
+  Schema.Struct({ tuple: Schema.Array(Arg) }),
+  Schema.Struct({ dict: Schema.Array(Schema.Tuple([Arg, Arg])) }),
+  Schema.Struct({ dtype: Schema.String }),
+  Schema.Struct({ device: Schema.String }),
+  Schema.Struct({ layout: Schema.String }),
+  Schema.Struct({ memory_format: Schema.String }),
+  Schema.Struct({ slice: Schema.Tuple([Arg, Arg, Arg]) }),
+  Schema.Struct({ sym_int: Schema.String })
+])
+
+// ===== Graphs =====
+
+/** A Python identifier, as every node name and kwarg key is. @since 0.1.0 @category models */
+export const Identifier = Schema.String.check(Schema.isPattern(/^[A-Za-z_][A-Za-z0-9_]*$/))
+
+/**
+ * One node.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const NodeRecord = Schema.Struct({
+  name: Identifier,
+  op: Schema.Literals(ops),
+  target: Schema.String,
+  args: Schema.Array(ArgRecord),
+  kwargs: Schema.Record(Identifier, ArgRecord),
+  meta: Meta.Meta
+})
+/** @since 0.1.0 @category models */
+export type NodeRecord = typeof NodeRecord.Type
+
+/**
+ * A symbol's example value and range (`max` null: unbounded).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const SymbolRecord = Schema.Struct({ hint: Schema.Int, min: Schema.Int, max: Schema.NullOr(Schema.Int) })
+
+/**
+ * A graph: nodes in graph order, the pytree specs, and (root only) the symbols.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const GraphRecord = Schema.Struct({
+  nodes: Schema.Array(NodeRecord),
+  in_spec: Schema.NullOr(Schema.String),
+  out_spec: Schema.NullOr(Schema.String),
+  symbols: Schema.optionalKey(Schema.Record(Schema.String, SymbolRecord))
+})
+/** @since 0.1.0 @category models */
+export type GraphRecord = typeof GraphRecord.Type
+
+// ===== State =====
+
+/** `{"engine": "engines/<k>"}`: engine bytes kept in their own entry. @since 0.1.0 @category models */
+export const EngineRef = Schema.Struct({ engine: Schema.String.check(Schema.isPattern(/^engines\/\d+$/)) })
+
+/** An engine record or script-object state: strings, with engine bytes by reference. @since 0.1.0 @category models */
+export const EngineFields = Schema.Array(Schema.Union([Schema.String, EngineRef]))
+
+const NonNegativeInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+
+/**
+ * A tensor: a view into the storage held by entry `tensors/<k>`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const TensorRef = Schema.Struct({
+  storage: Schema.String.check(Schema.isPattern(/^tensors\/\d+$/)),
+  dtype: Schema.String,
+  shape: Schema.Array(NonNegativeInt),
+  stride: Schema.Array(NonNegativeInt),
+  storage_offset: NonNegativeInt,
+  device: Schema.String,
+  requires_grad: Schema.Boolean,
+  persistent: Schema.optionalKey(Schema.Boolean)
+})
+/** @since 0.1.0 @category models */
+export type TensorRef = typeof TensorRef.Type
+
+/**
+ * A torchbind object: its class and `__getstate__()`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const ScriptObjectRef = Schema.Struct({
+  script_object: Schema.Struct({ class_fqn: Schema.String, state: EngineFields })
+})
+/** @since 0.1.0 @category models */
+export type ScriptObjectRef = typeof ScriptObjectRef.Type
+
+// ===== Modules =====
+
+/**
+ * A module record, of one of the three kinds.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ModuleRecord = GraphModuleRecord | PlainModuleRecord | TrtModuleRecord
+
+/** @since 0.1.0 @category models */
+export interface StateRecord {
+  readonly children: { readonly [name: string]: ModuleRecord }
+  readonly parameters: { readonly [name: string]: TensorRef }
+  readonly buffers: { readonly [name: string]: TensorRef }
+  readonly constants: { readonly [name: string]: TensorRef | ScriptObjectRef }
+}
+/** @since 0.1.0 @category models */
+export interface GraphModuleRecord extends StateRecord {
+  readonly kind: "graph_module"
+  readonly graph: GraphRecord
+}
+/** @since 0.1.0 @category models */
+export interface PlainModuleRecord extends StateRecord {
+  readonly kind: "module"
+  readonly type: string
+}
+/** @since 0.1.0 @category models */
+export interface TrtModuleRecord {
+  readonly kind: "trt_module"
+  readonly name: string
+  readonly packed_engine_info: typeof EngineFields.Type
+  readonly engine_state?: typeof EngineFields.Type
+  readonly input_binding_names: ReadonlyArray<string>
+  readonly output_binding_names: ReadonlyArray<string>
+}
+
+const Module = Schema.suspend((): Schema.Codec<ModuleRecord> => ModuleRecord)
+
+const AttributeName = Schema.String.check(Schema.isPattern(/^[^.]+$/))
+
+const state = {
+  children: Schema.Record(AttributeName, Module),
+  parameters: Schema.Record(AttributeName, TensorRef),
+  buffers: Schema.Record(AttributeName, TensorRef),
+  constants: Schema.Record(AttributeName, Schema.Union([TensorRef, ScriptObjectRef]))
+}
+
+/** @since 0.1.0 @category models */
+export const ModuleRecord: Schema.Codec<ModuleRecord> = Schema.Union([
+  Schema.Struct({ kind: Schema.Literal("graph_module"), graph: GraphRecord, ...state }),
+  Schema.Struct({ kind: Schema.Literal("module"), type: Schema.String, ...state }),
+  Schema.Struct({
+    kind: Schema.Literal("trt_module"),
+    name: Schema.String,
+    packed_engine_info: EngineFields,
+    engine_state: Schema.optionalKey(EngineFields),
+    input_binding_names: Schema.Array(Schema.String),
+    output_binding_names: Schema.Array(Schema.String)
+  })
+])
+
+/**
+ * The root record: `module.json` must hold a graph module.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const RootRecord = Schema.Struct({ kind: Schema.Literal("graph_module"), graph: GraphRecord, ...state })

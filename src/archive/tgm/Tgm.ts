@@ -1,0 +1,155 @@
+/**
+ * Reading and writing `.tgm` compiled-module archives (`../shared/spec/compiled-module-archive.md`).
+ *
+ * Reading validates everything before anything is handed out: the container (`Zip.ts`), `format.json`
+ * (format and version), `module.json` against its schema (`Records.ts`), then every reference (`Decode.ts`).
+ * Only the entries `module.json` points to are read, each into one buffer that the tensors and engine
+ * records view without copying. Unknown entries are ignored, for forward compatibility.
+ *
+ * Writing is deterministic (the same module gives the same bytes) and atomic (a temporary file renamed
+ * into place). Storages and engines are stored uncompressed, so that a reader can map them as they are.
+ *
+ * @since 0.1.0
+ */
+import { Effect } from "effect"
+import * as ArchiveError from "../ArchiveError.ts"
+import * as Json from "../Json.ts"
+import * as Zip from "../zip/Zip.ts"
+import type { GraphModule } from "../../graph/Module.ts"
+import * as Decode from "./Decode.ts"
+import * as Encode from "./Encode.ts"
+import * as Records from "./Records.ts"
+
+// ===== Models =====
+
+/**
+ * Who wrote an archive (`format.json`'s `producer`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Producer {
+  readonly torch?: string | null
+  readonly torch_tensorrt?: string | null
+  readonly tool?: string | null
+}
+
+/**
+ * The producer trtx writes.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const trtxProducer: Producer = { torch: null, torch_tensorrt: null, tool: "trtx" }
+
+// ===== Decoding =====
+
+/**
+ * Reads a `.tgm` archive from a file or from bytes.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const read = (source: Zip.ZipSource): Effect.Effect<GraphModule, ArchiveError.ArchiveError> =>
+  Effect.scoped(
+    Effect.gen(function*() {
+      const zip = yield* Zip.open(source)
+      const archive = zip.archive
+      const format = yield* Json.decode(Records.FormatRecord, yield* zip.read("format.json"), {
+        archive,
+        entry: "format.json"
+      })
+      if (format.format !== Records.FORMAT) {
+        return yield* ArchiveError.at(
+          { archive, entry: "format.json", path: "$.format" },
+          "UnsupportedVersion",
+          `format ${JSON.stringify(format.format)} is not ${JSON.stringify(Records.FORMAT)}`
+        )
+      }
+      if (format.version !== Records.VERSION) {
+        return yield* ArchiveError.at(
+          { archive, entry: "format.json", path: "$.version" },
+          "UnsupportedVersion",
+          `version ${format.version} is not supported (this reader knows version ${Records.VERSION})`
+        )
+      }
+      const root = yield* Json.decode(Records.RootRecord, yield* zip.read("module.json"), {
+        archive,
+        entry: "module.json"
+      })
+      const entries = new Map<string, Uint8Array>()
+      for (const name of Decode.entriesReferenced(root)) {
+        // An absent entry is reported by the decoder, at the JSON path that names it.
+        if (zip.entries.has(name)) entries.set(name, yield* zip.read(name))
+      }
+      return yield* Effect.suspend(() => {
+        try {
+          return Effect.succeed(Decode.decodeRoot(root, entries, { archive, entry: "module.json" }))
+        } catch (e) {
+          if (e instanceof ArchiveError.ArchiveError) return Effect.fail(e)
+          throw e // a bug, not bad input: let it surface as a defect
+        }
+      })
+    })
+  )
+
+/**
+ * Reads a `.tgm` file.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const readFile = (path: string): Effect.Effect<GraphModule, ArchiveError.ArchiveError> =>
+  read({ _tag: "File", path })
+
+/**
+ * Reads a `.tgm` archive held in memory; `label` names it in errors.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const readBytes = (bytes: Uint8Array, label = "<bytes>"): Effect.Effect<GraphModule, ArchiveError.ArchiveError> =>
+  read({ _tag: "Bytes", bytes, label })
+
+// ===== Encoding =====
+
+/**
+ * The entries of the archive of a module: `format.json`, `module.json`, then storages and engines.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const entries = (root: GraphModule, producer: Producer = trtxProducer): Array<Zip.ZipWriteEntry> => {
+  const encoded = Encode.encodeRoot(root)
+  const out: Array<Zip.ZipWriteEntry> = [
+    {
+      name: "format.json",
+      data: Json.encode({ format: Records.FORMAT, version: Records.VERSION, producer }),
+      compress: true
+    },
+    { name: "module.json", data: Json.encode(encoded.root), compress: true }
+  ]
+  for (const [name, data] of encoded.entries) out.push({ name, data, compress: false })
+  return out
+}
+
+/**
+ * Writes a module to a `.tgm` file, atomically.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const writeFile = (
+  path: string,
+  root: GraphModule,
+  producer?: Producer
+): Effect.Effect<void, ArchiveError.ArchiveError> => Effect.suspend(() => Zip.writeFile(path, entries(root, producer)))
+
+/**
+ * A module's `.tgm` archive as bytes.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const toBytes = (root: GraphModule, producer?: Producer): Effect.Effect<Uint8Array, ArchiveError.ArchiveError> =>
+  Effect.suspend(() => Zip.toBytes(entries(root, producer)))
