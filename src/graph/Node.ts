@@ -70,6 +70,8 @@ export class Node extends Link {
   _erased = false
   /** @internal Ordinal in the graph, valid while the graph's order cache is. */
   _position = 0
+  /** @internal Stamp of the last lint that saw this node (saves a hash set per lint). */
+  _lintMark = 0
   /** Metadata; the record is the node's own, the values inside are shared immutable data. */
   meta: Meta
   /** The graph the node belongs to, for life. */
@@ -121,6 +123,10 @@ export class Node extends Link {
   /** The distinct nodes this one reads, args before kwargs, in argument order (a snapshot). */
   get allInputNodes(): ReadonlyArray<Node> {
     return [...this.#inputs]
+  }
+  /** The same as {@link allInputNodes}, as a live view (no copy; do not mutate the graph while iterating). */
+  get inputNodes(): ReadonlySet<Node> {
+    return this.#inputs
   }
   /** Whether the node was erased from its graph. */
   get erased(): boolean {

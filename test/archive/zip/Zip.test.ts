@@ -1,0 +1,458 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit, Fiber, Result } from "effect"
+import { randomBytes } from "node:crypto"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import * as yazl from "yazl"
+import { ArchiveError } from "../../../src/archive/ArchiveError.ts"
+import * as Zip from "../../../src/archive/zip/Zip.ts"
+
+// ===== Fixtures =====
+
+const text = (s: string) => new TextEncoder().encode(s)
+const noise = (n: number, seed = 7) => {
+  const out = new Uint8Array(n)
+  let x = seed
+  for (let i = 0; i < n; i++) out[i] = x = (x * 1103515245 + 12345) >>> 16 & 0xff
+  return out
+}
+
+const sample: ReadonlyArray<Zip.ZipWriteEntry> = [
+  { name: "stored.bin", data: noise(300), compress: false },
+  { name: "deflated.txt", data: text("tensor ".repeat(300)), compress: true },
+  { name: "chunked/stored.bin", data: [noise(10, 1), new Uint8Array(0), noise(70_000, 2)], compress: false },
+  { name: "chunked/deflated.bin", data: [text("a".repeat(5000)), text("b".repeat(5000))], compress: true },
+  { name: "empty", data: new Uint8Array(0), compress: true },
+  { name: "empty-chunks", data: [], compress: false }
+]
+const small: ReadonlyArray<Zip.ZipWriteEntry> = [
+  { name: "a.txt", data: text("hello hello hello hello"), compress: true },
+  { name: "b.bin", data: noise(40), compress: false }
+]
+
+const joined = (data: Zip.ZipWriteEntry["data"]) =>
+  ArrayBuffer.isView(data) ? data : Uint8Array.from(data.flatMap((c) => [...c]))
+
+const bytes = (bytes: Uint8Array, label = "mem.zip"): Zip.ZipSource => ({ _tag: "Bytes", bytes, label })
+const file = (p: string): Zip.ZipSource => ({ _tag: "File", path: p })
+
+const readAll = (source: Zip.ZipSource, limits?: Zip.ReadLimits) =>
+  Effect.scoped(Effect.gen(function*() {
+    const zip = yield* Zip.open(source, limits)
+    const out = new Map<string, Uint8Array>()
+    for (const name of zip.entries.keys()) out.set(name, yield* zip.read(name))
+    return out
+  }))
+
+const failure = <A, R>(effect: Effect.Effect<A, ArchiveError, R>) =>
+  Effect.flip(effect).pipe(Effect.tap((e) => Effect.sync(() => assert.instanceOf(e, ArchiveError))))
+
+const tempDir = Effect.acquireRelease(
+  Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "trtx-zip-"))),
+  (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
+)
+
+// A zip made by yazl directly, for shapes our writer never produces (zip64, directories).
+const yazlBytes = (build: (zip: yazl.ZipFile) => void, forceZip64Format = false) =>
+  Effect.callback<Uint8Array>((resume) => {
+    const zip = new yazl.ZipFile()
+    const chunks: Array<Buffer> = []
+    zip.outputStream.on("data", (c: Buffer) => chunks.push(c))
+    zip.outputStream.on("end", () => resume(Effect.succeed(new Uint8Array(Buffer.concat(chunks)))))
+    build(zip)
+    zip.end({ forceZip64Format, comment: "" })
+  })
+const zip64Sample = yazlBytes((zip) => {
+  const options = { forceZip64Format: true, forceDosTimestamp: true, mtime: new Date(1980, 0, 1) }
+  zip.addBuffer(Buffer.from("zip64 ".repeat(100)), "big/deflated", options)
+  zip.addBuffer(Buffer.from(noise(50)), "big/stored", { ...options, compress: false })
+}, true)
+
+// ===== Byte surgery on small non-zip64 archives (no comment) =====
+
+const view = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength)
+const records = (b: Uint8Array) => {
+  const v = view(b)
+  const eocd = b.length - 22
+  assert.strictEqual(v.getUint32(eocd, true), 0x06054b50)
+  const out: Array<{ central: number; local: number; nameLength: number }> = []
+  let p = v.getUint32(eocd + 16, true)
+  for (let i = 0; i < v.getUint16(eocd + 10, true); i++) {
+    const n = v.getUint16(p + 28, true)
+    out.push({ central: p, local: v.getUint32(p + 42, true), nameLength: n })
+    p += 46 + n + v.getUint16(p + 30, true) + v.getUint16(p + 32, true)
+  }
+  return out
+}
+const rename = (b: Uint8Array, index: number, name: string) => {
+  const copy = b.slice()
+  const r = records(copy)[index]!
+  const encoded = text(name)
+  assert.strictEqual(encoded.length, r.nameLength)
+  copy.set(encoded, r.central + 46)
+  copy.set(encoded, r.local + 30)
+  return copy
+}
+const patchCentral = (b: Uint8Array, index: number, field: number, value: number, width: 2 | 4) => {
+  const copy = b.slice()
+  const at = records(copy)[index]!.central + field
+  if (width === 2) view(copy).setUint16(at, value, true)
+  else view(copy).setUint32(at, value, true)
+  return copy
+}
+const FLAGS = 8, METHOD = 10, COMPRESSED = 20, UNCOMPRESSED = 24
+
+// ===== Tests =====
+
+describe("round trip", () => {
+  it.effect("stored, deflated and chunked entries read back identical, in order", () =>
+    Effect.gen(function*() {
+      const zip = yield* Zip.open(bytes(yield* Zip.toBytes(sample)))
+      assert.deepStrictEqual([...zip.entries.keys()], sample.map((e) => e.name))
+      for (const entry of sample) {
+        const info = zip.entries.get(entry.name)!
+        assert.strictEqual(info.stored, !entry.compress)
+        assert.strictEqual(info.uncompressedSize, joined(entry.data).length)
+        assert.deepStrictEqual(yield* zip.read(entry.name), joined(entry.data))
+      }
+    }))
+
+  it.effect("the same entries always give the same bytes", () =>
+    Effect.gen(function*() {
+      assert.deepStrictEqual(yield* Zip.toBytes(sample), yield* Zip.toBytes(sample))
+    }))
+
+  it.effect("several reads run at once, each on its own stream", () =>
+    Effect.gen(function*() {
+      const zip = yield* Zip.open(bytes(yield* Zip.toBytes(sample)))
+      const names = [...zip.entries.keys(), ...zip.entries.keys(), ...zip.entries.keys()]
+      const got = yield* Effect.forEach(names, zip.read, { concurrency: "unbounded" })
+      names.forEach((name, i) => assert.deepStrictEqual(got[i], joined(sample.find((e) => e.name === name)!.data)))
+    }))
+
+  it.effect("zip64 records written by yazl are read by yauzl", () =>
+    Effect.gen(function*() {
+      const got = yield* readAll(bytes(yield* zip64Sample))
+      assert.deepStrictEqual(got.get("big/deflated"), text("zip64 ".repeat(100)))
+      assert.deepStrictEqual(got.get("big/stored"), noise(50))
+    }))
+
+  it.effect("directories are not listed as entries", () =>
+    Effect.gen(function*() {
+      const zip = yield* Zip.open(bytes(yield* yazlBytes((z) => {
+        z.addEmptyDirectory("dir/")
+        z.addBuffer(Buffer.from("x"), "dir/x")
+      })))
+      assert.deepStrictEqual([...zip.entries.keys()], ["dir/x"])
+    }))
+
+  it.effect("a File source reads the same, and its handle closes with the scope", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const target = path.join(dir, "a.zip")
+      yield* Zip.writeFile(target, sample)
+      assert.deepStrictEqual(new Uint8Array(fs.readFileSync(target)), yield* Zip.toBytes(sample))
+      assert.deepStrictEqual(fs.readdirSync(dir), ["a.zip"])
+      const fds = () => (fs.existsSync("/proc/self/fd") ? fs.readdirSync("/proc/self/fd").length : 0)
+      const before = fds()
+      const zip = yield* Effect.scoped(Effect.gen(function*() {
+        const zip = yield* Zip.open(file(target))
+        assert.deepStrictEqual(yield* zip.read("deflated.txt"), text("tensor ".repeat(300)))
+        return zip
+      }))
+      yield* Effect.promise(() => new Promise((r) => setTimeout(r, 10)))
+      assert.strictEqual(fds(), before)
+      const exit = yield* Effect.exit(zip.read("stored.bin"))
+      assert.isTrue(Exit.hasDies(exit), "a read after the scope closed is a defect")
+    }))
+})
+
+describe("interruption", () => {
+  it.live("an interrupted read releases its stream, and the file still closes with the scope", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const target = path.join(dir, "big.zip")
+      const chunk = randomBytes(1 << 20)
+      yield* Zip.writeFile(target, [{ name: "big", data: Array.from({ length: 64 }, () => chunk), compress: true }])
+      const fds = () => (fs.existsSync("/proc/self/fd") ? fs.readdirSync("/proc/self/fd").length : 0)
+      const before = fds()
+      yield* Effect.scoped(Effect.gen(function*() {
+        const zip = yield* Zip.open(file(target))
+        const fiber = yield* Effect.forkChild(zip.read("big"))
+        yield* Effect.sleep("5 millis")
+        assert.isTrue(Exit.hasInterrupts(yield* Fiber.interrupt(fiber).pipe(Effect.andThen(Fiber.await(fiber)))))
+        assert.strictEqual((yield* zip.read("big")).length, 64 << 20, "the archive is still readable")
+      }))
+      yield* Effect.sleep("20 millis")
+      assert.strictEqual(fds(), before)
+    }), 30_000)
+})
+
+describe("refusals", () => {
+  it.effect("a missing entry is MissingEntry, located", () =>
+    Effect.gen(function*() {
+      const zip = yield* Zip.open(bytes(yield* Zip.toBytes(small), "lbl"))
+      const e = yield* failure(zip.read("nope"))
+      assert.strictEqual(e.fault, "MissingEntry")
+      assert.strictEqual(e.archive, "lbl")
+      assert.strictEqual(e.entry, "nope")
+    }))
+
+  it.effect("duplicate names are refused at open and on write", () =>
+    Effect.gen(function*() {
+      const two = yield* Zip.toBytes([{ name: "a", data: text("1"), compress: false }, {
+        name: "b",
+        data: text("2"),
+        compress: false
+      }])
+      const e = yield* failure(Zip.open(bytes(rename(two, 1, "a"))))
+      assert.strictEqual(e.fault, "DuplicateEntry")
+      assert.strictEqual(e.entry, "a")
+      const w = yield* failure(Zip.toBytes([small[0]!, small[0]!]))
+      assert.strictEqual(w.fault, "DuplicateEntry")
+      assert.strictEqual(w.entry, "a.txt")
+    }))
+
+  const hostile = ["../x", "/abs", "a/../../b", "C:/x", "a\\b", "a//b", "./a", "a\0b", "x/.."]
+  it.effect("hostile names are refused in crafted archives (yauzl's checks and ours)", () =>
+    Effect.gen(function*() {
+      for (const name of hostile) {
+        const placeholder = yield* Zip.toBytes([{ name: "z".repeat(name.length), data: text("x"), compress: true }])
+        const e = yield* failure(Zip.open(bytes(rename(placeholder, 0, name))))
+        assert.strictEqual(e.fault, "HostileEntryName", name)
+        assert.strictEqual(e.entry, name)
+      }
+    }))
+
+  it.effect("hostile names are refused on write", () =>
+    Effect.gen(function*() {
+      for (const name of [...hostile, "", "dir/"]) {
+        const e = yield* failure(Zip.toBytes([{ name, data: text("x"), compress: false }]))
+        assert.strictEqual(e.fault, "HostileEntryName", name)
+        assert.strictEqual(e.entry, name)
+      }
+    }))
+
+  it.effect("encrypted entries and unknown compression methods are CorruptZip", () =>
+    Effect.gen(function*() {
+      const good = yield* Zip.toBytes(small)
+      const encrypted = yield* failure(Zip.open(bytes(patchCentral(good, 0, FLAGS, 0x0801, 2))))
+      assert.strictEqual(encrypted.fault, "CorruptZip")
+      assert.strictEqual(encrypted.entry, "a.txt")
+      const bzip2 = yield* failure(Zip.open(bytes(patchCentral(good, 1, METHOD, 12, 2))))
+      assert.strictEqual(bzip2.fault, "CorruptZip")
+      assert.strictEqual(bzip2.entry, "b.bin")
+    }))
+
+  it.effect("declared-size bombs fail at open, before any allocation", () =>
+    Effect.gen(function*() {
+      const zeros = yield* Zip.toBytes([{ name: "z", data: new Uint8Array(10_000), compress: true }])
+      const bomb = yield* failure(Zip.open(bytes(patchCentral(zeros, 0, UNCOMPRESSED, 0xfffffff0, 4))))
+      assert.strictEqual(bomb.fault, "EntryTooLarge")
+      assert.strictEqual(bomb.entry, "z")
+      // zip64: an 8-byte size of 2^50 in the zip64 extra field (first extra field; no timestamp field).
+      const z64 = (yield* zip64Sample).slice()
+      const central = Buffer.from(z64).indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]))
+      const extra = central + 46 + view(z64).getUint16(central + 28, true)
+      assert.strictEqual(view(z64).getUint16(extra, true), 0x0001)
+      view(z64).setUint32(extra + 4 + 4, 2 ** 18, true)
+      const bomb64 = yield* failure(Zip.open(bytes(z64)))
+      assert.strictEqual(bomb64.fault, "EntryTooLarge")
+      assert.strictEqual(bomb64.entry, "big/deflated")
+      // A stored entry whose sizes disagree: yauzl refuses it before naming the entry.
+      const stored = yield* failure(Zip.open(bytes(patchCentral(yield* Zip.toBytes(small), 1, UNCOMPRESSED, 41, 4))))
+      assert.strictEqual(stored.fault, "EntryTooLarge")
+    }))
+
+  it.effect("a plausible size lie passes open and fails the read with CorruptZip", () =>
+    Effect.gen(function*() {
+      const zeros = yield* Zip.toBytes([{ name: "z", data: new Uint8Array(1000), compress: true }])
+      for (const size of [2000, 999]) {
+        const zip = yield* Zip.open(bytes(patchCentral(zeros, 0, UNCOMPRESSED, size, 4)))
+        const e = yield* failure(zip.read("z"))
+        assert.strictEqual(e.fault, "CorruptZip")
+        assert.strictEqual(e.entry, "z")
+      }
+    }))
+
+  it.effect("data past the end of the file is CorruptZip at open", () =>
+    Effect.gen(function*() {
+      const good = yield* Zip.toBytes(small)
+      const e = yield* failure(Zip.open(bytes(patchCentral(good, 0, COMPRESSED, 100_000, 4))))
+      assert.strictEqual(e.fault, "CorruptZip")
+      assert.strictEqual(e.entry, "a.txt")
+    }))
+
+  it.effect("a flipped data byte fails the CRC check on read", () =>
+    Effect.gen(function*() {
+      const good = (yield* Zip.toBytes(small)).slice()
+      good[records(good)[1]!.local + 30 + "b.bin".length + 5]! ^= 0x10
+      const zip = yield* Zip.open(bytes(good))
+      const e = yield* failure(zip.read("b.bin"))
+      assert.strictEqual(e.fault, "CorruptZip")
+      assert.strictEqual(e.entry, "b.bin")
+    }))
+
+  it.effect("the caller's limits bound entries, entry size and total size", () =>
+    Effect.gen(function*() {
+      const source = bytes(yield* Zip.toBytes(sample))
+      const limits = { maxEntries: 100, maxEntryBytes: 1e6, maxTotalBytes: 1e6 }
+      const many = yield* failure(Zip.open(source, { ...limits, maxEntries: 5 }))
+      assert.strictEqual(many.fault, "EntryTooLarge")
+      const large = yield* failure(Zip.open(source, { ...limits, maxEntryBytes: 50_000 }))
+      assert.strictEqual(large.fault, "EntryTooLarge")
+      assert.strictEqual(large.entry, "chunked/stored.bin")
+      const total = yield* failure(Zip.open(source, { ...limits, maxTotalBytes: 80_000 }))
+      assert.strictEqual(total.fault, "EntryTooLarge")
+      assert.strictEqual(total.entry, "chunked/deflated.bin")
+    }))
+})
+
+describe("hostile bytes never throw or hang", () => {
+  // Every outcome must be a success or a located ArchiveError within the time limit; a defect or an
+  // uncaught exception fails the test run by itself.
+  const attempt = (source: Zip.ZipSource) =>
+    readAll(source).pipe(
+      Effect.timeout("2 seconds"),
+      Effect.result,
+      Effect.map((r) => {
+        if (Result.isFailure(r)) {
+          assert.instanceOf(r.failure, ArchiveError, `${String(r.failure)}`)
+          return (r.failure as ArchiveError).fault
+        }
+        return "ok" as const
+      })
+    )
+
+  it.live("empty, tiny and garbage input is CorruptZip; an absent file is ReadFailed", () =>
+    Effect.gen(function*() {
+      const eocdOnly = new Uint8Array(22)
+      eocdOnly.set([0x50, 0x4b, 0x05, 0x06])
+      eocdOnly[10] = 3
+      const inputs = [new Uint8Array(0), new Uint8Array(1), new Uint8Array(21), noise(5000), text("PK\x05\x06")]
+      inputs.push(eocdOnly)
+      for (const input of inputs) assert.strictEqual(yield* attempt(bytes(input)), "CorruptZip")
+      const dir = yield* tempDir
+      fs.writeFileSync(path.join(dir, "empty.zip"), "")
+      assert.strictEqual(yield* attempt(file(path.join(dir, "empty.zip"))), "CorruptZip")
+      assert.strictEqual(yield* attempt(file(path.join(dir, "absent.zip"))), "ReadFailed")
+      assert.strictEqual(yield* attempt(file(dir)), "ReadFailed")
+    }))
+
+  it.live("truncation at every offset is CorruptZip, from bytes and from a file", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      for (const whole of [yield* Zip.toBytes(small), yield* zip64Sample]) {
+        for (let n = 0; n < whole.length; n++) {
+          const cut = whole.subarray(0, n)
+          assert.strictEqual(yield* attempt(bytes(cut)), "CorruptZip")
+          fs.writeFileSync(path.join(dir, "cut.zip"), cut)
+          assert.strictEqual(yield* attempt(file(path.join(dir, "cut.zip"))), "CorruptZip")
+        }
+      }
+    }), 120_000)
+
+  it.live("a flipped byte at every offset gives success or an ArchiveError", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const outcomes = new Map<string, number>()
+      for (const whole of [yield* Zip.toBytes(small), yield* zip64Sample]) {
+        for (let i = 0; i < whole.length; i++) {
+          for (const mask of [0x01, 0x80, 0xff]) {
+            const flipped = whole.slice()
+            flipped[i]! ^= mask
+            const outcome = yield* attempt(bytes(flipped))
+            outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1)
+            if (mask === 0xff) {
+              fs.writeFileSync(path.join(dir, "flip.zip"), flipped)
+              yield* attempt(file(path.join(dir, "flip.zip")))
+            }
+          }
+        }
+      }
+      assert.isTrue((outcomes.get("CorruptZip") ?? 0) > 0)
+      assert.isTrue((outcomes.get("ok") ?? 0) > 0)
+    }), 120_000)
+})
+
+describe("writeFile", () => {
+  const existing = text("the old archive")
+  const setup = Effect.gen(function*() {
+    const dir = yield* tempDir
+    const target = path.join(dir, "out.zip")
+    fs.writeFileSync(target, existing)
+    const unchanged = () => {
+      assert.deepStrictEqual(fs.readdirSync(dir), ["out.zip"], "no temporary file is left")
+      assert.deepStrictEqual(new Uint8Array(fs.readFileSync(target)), existing)
+    }
+    return { dir, target, unchanged }
+  })
+
+  it.effect("replaces an existing file with the archive, leaving no temporary file", () =>
+    Effect.gen(function*() {
+      const { dir, target } = yield* setup
+      yield* Zip.writeFile(target, small)
+      assert.deepStrictEqual(fs.readdirSync(dir), ["out.zip"])
+      assert.deepStrictEqual(yield* readAll(file(target)), yield* readAll(bytes(yield* Zip.toBytes(small))))
+    }))
+
+  it.effect("a missing directory is WriteFailed and creates nothing", () =>
+    Effect.gen(function*() {
+      const { dir } = yield* setup
+      const target = path.join(dir, "no", "such", "dir.zip")
+      const e = yield* failure(Zip.writeFile(target, small))
+      assert.strictEqual(e.fault, "WriteFailed")
+      assert.strictEqual(e.archive, target)
+      assert.isFalse(fs.existsSync(path.join(dir, "no")))
+    }))
+
+  it.effect("entries that throw midway leave the old file and no temporary file", () =>
+    Effect.gen(function*() {
+      const { target, unchanged } = yield* setup
+      const entries = function*() {
+        yield small[0]!
+        throw new Error("boom")
+      }
+      const e = yield* failure(Zip.writeFile(target, entries()))
+      assert.strictEqual(e.fault, "WriteFailed")
+      assert.strictEqual(e.archive, target)
+      unchanged()
+    }))
+
+  it.effect("a chunk list whose consumption fails leaves the old file and no temporary file", () =>
+    Effect.gen(function*() {
+      const { target, unchanged } = yield* setup
+      const chunks = [text("one"), text("two")]
+      Object.defineProperty(chunks, Symbol.iterator, {
+        value: function*() {
+          yield chunks[0]!
+          throw new Error("chunk source failed")
+        }
+      })
+      const e = yield* failure(Zip.writeFile(target, [small[0]!, { name: "c", data: chunks, compress: true }]))
+      assert.strictEqual(e.fault, "WriteFailed")
+      assert.strictEqual(e.entry, "c")
+      unchanged()
+    }))
+
+  it.effect("a hostile name leaves the old file and no temporary file", () =>
+    Effect.gen(function*() {
+      const { target, unchanged } = yield* setup
+      const e = yield* failure(Zip.writeFile(target, [small[0]!, { name: "../x", data: text("x"), compress: false }]))
+      assert.strictEqual(e.fault, "HostileEntryName")
+      unchanged()
+    }))
+
+  it.live("interruption mid-write leaves the old file and no temporary file", () =>
+    Effect.gen(function*() {
+      const { target, unchanged } = yield* setup
+      const chunk = randomBytes(1 << 20)
+      const big = { name: "big", data: Array.from({ length: 256 }, () => chunk), compress: true }
+      const fiber = yield* Effect.forkChild(Zip.writeFile(target, [big]))
+      yield* Effect.sleep("50 millis")
+      const exit = yield* Fiber.interrupt(fiber).pipe(Effect.andThen(Fiber.await(fiber)))
+      assert.isTrue(Exit.hasInterrupts(exit))
+      unchanged()
+    }), 30_000)
+})
