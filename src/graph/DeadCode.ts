@@ -57,6 +57,9 @@ const PYTHON_RANDOM: ReadonlySet<string> = new Set([
   "torch.randint_like", "torch.normal", "torch.poisson", "torch.multinomial", "torch.bernoulli"
 ])
 
+// Overload names of aten's out= variants (`Tensor(a!) out`, `values`, `grad_input`...).
+const OUT_OVERLOADS: ReadonlySet<string> = new Set(["out", "values", "grad_input", "dim_max", "dim_min", "output"])
+
 /**
  * Whether fx would keep a node even without users.
  *
@@ -90,26 +93,23 @@ export const isImpureFunction = (target: string): boolean => {
   const [, , , op, overload] = target.split(".")
   if (op === undefined) return false
   if (RANDOM_OPS.has(op)) return true
-  // A mutable schema: in-place (`add_`, but not a private name such as `_foo` alone) or an out= overload.
+  // A mutable schema: in-place (`add_`; the in-place dunders `__iand__`, `__ior__`...) or an out= overload.
   if (op.endsWith("_") && !op.endsWith("__") && op.replace(/^_+/, "").length > 1) return true
-  return overload !== undefined && (overload === "out" || overload.endsWith("_out"))
+  if (/^__i[a-z]+__$/.test(op)) return true
+  return overload !== undefined && (OUT_OVERLOADS.has(overload) || overload.endsWith("_out"))
 }
 
 /**
- * Erases every node that has no users and no side effects, walking backwards so that chains die in one
- * pass, then does the same in child graphs read by `get_attr` (fx's `eliminate_dead_code`). Lints first.
- * Returns whether anything was erased.
+ * Erases every node of a graph that has no users and no side effects, walking backwards so that chains die
+ * in one pass (fx's `Graph.eliminate_dead_code`, without the recursion into child graph modules, which
+ * `GraphModule.eliminateDeadCode` adds). Lints first. Returns whether anything was erased.
  *
  * @since 0.1.0
  * @category mutations
  */
 export const eliminateDeadCode = (
   graph: Graph,
-  options?: {
-    readonly isImpureNode?: ((node: Node) => boolean) | undefined
-    /** Child graphs read by `get_attr` targets, as the owning module knows them. */
-    readonly subgraph?: ((target: string) => Graph | undefined) | undefined
-  }
+  options?: { readonly isImpureNode?: ((node: Node) => boolean) | undefined }
 ): boolean => {
   lint(graph)
   const impure = options?.isImpureNode ?? isImpure
@@ -118,13 +118,6 @@ export const eliminateDeadCode = (
     if (node.users.size === 0 && !impure(node)) {
       graph.eraseNode(node)
       changed = true
-    }
-  }
-  if (options?.subgraph !== undefined) {
-    const targets = new Set(graph.findNodes("get_attr").map((n) => n.target))
-    for (const target of targets) {
-      const child = options.subgraph(target)
-      if (child !== undefined) changed = eliminateDeadCode(child, { subgraph: options.subgraph }) || changed
     }
   }
   return changed

@@ -24,7 +24,11 @@ import { Link, Node, type Op } from "./Node.ts"
  * @category models
  */
 export interface Owner {
-  readonly resolveTarget: (target: string) => "module" | "attribute" | undefined
+  /**
+   * fx's lint of a `get_attr` / `call_module` target, atom by atom: undefined when it resolves, otherwise
+   * fx's message (`Node n target a.b references nonexistent attribute b of a`).
+   */
+  readonly checkTarget: (node: Node) => string | undefined
   /** fx's `_is_impure` on the called submodule. */
   readonly isImpureModule: (target: string) => boolean
 }

@@ -8,7 +8,7 @@ import * as DeadCode from "./DeadCode.ts"
 import { Graph } from "./Graph.ts"
 import * as Lint from "./Lint.ts"
 import type { Node } from "./Node.ts"
-import { GraphModule, type Module, PlainModule, TrtModule, deleteSubmodule, getSubmodule, namedModules } from "./Module.ts"
+import { GraphModule, type Module, PlainModule, TrtModule, deleteSubmodule, getSubmodule, namedChildren, namedModules } from "./Module.ts"
 
 export { GraphModule }
 
@@ -112,20 +112,20 @@ export const deleteAllUnusedSubmodules = (root: GraphModule): void => {
 }
 
 /**
- * Dead-code elimination on the module's graph, with `call_module` impurity from the module tree, recursing
- * into child graph modules read by `get_attr` (fx's `eliminate_dead_code` on `gm.graph`).
+ * Dead-code elimination on the module's graph, with `call_module` impurity from the module tree, then in
+ * every direct child graph module that a `get_attr` of this graph reads, recursively (fx's
+ * `eliminate_dead_code`, which recurses with the child's own graph and default impurity rules).
  *
  * @since 0.1.0
  * @category mutations
  */
-export const eliminateDeadCode = (root: GraphModule, isImpureNode?: (node: Node) => boolean): boolean =>
-  DeadCode.eliminateDeadCode(root.graph, {
-    isImpureNode,
-    subgraph: (target) => {
-      // fx looks among the direct children only.
-      const child = root.children.get(target)
-      return child?.kind === "graph_module" ? child.graph : undefined
-    }
-  })
+export const eliminateDeadCode = (root: GraphModule, isImpureNode?: (node: Node) => boolean): boolean => {
+  let changed = DeadCode.eliminateDeadCode(root.graph, { isImpureNode })
+  const targets = new Set(root.graph.findNodes("get_attr", undefined, { sort: false }).map((n) => n.target))
+  for (const [name, child] of namedChildren(root)) {
+    if (targets.has(name) && child.kind === "graph_module") changed = eliminateDeadCode(child) || changed
+  }
+  return changed
+}
 
 export { Graph }

@@ -2,8 +2,8 @@
  * `lint`: the invariants of a graph, checked as torch.fx's `Graph.lint()` checks them, with fx's messages.
  *
  * For each node in order: its op is legal, it belongs to this graph and is in its index, every input
- * belongs to this graph and was defined earlier, its name is not redefined. With an owning module, every
- * `get_attr` / `call_module` target resolves and every `call_module` target is a module. trtx adds what fx
+ * belongs to this graph and was defined earlier, its name is not redefined. Then, with an owning module,
+ * every `get_attr` / `call_module` target resolves atom by atom, through modules only for `call_module`. trtx adds what fx
  * keeps implicit: users are exactly the nodes that read a node, and at most one output node ends the graph.
  *
  * One walk over the nodes and their inputs: O(nodes + edges).
@@ -51,15 +51,6 @@ export const lint = (graph: Graph): void => {
       if (user.erased || user.graph !== graph) fail(`Node '${node.name}' lists '${user.name}', which is not in this Graph, as a user`)
     }
     if (names.has(node.name)) fail(`Node redefined name ${node.name}!`)
-    if (graph.owner !== undefined && (node.op === "get_attr" || node.op === "call_module")) {
-      const kind = graph.owner.resolveTarget(node.target)
-      if (kind === undefined) {
-        fail(`Node ${node.name} target ${node.target} references nonexistent attribute ${node.target} of the owning module`)
-      }
-      if (node.op === "call_module" && kind !== "module") {
-        fail(`Node ${node.name} target ${node.target} ${node.target} does not reference an nn.Module`)
-      }
-    }
     if (node.op === "output") output = node
     node._lintMark = mark
     seen++
@@ -67,5 +58,14 @@ export const lint = (graph: Graph): void => {
   }
   if (seen !== graph.size) {
     throw GraphError.make("Lint", `Graph holds ${graph.size} nodes but ${seen} are linked`)
+  }
+  // As in fx, targets are checked in a second walk, once the structure is known to be sound.
+  const owner = graph.owner
+  if (owner === undefined) return
+  for (const op of ["get_attr", "call_module"] as const) {
+    for (const node of graph.findNodes(op)) {
+      const problem = owner.checkTarget(node)
+      if (problem !== undefined) throw GraphError.make("Lint", problem, node.name)
+    }
   }
 }

@@ -84,10 +84,7 @@ export class GraphModule extends ModuleBase {
     super()
     this.#graph = graph
     const owner: Owner = {
-      resolveTarget: (target) => {
-        const found = resolve(this, target)
-        return found === undefined ? undefined : found.kind === "module" ? "module" : "attribute"
-      },
+      checkTarget: (node) => checkTarget(this, node.name, node.op, node.target),
       isImpureModule: (target) => {
         const found = resolve(this, target)
         return found?.kind === "module" && found.module.impure
@@ -173,6 +170,29 @@ export type Resolved =
   | { readonly kind: "constant"; readonly owner: Module; readonly name: string; readonly value: Constant }
 
 // ===== Getters =====
+
+// fx's `Graph.lint` target walk: a getattr per atom; call_module needs a module at every step.
+const checkTarget = (root: Module, name: string, op: string, target: string): string | undefined => {
+  const atoms = target.split(".")
+  let mod: Module | undefined = root
+  for (let i = 0; i < atoms.length; i++) {
+    const atom = atoms[i]!
+    const seen = atoms.slice(0, i).join(".")
+    if (mod === undefined) {
+      // The previous atom was a tensor or script object: fx's getattr on it finds no such attribute.
+      return `Node ${name} target ${target} references nonexistent attribute ${atom} of ${seen}`
+    }
+    const child: Module | undefined = mod.children.get(atom)
+    if (child === undefined && !hasAttribute(mod, atom)) {
+      return `Node ${name} target ${target} references nonexistent attribute ${atom} of ${seen}`
+    }
+    if (op === "call_module" && child === undefined) {
+      return `Node ${name} target ${target} ${atom} of ${seen} does not reference an nn.Module`
+    }
+    mod = child
+  }
+  return undefined
+}
 
 /**
  * Resolves a dotted target by a `getattr` chain: the leading atoms name submodules, the last names a
@@ -267,11 +287,19 @@ export const namedModules = (root: Module): Array<readonly [string, Module]> => 
  */
 export const stateDict = (root: Module): Map<string, Tensor> => {
   const out = new Map<string, Tensor>()
-  for (const [prefix, mod] of namedModules(root)) {
+  // torch's `state_dict` recurses over `_modules` without skipping repeats: an aliased child is listed under
+  // every name. (A cycle would recurse forever in torch; here it is cut.)
+  const onPath = new Set<Module>()
+  const walk = (mod: Module, prefix: string): void => {
+    if (onPath.has(mod)) return
+    onPath.add(mod)
     const key = (name: string) => (prefix === "" ? name : `${prefix}.${name}`)
     for (const [name, t] of mod.parameters) out.set(key(name), t)
     for (const [name, t] of mod.buffers) if (!mod.nonPersistent.has(name)) out.set(key(name), t)
+    for (const [name, child] of mod.children) walk(child, key(name))
+    onPath.delete(mod)
   }
+  walk(root, "")
   return out
 }
 
@@ -354,8 +382,9 @@ export const setConstant = (mod: Module, name: string, value: Constant): void =>
 
 /**
  * Adds a submodule at a dotted path, creating empty plain modules along it (fx's `add_submodule`). Returns
- * false, changing nothing, when an atom of the path is an attribute that is not a module.
+ * false, changing nothing, when an atom before the last is an attribute that is not a module.
  *
+ * @throws GraphError `AttributeExists` when the last atom names a parameter, buffer or constant.
  * @since 0.1.0
  * @category mutations
  */
@@ -375,7 +404,8 @@ export const addSubmodule = (root: Module, target: string, module: Module): bool
     mod = created
   }
   const last = atoms[atoms.length - 1]!
-  if (mod.parameters.has(last) || mod.buffers.has(last) || mod.constants.has(last)) return false
+  // fx's `add_module` raises KeyError over an attribute that is not a module.
+  refuseOther(mod, last, "children")
   mod.children.set(last, module)
   return true
 }

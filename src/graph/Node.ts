@@ -216,12 +216,16 @@ export class Node extends Link {
     this.graph._move(node, this, "after")
   }
 
-  /** @internal Drops every input (the graph erases a node this way, like fx's `_update_args_kwargs(None...)`). */
+  /**
+   * @internal Drops every input: as fx's `erase_node`, node arguments become None and the rest of the
+   * argument structure stays, so the inputs no longer count the node among their users.
+   */
   _clearInputs(): void {
     for (const input of this.#inputs) input.#users.delete(this)
     this.#inputs = new Set()
-    this.#args = []
-    this.#kwargs = {}
+    const none = () => null
+    this.#args = Argument.mapNodes(this.#args, none) as ReadonlyArray<Argument.Argument>
+    this.#kwargs = Argument.mapKwargs(this.#kwargs, none)
   }
 
   override toString(): string {
