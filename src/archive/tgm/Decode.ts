@@ -9,6 +9,7 @@
  * @since 0.1.0
  */
 import * as ArchiveError from "../ArchiveError.ts"
+import * as Json from "../Json.ts"
 import * as Argument from "../../graph/Argument.ts"
 import { Graph } from "../../graph/Graph.ts"
 import { GraphError } from "../../graph/GraphError.ts"
@@ -48,13 +49,13 @@ export const entriesReferenced = (root: Records.ModuleRecord): Set<string> => {
       fields(m.engine_state)
       return
     }
-    for (const t of Object.values(m.parameters)) out.add(t.storage)
-    for (const t of Object.values(m.buffers)) out.add(t.storage)
-    for (const c of Object.values(m.constants)) {
+    for (const [, t] of Json.entries(m.parameters)) out.add(t.storage)
+    for (const [, t] of Json.entries(m.buffers)) out.add(t.storage)
+    for (const [, c] of Json.entries(m.constants)) {
       if ("storage" in c) out.add(c.storage)
       else fields(c.script_object.state)
     }
-    for (const child of Object.values(m.children)) walk(child)
+    for (const [, child] of Json.entries(m.children)) walk(child)
   }
   walk(root)
   return out
@@ -75,8 +76,8 @@ export const decodeRoot = (
   location: { readonly archive: string; readonly entry: string }
 ): Module.GraphModule => new Decoder(entries, location).root(record)
 
-const jsonKey = (path: string, key: string): string =>
-  /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`
+const jsonKey = Json.child
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
 
 class Decoder {
   readonly #storages = new Map<string, Tensor.Storage>()
@@ -92,9 +93,7 @@ class Decoder {
   root(record: Records.GraphModuleRecord): Module.GraphModule {
     const graphModules: Array<readonly [Module.GraphModule, Records.GraphModuleRecord, string]> = []
     const root = this.module(record, "$", graphModules) as Module.GraphModule
-    if (record.graph.symbols !== undefined) {
-      root.symbols = new Map(Object.entries(record.graph.symbols))
-    }
+    if (record.graph.symbols !== undefined) root.symbols = new Map(Json.entries(record.graph.symbols))
     // Targets resolve only once the whole tree exists.
     for (const [gm, rec, path] of graphModules) this.checkTargets(gm, rec, path)
     return root
@@ -138,7 +137,17 @@ class Decoder {
         throw e
       }
     }
-    for (const [name, child] of Object.entries(record.children)) {
+    const attributes = (map: object, kind: string) =>
+      Json.entries(map as { readonly [k: string]: unknown }).map(([name]) => {
+        const p = jsonKey(`${path}.${kind}`, name)
+        if (name === "" || name.includes(".")) this.fail(p, "SchemaMismatch", `attribute name ${JSON.stringify(name)} is empty or contains "."`)
+        return name
+      })
+    attributes(record.children, "children")
+    attributes(record.parameters, "parameters")
+    attributes(record.buffers, "buffers")
+    attributes(record.constants, "constants")
+    for (const [name, child] of Json.entries(record.children)) {
       const p = jsonKey(`${path}.children`, name)
       const childModule = this.module(child, p, graphModules)
       register(p, () => {
@@ -146,15 +155,15 @@ class Decoder {
         mod.children.set(name, childModule)
       })
     }
-    for (const [name, ref] of Object.entries(record.parameters)) {
+    for (const [name, ref] of Json.entries(record.parameters)) {
       const p = jsonKey(`${path}.parameters`, name)
       register(p, () => Module.registerParameter(mod, name, this.tensor(ref, p)))
     }
-    for (const [name, ref] of Object.entries(record.buffers)) {
+    for (const [name, ref] of Json.entries(record.buffers)) {
       const p = jsonKey(`${path}.buffers`, name)
       register(p, () => Module.registerBuffer(mod, name, this.tensor(ref, p), ref.persistent !== false))
     }
-    for (const [name, ref] of Object.entries(record.constants)) {
+    for (const [name, ref] of Json.entries(record.constants)) {
       const p = jsonKey(`${path}.constants`, name)
       const value: Module.Constant = "storage" in ref
         ? this.tensor(ref, p)
@@ -182,14 +191,26 @@ class Decoder {
       const nodePath = `${path}.nodes[${i}]`
       const arg = (a: Records.ArgRecord, p: string): Argument.Argument => this.argument(a, p, n.name, defined, declared, i)
       const args = n.args.map((a, j) => arg(a, `${nodePath}.args[${j}]`))
-      const kwargs = Object.fromEntries(Object.entries(n.kwargs).map(([k, v]) => [k, arg(v, jsonKey(`${nodePath}.kwargs`, k))]))
-      const node = graph.createNode(n.op, n.target, args, kwargs, { name: n.name, exactName: true, meta: { ...n.meta } })
+      const kwargs = Object.fromEntries(Json.entries(n.kwargs).map(([k, v]) => {
+        const p = jsonKey(`${nodePath}.kwargs`, k)
+        if (!IDENTIFIER.test(k)) this.fail(p, "SchemaMismatch", `keyword ${JSON.stringify(k)} is not a Python identifier`, n.name)
+        return [k, arg(v, p)]
+      }))
+      if ((n.op === "call_module" || n.op === "get_attr") && n.target === "") {
+        this.fail(`${nodePath}.target`, "UnresolvedTarget", `${n.op} has an empty target`, n.name)
+      }
+      // Passed-through metas are plain JSON: give back the keys the parser marked to keep their order.
+      const meta = Json.unmark(n.meta) as Records.NodeRecord["meta"]
+      const node = graph.createNode(n.op, n.target, args, kwargs, { name: n.name, exactName: true, meta: { ...meta } })
       defined.set(n.name, node)
     })
     try {
       Lint.lint(graph)
     } catch (e) {
-      if (e instanceof GraphError) this.fail(`${path}.nodes`, "SchemaMismatch", e.detail, e.node)
+      if (e instanceof GraphError) {
+        const at = e.node === undefined ? undefined : declared.get(e.node)
+        this.fail(at === undefined ? `${path}.nodes` : `${path}.nodes[${at}]`, "SchemaMismatch", e.detail, e.node)
+      }
       throw e
     }
     return graph

@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import type * as Argument from "../../graph/Argument.ts"
+import * as Json from "../Json.ts"
 import type { Graph } from "../../graph/Graph.ts"
 import * as Meta from "../../graph/Meta.ts"
 import type * as Module from "../../graph/Module.ts"
@@ -86,18 +87,15 @@ export const encodeRoot = (root: Module.GraphModule): Encoded => {
     const head = m.kind === "graph_module"
       ? { kind: "graph_module" as const, graph: graph(m.graph, m.inSpec, m.outSpec, isRoot ? m.symbols : undefined) }
       : { kind: "module" as const, type: m.type }
-    const children: Record<string, Records.ModuleRecord> = {}
-    for (const [name, child] of m.children) children[name] = module(child, false)
-    const parameters: Record<string, Records.TensorRef> = {}
-    for (const [name, t] of m.parameters) parameters[name] = tensor(t)
-    const buffers: Record<string, Records.TensorRef> = {}
-    for (const [name, t] of m.buffers) buffers[name] = tensor(t, !m.nonPersistent.has(name))
-    const constants: Record<string, Records.TensorRef | Records.ScriptObjectRef> = {}
-    for (const [name, c] of m.constants) {
-      constants[name] = c._tag === "Tensor"
-        ? tensor(c)
-        : { script_object: { class_fqn: c.classFqn, state: fields(c.state) } }
-    }
+    // Keys go through Json.key so that integer-like names keep their place, and through Object.fromEntries
+    // so that a name such as `__proto__` is an own key, not a prototype.
+    const record = <V, W>(map: ReadonlyMap<string, V>, f: (name: string, v: V) => W): { [k: string]: W } =>
+      Object.fromEntries([...map].map(([name, v]) => [Json.key(name), f(name, v)]))
+    const children = record(m.children, (_, child) => module(child, false))
+    const parameters = record(m.parameters, (_, t) => tensor(t))
+    const buffers = record(m.buffers, (name, t) => tensor(t, !m.nonPersistent.has(name)))
+    const constants = record(m.constants, (_, c): Records.TensorRef | Records.ScriptObjectRef =>
+      c._tag === "Tensor" ? tensor(c) : { script_object: { class_fqn: c.classFqn, state: fields(c.state) } })
     return { ...head, children, parameters, buffers, constants }
   }
 
@@ -118,8 +116,7 @@ export const graph = (
 ): Records.GraphRecord => {
   const nodes: Array<Records.NodeRecord> = []
   for (const n of g.nodes()) {
-    const kwargs: Record<string, Records.ArgRecord> = {}
-    for (const k in n.kwargs) kwargs[k] = argument(n.kwargs[k]!)
+    const kwargs = Object.fromEntries(Object.entries(n.kwargs).map(([k, v]) => [k, argument(v)]))
     const meta: Record<string, unknown> = {}
     for (const key of Meta.keys) if (n.meta[key] !== undefined) meta[key] = n.meta[key]
     nodes.push({
@@ -135,7 +132,7 @@ export const graph = (
     nodes,
     in_spec: inSpec,
     out_spec: outSpec,
-    ...(symbols === undefined ? {} : { symbols: Object.fromEntries(symbols) })
+    ...(symbols === undefined ? {} : { symbols: Object.fromEntries([...symbols].map(([k, v]) => [Json.key(k), v])) })
   }
 }
 

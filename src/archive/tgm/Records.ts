@@ -70,26 +70,45 @@ export type ArgRecord =
 
 const Arg = Schema.suspend((): Schema.Codec<ArgRecord> => ArgRecord)
 
-/** @since 0.1.0 @category models */
+const ARG_KEYS = ["node", "int", "float", "tuple", "dict", "dtype", "device", "layout", "memory_format", "slice", "sym_int"]
+
+// Every object-shaped argument in one struct of optional keys with an exactly-one check, rather than one
+// union member per key: a fault inside `{"float": ...}` is then reported at `.float`, not as a mismatch
+// against whichever member a union tried first.
+const ArgObject = Schema.Struct({
+  node: Schema.optionalKey(Schema.String),
+  int: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^-?\d+$/))),
+  float: Schema.optionalKey(Meta.JsonFloat),
+  tuple: Schema.optionalKey(Schema.Array(Arg)),
+  dict: Schema.optionalKey(Schema.Array(Schema.Tuple([Arg, Arg]))),
+  dtype: Schema.optionalKey(Schema.String),
+  device: Schema.optionalKey(Schema.String),
+  layout: Schema.optionalKey(Schema.String),
+  memory_format: Schema.optionalKey(Schema.String),
+  slice: Schema.optionalKey(Schema.Tuple([Arg, Arg, Arg])),
+  sym_int: Schema.optionalKey(Schema.String)
+}).check(
+  Schema.makeFilter((o) =>
+    Object.keys(o).length === 1 || `an argument object has exactly one of the keys ${ARG_KEYS.join(", ")}`
+  )
+)
+
+/**
+ * The schema of {@link ArgRecord}. Its decoded type is the union above: the struct of optional keys holds
+ * exactly one of them.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export const ArgRecord: Schema.Codec<ArgRecord> = Schema.Union([
-  NodeRef,
   Schema.Null,
   Schema.Boolean,
   // A plain JSON number is a Python int: it must be an integer (a float is written `{"float": x}`).
   Schema.Int,
   Schema.String,
   Schema.Array(Arg),
-  Schema.Struct({ int: Schema.String.check(Schema.isPattern(/^-?\d+$/)) }),
-  Schema.Struct({ float: Meta.JsonFloat }),
-  Schema.Struct({ tuple: Schema.Array(Arg) }),
-  Schema.Struct({ dict: Schema.Array(Schema.Tuple([Arg, Arg])) }),
-  Schema.Struct({ dtype: Schema.String }),
-  Schema.Struct({ device: Schema.String }),
-  Schema.Struct({ layout: Schema.String }),
-  Schema.Struct({ memory_format: Schema.String }),
-  Schema.Struct({ slice: Schema.Tuple([Arg, Arg, Arg]) }),
-  Schema.Struct({ sym_int: Schema.String })
-])
+  ArgObject
+]) as unknown as Schema.Codec<ArgRecord>
 
 // ===== Graphs =====
 
@@ -107,7 +126,8 @@ export const NodeRecord = Schema.Struct({
   op: Schema.Literals(ops),
   target: Schema.String,
   args: Schema.Array(ArgRecord),
-  kwargs: Schema.Record(Identifier, ArgRecord),
+  // Keys are checked by the decoder, which can name the offending key: a key schema here would drop it.
+  kwargs: Schema.Record(Schema.String, ArgRecord),
   meta: Meta.Meta
 })
 /** @since 0.1.0 @category models */
@@ -216,13 +236,12 @@ export interface TrtModuleRecord {
 
 const Module = Schema.suspend((): Schema.Codec<ModuleRecord> => ModuleRecord)
 
-const AttributeName = Schema.String.check(Schema.isPattern(/^[^.]+$/))
-
+// Attribute names are checked by the decoder (non-empty, no dot), which can name the offending key.
 const state = {
-  children: Schema.Record(AttributeName, Module),
-  parameters: Schema.Record(AttributeName, TensorRef),
-  buffers: Schema.Record(AttributeName, TensorRef),
-  constants: Schema.Record(AttributeName, Schema.Union([TensorRef, ScriptObjectRef]))
+  children: Schema.Record(Schema.String, Module),
+  parameters: Schema.Record(Schema.String, TensorRef),
+  buffers: Schema.Record(Schema.String, TensorRef),
+  constants: Schema.Record(Schema.String, Schema.Union([TensorRef, ScriptObjectRef]))
 }
 
 /** @since 0.1.0 @category models */

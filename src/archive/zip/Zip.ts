@@ -142,7 +142,8 @@ const readFault = (location: Location, cause: unknown): ArchiveError => {
 const yauzlOptions = (): yauzl.Options => ({
   lazyEntries: true,
   autoClose: false,
-  validateEntrySizes: true,
+  // Off: yauzl's own size check fails without naming the entry; `read` counts the bytes itself, per entry.
+  validateEntrySizes: false,
   decodeStrings: true,
   strictFileNames: true
 })

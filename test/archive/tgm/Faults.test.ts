@@ -1,0 +1,634 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Cause, Effect, Schema } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as nodePath from "node:path"
+import { type ArchiveError, ArchiveFault } from "../../../src/archive/ArchiveError.ts"
+import * as Tgm from "../../../src/archive/tgm/Tgm.ts"
+import * as Lint from "../../../src/graph/Lint.ts"
+import * as C from "../../utils/TgmCraft.ts"
+
+// ===== Helpers =====
+
+const LABEL = "broken.tgm"
+
+interface Where {
+  readonly fault: ArchiveFault
+  readonly entry?: string
+  readonly path?: string
+  readonly node?: string
+}
+
+const located = (e: ArchiveError) => ({ fault: e.fault, entry: e.entry, path: e.path, node: e.node })
+
+const tempDir = Effect.acquireRelease(
+  Effect.sync(() => fs.mkdtempSync(nodePath.join(os.tmpdir(), "trtx-tgm-faults-"))),
+  (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
+)
+
+/**
+ * Reads `bytes`, which must fail with exactly this fault and location; then checks that nothing was left
+ * half-built: a valid archive still reads. Returns the error.
+ */
+const expectFault = (bytes: Uint8Array | Effect.Effect<Uint8Array, ArchiveError>, where: Where) =>
+  Effect.gen(function*() {
+    const input = bytes instanceof Uint8Array ? bytes : yield* bytes
+    const exit = yield* Effect.exit(Tgm.readBytes(input, LABEL))
+    assert.strictEqual(exit._tag, "Failure", `the read succeeded; expected ${JSON.stringify(where)}`)
+    if (exit._tag !== "Failure") return undefined as never
+    assert.isFalse(Cause.hasDies(exit.cause), `a defect: ${Cause.pretty(exit.cause).split("\n")[0]}`)
+    const found = Cause.findErrorOption(exit.cause)
+    assert.strictEqual(found._tag, "Some")
+    const e = (found as { readonly value: ArchiveError }).value
+    assert.strictEqual(e._tag, "ArchiveError")
+    assert.strictEqual(e.archive, LABEL)
+    assert.isTrue(Schema.is(ArchiveFault)(e.fault))
+    assert.deepStrictEqual(located(e), { fault: where.fault, entry: where.entry, path: where.path, node: where.node })
+    assert.isAbove(e.detail.length, 0)
+    const ok = yield* Tgm.readBytes(C.sampleBytes("single_engine"))
+    assert.strictEqual(ok.graph.size, 3)
+    return e
+  })
+
+/** The same, reading from a file: the archive is then named by its path. */
+const expectFileFault = (bytes: Uint8Array, where: Where) =>
+  Effect.gen(function*() {
+    const dir = yield* tempDir
+    const file = nodePath.join(dir, "broken.tgm")
+    fs.writeFileSync(file, bytes)
+    const e = yield* Effect.flip(Tgm.readFile(file))
+    assert.strictEqual(e._tag, "ArchiveError")
+    assert.strictEqual(e.archive, file)
+    assert.deepStrictEqual(located(e), { fault: where.fault, entry: where.entry, path: where.path, node: where.node })
+  })
+
+// The text of a sample's module.json with one substring replaced (for what JSON.stringify cannot write).
+const patchModuleText = (name: C.SampleName, from: string, to: string) =>
+  C.editSample(name, (e) => {
+    const text = C.str(C.entryOf(e, "module.json").data)
+    assert.include(text, from)
+    return C.replaceEntry(e, "module.json", C.text(text.replace(from, to)))
+  })
+
+const BN = "$.children._run_on_gpu_1.children.bn"
+
+// ===== The container =====
+
+describe("the zip container", () => {
+  it.effect("an empty file is CorruptZip, from bytes and from a file", () =>
+    Effect.gen(function*() {
+      yield* expectFault(new Uint8Array(0), { fault: "CorruptZip" })
+      yield* expectFileFault(new Uint8Array(0), { fault: "CorruptZip" })
+    }))
+
+  it.effect("garbage bytes are CorruptZip", () =>
+    Effect.gen(function*() {
+      const r = C.prng(99)
+      const garbage = Uint8Array.from({ length: 4096 }, () => r.int(0, 256))
+      yield* expectFault(garbage, { fault: "CorruptZip" })
+      yield* expectFault(C.text("PK\u0003\u0004 not really a zip"), { fault: "CorruptZip" })
+      yield* expectFileFault(garbage, { fault: "CorruptZip" })
+    }))
+
+  it.effect("a truncated archive is CorruptZip, wherever it is cut", () =>
+    Effect.gen(function*() {
+      const whole = C.sampleBytes("mlp")
+      const cuts = [1, 22, 100, 1000, 4000, whole.length - 200, whole.length - 23, whole.length - 22, whole.length - 1]
+      for (const n of cuts) yield* expectFault(whole.slice(0, n), { fault: "CorruptZip" })
+      yield* expectFileFault(whole.slice(0, whole.length - 10), { fault: "CorruptZip" })
+    }))
+
+  it.effect("a referenced entry whose bytes fail the CRC is CorruptZip at that entry", () =>
+    Effect.gen(function*() {
+      const bytes = C.sampleBytes("mlp")
+      const engine = C.layout(bytes).entries.find((e) => e.name === "engines/1")!
+      bytes[engine.dataStart + 100]! ^= 0x10
+      yield* expectFault(bytes, { fault: "CorruptZip", entry: "engines/1" })
+      // Deflated module.json data: an inflate error or a CRC mismatch, at module.json.
+      const again = C.sampleBytes("mlp")
+      const mj = C.layout(again).entries.find((e) => e.name === "module.json")!
+      for (let i = mj.dataStart + 10; i < mj.dataStart + 20; i++) again[i]! ^= 0xff
+      yield* expectFault(again, { fault: "CorruptZip", entry: "module.json" })
+    }))
+
+  it.effect("a central directory pointing past the file is CorruptZip", () =>
+    Effect.gen(function*() {
+      const bytes = C.sampleBytes("single_engine")
+      const l = C.layout(bytes)
+      new DataView(bytes.buffer).setUint32(l.eocd + 16, bytes.length + 1000, true)
+      yield* expectFault(bytes, { fault: "CorruptZip" })
+    }))
+
+  it.effect("a deflated entry declaring an impossible size is EntryTooLarge at that entry", () =>
+    Effect.gen(function*() {
+      const bytes = C.sampleBytes("mlp")
+      const mj = C.layout(bytes).entries.find((e) => e.name === "module.json")!
+      new DataView(bytes.buffer).setUint32(mj.central + 24, 0xfffffff0, true)
+      yield* expectFault(bytes, { fault: "EntryTooLarge", entry: "module.json" })
+    }))
+
+  it.effect("hostile entry names are HostileEntryName, naming the entry", () =>
+    Effect.gen(function*() {
+      const good = C.tinyEntries()
+      for (const name of ["../evil", "/abs", "tensors/../../evil", "a/./b", "C:/windows", "back\\slash"]) {
+        yield* expectFault(C.rawZip([...good, { name, data: C.text("x") }]), { fault: "HostileEntryName", entry: name })
+      }
+      // First in the archive too.
+      yield* expectFault(C.rawZip([{ name: "../evil", data: C.text("x") }, ...good]), {
+        fault: "HostileEntryName",
+        entry: "../evil"
+      })
+      yield* expectFileFault(C.rawZip([...good, { name: "/abs", data: C.text("x") }]), {
+        fault: "HostileEntryName",
+        entry: "/abs"
+      })
+    }))
+
+  it.effect("two entries of one name are DuplicateEntry", () =>
+    Effect.gen(function*() {
+      const good = C.tinyEntries()
+      yield* expectFault(C.rawZip([...good, { name: "module.json", data: C.text("{}") }]), {
+        fault: "DuplicateEntry",
+        entry: "module.json"
+      })
+    }))
+
+  it.effect("the raw writer's own archives read (so the faults above are the faults named)", () =>
+    Effect.gen(function*() {
+      const m = yield* Tgm.readBytes(C.rawZip(C.tinyEntries()))
+      assert.strictEqual(m.graph.size, 7)
+    }))
+})
+
+// ===== format.json =====
+
+describe("format.json", () => {
+  it.effect("missing format.json is MissingEntry", () =>
+    expectFault(C.editSample("mlp", (e) => C.dropEntries(e, "format.json")), {
+      fault: "MissingEntry",
+      entry: "format.json"
+    }))
+
+  it.effect("an unknown version is UnsupportedVersion at $.version", () =>
+    Effect.gen(function*() {
+      for (const version of [2, 0, -1, 100]) {
+        yield* expectFault(C.editFormat("mlp", (j) => void (j.version = version)), {
+          fault: "UnsupportedVersion",
+          entry: "format.json",
+          path: "$.version"
+        })
+      }
+    }))
+
+  it.effect("a wrong format string is UnsupportedVersion at $.format", () =>
+    Effect.gen(function*() {
+      for (const format of ["torch-export", "", "TORCH-TENSORRT-COMPILED-MODULE"]) {
+        yield* expectFault(C.editFormat("mlp", (j) => void (j.format = format)), {
+          fault: "UnsupportedVersion",
+          entry: "format.json",
+          path: "$.format"
+        })
+      }
+    }))
+
+  it.effect("a version or format of the wrong type is SchemaMismatch at its path", () =>
+    Effect.gen(function*() {
+      yield* expectFault(C.editFormat("mlp", (j) => void (j.version = "1")), {
+        fault: "SchemaMismatch",
+        entry: "format.json",
+        path: "$.version"
+      })
+      yield* expectFault(C.editFormat("mlp", (j) => void (j.version = 1.5)), {
+        fault: "SchemaMismatch",
+        entry: "format.json",
+        path: "$.version"
+      })
+      yield* expectFault(C.editFormat("mlp", (j) => void delete j.format), {
+        fault: "SchemaMismatch",
+        entry: "format.json",
+        path: "$.format"
+      })
+      yield* expectFault(C.editFormat("mlp", (j) => void (j.producer.tool = 3)), {
+        fault: "SchemaMismatch",
+        entry: "format.json",
+        path: "$.producer.tool"
+      })
+      yield* expectFault(C.editFormat("mlp", () => [1]), { fault: "SchemaMismatch", entry: "format.json", path: "$" })
+    }))
+
+  it.effect("bad JSON in format.json is BadJson", () =>
+    Effect.gen(function*() {
+      for (const text of ["", "{", "{\"format\": \"torch-tensorrt-compiled-module\", \"version\": 1,}", "nope", "{} {}"]) {
+        yield* expectFault(C.editSample("mlp", (e) => C.replaceEntry(e, "format.json", C.text(text))), {
+          fault: "BadJson",
+          entry: "format.json"
+        })
+      }
+    }))
+
+  it.effect("invalid UTF-8 in format.json is BadJson", () =>
+    expectFault(
+      C.editSample("mlp", (e) => {
+        const text = C.entryOf(e, "format.json").data
+        const bad = Uint8Array.from([...text.subarray(0, 5), 0xc3, 0x28, ...text.subarray(5)])
+        return C.replaceEntry(e, "format.json", bad)
+      }),
+      { fault: "BadJson", entry: "format.json" }
+    ))
+})
+
+// ===== module.json: syntax and shape =====
+
+describe("module.json: JSON and schema", () => {
+  it.effect("missing module.json is MissingEntry", () =>
+    expectFault(C.editSample("mlp", (e) => C.dropEntries(e, "module.json")), {
+      fault: "MissingEntry",
+      entry: "module.json"
+    }))
+
+  it.effect("bad JSON in module.json is BadJson", () =>
+    Effect.gen(function*() {
+      const whole = C.str(C.entryOf(yield* C.unzip(C.sampleBytes("mlp")), "module.json").data)
+      for (const text of ["", whole.slice(0, whole.length - 1), whole + "x", whole.replace("\"kind\"", "kind"), "NaN"]) {
+        yield* expectFault(C.editSample("mlp", (e) => C.replaceEntry(e, "module.json", C.text(text))), {
+          fault: "BadJson",
+          entry: "module.json"
+        })
+      }
+    }))
+
+  it.effect("invalid UTF-8 in module.json is BadJson (in a string, and a lone surrogate)", () =>
+    Effect.gen(function*() {
+      const invalid = [[0xff], [0xc3, 0x28], [0xed, 0xa0, 0x80], [0xe2, 0x82]]
+      for (const bytes of invalid) {
+        yield* expectFault(
+          C.editSample("mlp", (e) => {
+            const text = C.str(C.entryOf(e, "module.json").data)
+            const at = text.indexOf("gelu") // inside a string value
+            const enc = C.text(text)
+            return C.replaceEntry(e, "module.json", Uint8Array.from([...enc.subarray(0, at), ...bytes, ...enc.subarray(at)]))
+          }),
+          { fault: "BadJson", entry: "module.json" }
+        )
+      }
+    }))
+
+  it.effect("an unknown op is SchemaMismatch at the node's op", () =>
+    Effect.gen(function*() {
+      yield* expectFault(C.editModule("mlp", (j) => void (j.graph.nodes[1].op = "call_magic")), {
+        fault: "SchemaMismatch",
+        entry: "module.json",
+        path: "$.graph.nodes[1].op"
+      })
+      yield* expectFault(C.editModule("mlp", (j) => void (j.children._run_on_gpu_1.graph.nodes[1].op = "CALL_FUNCTION")), {
+        fault: "SchemaMismatch",
+        entry: "module.json",
+        path: "$.children._run_on_gpu_1.graph.nodes[1].op"
+      })
+    }))
+
+  it.effect("a float written as a bare JSON number is SchemaMismatch at the argument", () =>
+    Effect.gen(function*() {
+      yield* expectFault(C.editModule("mlp", (j) => void j.graph.nodes[2].args.push(1.5)), {
+        fault: "SchemaMismatch",
+        entry: "module.json",
+        path: "$.graph.nodes[2].args[1]"
+      })
+      yield* expectFault(C.editModule("mlp", (j) => void (j.graph.nodes[2].kwargs.alpha = 0.5)), {
+        fault: "SchemaMismatch",
+        entry: "module.json",
+        path: "$.graph.nodes[2].kwargs.alpha"
+      })
+      yield* expectFault(C.editModule("mlp", (j) => void j.graph.nodes[2].args.push([1, [2, 1.5]])), {
+        fault: "SchemaMismatch",
+        entry: "module.json",
+        path: "$.graph.nodes[2].args[1][1][1]"
+      })
+      yield* expectFault(C.editModule("mlp", (j) => void j.children._run_on_gpu_1.graph.nodes[1].args.push(-2.25)), {
+        fault: "SchemaMismatch",
+        entry: "module.json",
+        path: "$.children._run_on_gpu_1.graph.nodes[1].args[1]"
+      })
+    }))
+
+  it.effect("a node without a name is SchemaMismatch at its name", () =>
+    Effect.gen(function*() {
+      yield* expectFault(C.editModule("mlp", (j) => void delete j.graph.nodes[2].name), {
+        fault: "SchemaMismatch",
+        entry: "module.json",
+        path: "$.graph.nodes[2].name"
+      })
+      yield* expectFault(C.editModule("mlp", (j) => void (j.graph.nodes[2].name = "not an identifier")), {
+        fault: "SchemaMismatch",
+        entry: "module.json",
+        path: "$.graph.nodes[2].name"
+      })
+    }))
+
+  it.effect("a wrong kind is SchemaMismatch at the module record", () =>
+    Effect.gen(function*() {
+      yield* expectFault(C.editModule("mlp", (j) => void (j.kind = "module")), {
+        fault: "SchemaMismatch",
+        entry: "module.json",
+        path: "$.kind"
+      })
+      yield* expectFault(C.editModule("mlp", (j) => void (j.children._run_on_acc_0.kind = "trt")), {
+        fault: "SchemaMismatch",
+        entry: "module.json",
+        path: "$.children._run_on_acc_0"
+      })
+    }))
+
+  it.effect("other shape faults are located at the field", () =>
+    Effect.gen(function*() {
+      const at = (path: string) => ({ fault: "SchemaMismatch" as const, entry: "module.json", path })
+      yield* expectFault(C.editModule("mlp", (j) => void delete j.children._run_on_acc_0.input_binding_names), at("$.children._run_on_acc_0.input_binding_names"))
+      yield* expectFault(C.editModule("cnn_bn", (j) => void (j.children._run_on_gpu_1.children.bn.parameters.weight.shape = [-1])), at(`${BN}.parameters.weight.shape[0]`))
+      yield* expectFault(C.editModule("cnn_bn", (j) => void (j.children._run_on_gpu_1.children.bn.parameters.weight.storage = "tensors/x")), at(`${BN}.parameters.weight.storage`))
+      yield* expectFault(C.editModule("mlp", (j) => void (j.children._run_on_acc_0.packed_engine_info[3] = { engine: "tensors/0" })), at("$.children._run_on_acc_0.packed_engine_info[3].engine"))
+      yield* expectFault(C.editModule("mlp", (j) => void delete j.graph.in_spec), at("$.graph.in_spec"))
+      yield* expectFault(C.editModule("mlp", (j) => void (j.graph.nodes = {})), at("$.graph.nodes"))
+      yield* expectFault(C.editModule("mlp", (j) => void (j.graph.symbols = { s0: { hint: 1, min: 0 } })), at("$.graph.symbols.s0.max"))
+      yield* expectFault(C.editModule("mlp", (j) => void (j.graph.nodes[0].meta.val = { tensor: { shape: [1] } })), at("$.graph.nodes[0].meta.val.tensor.stride"))
+      yield* expectFault(C.editModule("mlp", () => []), at("$"))
+    }))
+
+  it.effect("an unknown dtype or a stride of the wrong rank is SchemaMismatch at the field", () =>
+    Effect.gen(function*() {
+      yield* expectFault(C.editModule("cnn_bn", (j) => void (j.children._run_on_gpu_1.children.bn.buffers.running_var.dtype = "float33")), {
+        fault: "SchemaMismatch",
+        entry: "module.json",
+        path: `${BN}.buffers.running_var.dtype`
+      })
+      yield* expectFault(C.editModule("cnn_bn", (j) => void (j.children._run_on_gpu_1.children.bn.buffers.running_var.stride = [1, 1])), {
+        fault: "SchemaMismatch",
+        entry: "module.json",
+        path: `${BN}.buffers.running_var.stride`
+      })
+    }))
+
+  it.effect("two attributes of one name (a parameter and a buffer) are SchemaMismatch at the second", () =>
+    expectFault(
+      C.editModule("cnn_bn", (j) => {
+        const bn = j.children._run_on_gpu_1.children.bn
+        bn.buffers.weight = bn.buffers.running_var
+      }),
+      { fault: "SchemaMismatch", entry: "module.json", path: `${BN}.buffers.weight` }
+    ))
+})
+
+// ===== module.json: references =====
+
+describe("module.json: references", () => {
+  it.effect("a dangling {node} is DanglingReference at the argument, naming the using node", () =>
+    Effect.gen(function*() {
+      const dangling = (path: string, node: string) => ({ fault: "DanglingReference" as const, entry: "module.json", path, node })
+      yield* expectFault(C.editModule("mlp", (j) => void (j.graph.nodes[2].args[0] = { node: "nope" })), dangling("$.graph.nodes[2].args[0]", "_run_on_gpu_1"))
+      yield* expectFault(C.editModule("mlp", (j) => void (j.graph.nodes[2].kwargs.k = { node: "nope" })), dangling("$.graph.nodes[2].kwargs.k", "_run_on_gpu_1"))
+      yield* expectFault(C.editModule("mlp", (j) => void (j.graph.nodes[4].args[0].tuple.push({ dict: [["a", { node: "nope" }]] }))), dangling("$.graph.nodes[4].args[0].tuple[1].dict[0][1]", "output"))
+      yield* expectFault(C.editModule("mlp", (j) => void j.graph.nodes[2].args.push({ slice: [null, { node: "nope" }, 1] })), dangling("$.graph.nodes[2].args[1].slice[1]", "_run_on_gpu_1"))
+      yield* expectFault(C.editModule("mlp", (j) => void j.graph.nodes[2].args.push([[{ node: "nope" }]])), dangling("$.graph.nodes[2].args[1][0][0]", "_run_on_gpu_1"))
+      // A node of another graph (the child's `gelu`) is not a node of the root graph.
+      yield* expectFault(C.editModule("mlp", (j) => void (j.graph.nodes[3].args[0] = { node: "gelu" })), dangling("$.graph.nodes[3].args[0]", "_run_on_acc_2"))
+      // In a child graph.
+      yield* expectFault(C.editModule("mlp", (j) => void (j.children._run_on_gpu_1.graph.nodes[1].args[0] = { node: "x" })), dangling("$.children._run_on_gpu_1.graph.nodes[1].args[0]", "gelu"))
+    }))
+
+  it.effect("a forward reference (a node used before it is defined) is DanglingReference", () =>
+    Effect.gen(function*() {
+      yield* expectFault(C.editModule("mlp", (j) => void (j.graph.nodes[2].args[0] = { node: "_run_on_acc_2" })), {
+        fault: "DanglingReference",
+        entry: "module.json",
+        path: "$.graph.nodes[2].args[0]",
+        node: "_run_on_gpu_1"
+      })
+      // A node using itself.
+      yield* expectFault(C.editModule("mlp", (j) => void (j.graph.nodes[2].args[0] = { node: "_run_on_gpu_1" })), {
+        fault: "DanglingReference",
+        entry: "module.json",
+        path: "$.graph.nodes[2].args[0]",
+        node: "_run_on_gpu_1"
+      })
+    }))
+
+  it.effect("an unresolvable call_module or get_attr target is UnresolvedTarget at the target", () =>
+    Effect.gen(function*() {
+      const unresolved = (path: string, node: string) => ({ fault: "UnresolvedTarget" as const, entry: "module.json", path, node })
+      yield* expectFault(C.editModule("mlp", (j) => void (j.graph.nodes[2].target = "_run_on_gpu_9")), unresolved("$.graph.nodes[2].target", "_run_on_gpu_1"))
+      yield* expectFault(C.editModule("cnn_bn", (j) => void (j.children._run_on_gpu_1.graph.nodes[1].target = "bn.nope")), unresolved("$.children._run_on_gpu_1.graph.nodes[1].target", "bn_weight"))
+      yield* expectFault(C.editModule("cnn_bn", (j) => void (j.children._run_on_gpu_1.graph.nodes[2].target = "nope.bias")), unresolved("$.children._run_on_gpu_1.graph.nodes[2].target", "bn_bias"))
+      // Targets resolve in the graph's own module: the root cannot see the child's `bn`.
+      yield* expectFault(C.editModule("cnn_bn", (j) => {
+        j.graph.nodes.splice(1, 0, { name: "w", op: "get_attr", target: "bn.weight", args: [], kwargs: {}, meta: {} })
+      }), unresolved("$.graph.nodes[1].target", "w"))
+      // A trt module holds no attributes.
+      yield* expectFault(C.editModule("mlp", (j) => {
+        j.graph.nodes.splice(1, 0, { name: "w", op: "get_attr", target: "_run_on_acc_0.engine", args: [], kwargs: {}, meta: {} })
+      }), unresolved("$.graph.nodes[1].target", "w"))
+    }))
+
+  it.effect("a call_module whose target is a parameter is UnresolvedTarget", () =>
+    expectFault(C.editModule("cnn_bn", (j) => void (j.children._run_on_gpu_1.graph.nodes[1].op = "call_module")), {
+      fault: "UnresolvedTarget",
+      entry: "module.json",
+      path: "$.children._run_on_gpu_1.graph.nodes[1].target",
+      node: "bn_weight"
+    }))
+
+  it.effect("duplicate node names are DuplicateName at the second name", () =>
+    Effect.gen(function*() {
+      yield* expectFault(C.editModule("mlp", (j) => void (j.graph.nodes[3].name = "_run_on_acc_0")), {
+        fault: "DuplicateName",
+        entry: "module.json",
+        path: "$.graph.nodes[3].name",
+        node: "_run_on_acc_0"
+      })
+      yield* expectFault(C.editModule("cnn_bn", (j) => void (j.children._run_on_gpu_1.graph.nodes[4].name = "bn_weight")), {
+        fault: "DuplicateName",
+        entry: "module.json",
+        path: "$.children._run_on_gpu_1.graph.nodes[4].name",
+        node: "bn_weight"
+      })
+    }))
+})
+
+// ===== Entries that records point to =====
+
+describe("module.json: entries", () => {
+  it.effect("a missing tensors/<k> is MissingEntry at the TensorRef's storage", () =>
+    Effect.gen(function*() {
+      yield* expectFault(C.editSample("cnn_bn", (e) => C.dropEntries(e, "tensors/0")), {
+        fault: "MissingEntry",
+        entry: "module.json",
+        path: `${BN}.parameters.weight.storage`
+      })
+      yield* expectFault(C.editSample("cnn_bn", (e) => C.dropEntries(e, "tensors/3")), {
+        fault: "MissingEntry",
+        entry: "module.json",
+        path: `${BN}.buffers.running_var.storage`
+      })
+      yield* expectFault(C.tiny((e) => C.dropEntries(e, "tensors/1")), {
+        fault: "MissingEntry",
+        entry: "module.json",
+        path: "$.children.sub.buffers.scale.storage"
+      })
+      yield* expectFault(C.tiny((e) => C.mapJson(e, "module.json", (j) => {
+        j.constants.c = { ...j.children.lin.parameters.weight, storage: "tensors/5" }
+      })), { fault: "MissingEntry", entry: "module.json", path: "$.constants.c.storage" })
+    }))
+
+  it.effect("a missing engines/<k> is MissingEntry where the record names it", () =>
+    Effect.gen(function*() {
+      yield* expectFault(C.editSample("cnn_bn", (e) => C.dropEntries(e, "engines/0")), {
+        fault: "MissingEntry",
+        entry: "module.json",
+        path: "$.children._run_on_acc_0.packed_engine_info[3]"
+      })
+      yield* expectFault(C.editModule("cnn_bn", (j) => void (j.children._run_on_acc_2.engine_state[3] = { engine: "engines/7" })), {
+        fault: "MissingEntry",
+        entry: "module.json",
+        path: "$.children._run_on_acc_2.engine_state[3]"
+      })
+      yield* expectFault(C.tiny((e) => C.mapJson(e, "module.json", (j) => {
+        j.constants.eng = { script_object: { class_fqn: "__torch__.torch.classes.tensorrt.Engine", state: ["7", { engine: "engines/3" }] } }
+      })), { fault: "MissingEntry", entry: "module.json", path: "$.constants.eng.script_object.state[1]" })
+    }))
+
+  it.effect("a storage too small for its view is StorageTooSmall at the TensorRef", () =>
+    Effect.gen(function*() {
+      const small = (path: string) => ({ fault: "StorageTooSmall" as const, entry: "module.json", path })
+      yield* expectFault(C.editSample("cnn_bn", (e) => C.replaceEntry(e, "tensors/0", new Uint8Array(31))), small(`${BN}.parameters.weight`))
+      yield* expectFault(C.editSample("cnn_bn", (e) => C.replaceEntry(e, "tensors/2", new Uint8Array(0))), small(`${BN}.buffers.running_mean`))
+      const ref = (f: (t: C.Json) => void) => C.editModule("cnn_bn", (j) => f(j.children._run_on_gpu_1.children.bn.buffers.running_var))
+      yield* expectFault(ref((t) => void (t.shape = [9])), small(`${BN}.buffers.running_var`))
+      yield* expectFault(ref((t) => void (t.storage_offset = 1)), small(`${BN}.buffers.running_var`))
+      yield* expectFault(ref((t) => void (t.dtype = "float64")), small(`${BN}.buffers.running_var`))
+      yield* expectFault(ref((t) => void Object.assign(t, { shape: [2, 4], stride: [5, 1] })), small(`${BN}.buffers.running_var`))
+      yield* expectFault(ref((t) => void Object.assign(t, { shape: [], stride: [], storage_offset: 8 })), small(`${BN}.buffers.running_var`))
+      // Exactly enough is fine, and so is an empty view anywhere.
+      const fits = yield* Tgm.readBytes(yield* ref((t) => void Object.assign(t, { shape: [2, 2], stride: [1, 5], storage_offset: 1 })))
+      assert.strictEqual(fits.graph.size, 5)
+      const empty = yield* Tgm.readBytes(yield* ref((t) => void Object.assign(t, { shape: [0, 3], stride: [3, 1], storage_offset: 1000 })))
+      assert.strictEqual(empty.graph.size, 5)
+    }))
+})
+
+// ===== Nothing half-built =====
+
+describe("nothing half-built", () => {
+  it.effect("after every kind of failure, valid archives still read; a failed write leaves no file", () =>
+    Effect.gen(function*() {
+      const broken = [
+        new Uint8Array(0),
+        yield* C.editSample("cnn_bn", (e) => C.dropEntries(e, "tensors/2")),
+        yield* C.editModule("mlp", (j) => void (j.graph.nodes[2].args[0] = { node: "nope" })),
+        yield* C.editFormat("mlp", (j) => void (j.version = 3))
+      ]
+      const exits = yield* Effect.forEach(broken, (b) => Effect.exit(Tgm.readBytes(b)), { concurrency: "unbounded" })
+      for (const exit of exits) {
+        assert.strictEqual(exit._tag, "Failure")
+        if (exit._tag === "Failure") assert.isFalse(Cause.hasDies(exit.cause))
+      }
+      const m = yield* Tgm.readBytes(C.sampleBytes("cnn_bn"))
+      assert.strictEqual(m.graph.size, 5)
+      const dir = yield* tempDir
+      const target = nodePath.join(dir, "missing", "out.tgm")
+      const e = yield* Effect.flip(Tgm.writeFile(target, m))
+      assert.strictEqual(e.fault, "WriteFailed")
+      assert.deepStrictEqual(fs.readdirSync(dir), [])
+      const good = nodePath.join(dir, "out.tgm")
+      yield* Tgm.writeFile(good, m)
+      assert.deepStrictEqual(fs.readdirSync(dir), ["out.tgm"])
+    }))
+})
+
+// ===== Faults that src gets wrong (see the report) =====
+
+describe("bugs: faults reported wrongly or not at all", () => {
+  it.effect("a stored entry declaring two different sizes is EntryTooLarge naming that entry", () =>
+    Effect.gen(function*() {
+      const bytes = C.sampleBytes("mlp")
+      const engine = C.layout(bytes).entries.find((e) => e.name === "engines/0")!
+      new DataView(bytes.buffer).setUint32(engine.central + 24, 2 ** 31, true)
+      yield* expectFault(bytes, { fault: "EntryTooLarge", entry: "engines/0" })
+    }))
+
+  it.effect("a bad value inside an object-shaped argument is located at that value, not at a 'node' key", () =>
+    Effect.gen(function*() {
+      yield* expectFault(C.editModule("mlp", (j) => void j.graph.nodes[2].args.push({ float: "infinity" })), {
+        fault: "SchemaMismatch",
+        entry: "module.json",
+        path: "$.graph.nodes[2].args[1].float"
+      })
+      yield* expectFault(C.editModule("mlp", (j) => void j.graph.nodes[2].args.push({ tuple: [2, 1.5] })), {
+        fault: "SchemaMismatch",
+        entry: "module.json",
+        path: "$.graph.nodes[2].args[1].tuple[1]"
+      })
+    }))
+
+  it.effect("a kwarg key that is not an identifier is SchemaMismatch (not silently dropped)", () =>
+    expectFault(C.editModule("mlp", (j) => void (j.graph.nodes[2].kwargs["not an ident"] = { node: "nope" })), {
+      fault: "SchemaMismatch",
+      entry: "module.json",
+      path: "$.graph.nodes[2].kwargs[\"not an ident\"]",
+      node: "_run_on_gpu_1"
+    }))
+
+  it.effect("an attribute name with a dot, or an empty one, is SchemaMismatch (not silently dropped)", () =>
+    Effect.gen(function*() {
+      yield* expectFault(C.editModule("cnn_bn", (j) => {
+        const bn = j.children._run_on_gpu_1.children.bn
+        bn.parameters["a.b"] = bn.parameters.weight
+      }), { fault: "SchemaMismatch", entry: "module.json", path: `${BN}.parameters["a.b"]` })
+      yield* expectFault(C.editModule("mlp", (j) => void (j.children[""] = j.children._run_on_acc_0)), {
+        fault: "SchemaMismatch",
+        entry: "module.json",
+        path: "$.children[\"\"]"
+      })
+    }))
+
+  it.effect("deeply nested arguments or modules are an ArchiveError, not a defect", () =>
+    Effect.gen(function*() {
+      const n = 5000
+      const inputs = [
+        yield* patchModuleText("mlp", "\"args\":[{\"node\":\"_run_on_acc_0\"}]", `"args":[{"node":"_run_on_acc_0"},${"[".repeat(n)}1${"]".repeat(n)}]`),
+        yield* patchModuleText("mlp", "\"args\":[{\"node\":\"_run_on_acc_0\"}]", `"args":[{"node":"_run_on_acc_0"},${"{\"tuple\":[".repeat(n)}1${"]}".repeat(n)}]`),
+        yield* patchModuleText("mlp", "\"meta\":{}", `"meta":{"val":${"[".repeat(n)}null${"]".repeat(n)}}`),
+        yield* C.editModule("mlp", (j) => {
+          let c: C.Json = { kind: "module", type: "t", children: {}, parameters: {}, buffers: {}, constants: {} }
+          for (let i = 0; i < 2000; i++) c = { kind: "module", type: "t", children: { a: c }, parameters: {}, buffers: {}, constants: {} }
+          j.children.deep = c
+        })
+      ]
+      for (const bytes of inputs) {
+        const exit = yield* Effect.exit(Tgm.readBytes(bytes, LABEL))
+        if (exit._tag === "Success") continue // accepting it is fine too
+        assert.isFalse(Cause.hasDies(exit.cause), `a defect: ${Cause.pretty(exit.cause).split("\n")[0]}`)
+      }
+    }))
+
+  it.effect("a node after the output node is located at that node", () =>
+    expectFault(C.editModule("mlp", (j) => void j.graph.nodes.push({ ...j.graph.nodes[1], name: "late" })), {
+      fault: "SchemaMismatch",
+      entry: "module.json",
+      path: "$.graph.nodes[5]",
+      node: "late"
+    }))
+
+  it.effect("a call_module with an empty target (the module calling itself) is refused", () =>
+    Effect.gen(function*() {
+      const bytes = yield* C.editModule("mlp", (j) => void (j.graph.nodes[1].target = ""))
+      const exit = yield* Effect.exit(Tgm.readBytes(bytes, LABEL))
+      if (exit._tag === "Success") {
+        // The reader handed out a module whose own graph fails lint (fx's per-atom target walk).
+        assert.throws(() => Lint.lint(exit.value.graph))
+      }
+      assert.strictEqual(exit._tag, "Failure", "call_module '' was accepted")
+      if (exit._tag !== "Failure") return
+      const e = Cause.findErrorOption(exit.cause).pipe((o) => (o._tag === "Some" ? o.value : undefined))!
+      assert.include(["UnresolvedTarget", "SchemaMismatch"], e.fault)
+      assert.strictEqual(e.entry, "module.json")
+      assert.strictEqual(e.node, "_run_on_acc_0")
+    }))
+})
