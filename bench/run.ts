@@ -3,6 +3,7 @@
  * tests; the exit code says whether the scaling targets were met.
  */
 import * as os from "node:os"
+import * as ExporterBench from "./exporter.ts"
 import * as GraphBench from "./graph.ts"
 
 const cpu = os.cpus()[0]?.model ?? "unknown CPU"
@@ -24,6 +25,29 @@ for (const op of new Set(rows.map((r) => r.operation))) {
   const pass = ratio <= 11
   ok &&= pass
   console.log(`${op.padEnd(20)} t(${large.nodes})/t(${small.nodes}) = ${ratio.toFixed(2)}  ${pass ? "ok (<= 11)" : "FAIL (> 11)"}`)
+}
+
+console.log("\nExporter: exportProgram on synthetic partitioned modules (median)")
+const exp = ExporterBench.run()
+const passNames = exp[0]!.passes.map(([p]) => p)
+console.log(`${"mode".padEnd(7)}${"nodes".padStart(9)}${"exported".padStart(10)}${passNames.map((p) => p.slice(0, 12).padStart(13)).join("")}${"total ms".padStart(11)}`)
+for (const r of exp) {
+  console.log(`${r.mode.padEnd(7)}${String(r.nodes).padStart(9)}${String(r.exported).padStart(10)}${r.passes.map(([, ms]) => ms.toFixed(2).padStart(13)).join("")}${r.total.toFixed(2).padStart(11)}`)
+}
+for (const mode of ["plain", "cross"] as const) {
+  const rows = exp.filter((r) => r.mode === mode)
+  const at = (n: number) => rows.find((r) => Math.abs(r.nodes - n) / n < 0.05)
+  const [r10k, r50k, r100k] = [at(10_000), at(50_000), at(100_000)]
+  if (r10k !== undefined && r100k !== undefined) {
+    const ratio = r100k.total / r10k.total
+    ok &&= ratio <= 11
+    console.log(`${mode}: t(${r100k.nodes})/t(${r10k.nodes}) = ${ratio.toFixed(2)}  ${ratio <= 11 ? "ok (<= 11)" : "FAIL (> 11)"}`)
+  }
+  if (r50k !== undefined) {
+    const pass = r50k.total <= 170
+    if (mode === "plain") ok &&= pass
+    console.log(`${mode}: ${r50k.nodes} nodes in ${r50k.total.toFixed(1)} ms  ${pass ? "ok (<= 170 ms)" : "over 170 ms"}`)
+  }
 }
 
 process.exitCode = ok ? 0 : 1

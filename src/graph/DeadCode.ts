@@ -109,9 +109,13 @@ export const isImpureFunction = (target: string): boolean => {
  */
 export const eliminateDeadCode = (
   graph: Graph,
-  options?: { readonly isImpureNode?: ((node: Node) => boolean) | undefined }
+  options?: {
+    readonly isImpureNode?: ((node: Node) => boolean) | undefined
+    /** Lint first, as fx does (default). Passes whose input state was just checked skip it. */
+    readonly lint?: boolean | undefined
+  }
 ): boolean => {
-  lint(graph)
+  if (options?.lint !== false) lint(graph)
   const impure = options?.isImpureNode ?? isImpure
   let changed = false
   for (const node of graph.reversed()) {

@@ -61,7 +61,7 @@ export class Graph {
   owner: Owner | undefined = undefined
   readonly #root = new Link()
   #namespace = Namespace.make()
-  readonly #byOpTarget = new Map<string, Set<Node>>()
+  readonly #byOpTarget = new Map<Op, Map<string, Set<Node>>>()
   readonly #byOp = new Map<Op, Set<Node>>()
   #insertAnchor: Link = this.#root
   #insertWhere: "before" | "after" = "before"
@@ -113,7 +113,7 @@ export class Graph {
    * Query before a loop of mutations, not inside it.
    */
   findNodes(op: Op, target?: string, options?: { readonly sort?: boolean }): Array<Node> {
-    const set = target === undefined ? this.#byOp.get(op) : this.#byOpTarget.get(indexKey(op, target))
+    const set = target === undefined ? this.#byOp.get(op) : this.#byOpTarget.get(op)?.get(target)
     if (set === undefined) return []
     const found = [...set]
     if (options?.sort !== false && found.length > 1) {
@@ -132,11 +132,6 @@ export class Graph {
   /** Whether a name is taken in this graph's namespace (names are never released). */
   isNameUsed(name: string): boolean {
     return this.#namespace.used.has(name)
-  }
-
-  /** Whether a node is in this graph's index: lint's "in the lookup table". @internal */
-  _isIndexed(node: Node): boolean {
-    return this.#byOp.get(node.op)?.has(node) === true
   }
 
   /** The node's ordinal in graph order (renumbers once after structural changes). */
@@ -403,9 +398,10 @@ export class Graph {
   }
 
   #index(node: Node): void {
-    const key = indexKey(node.op, node.target)
-    let set = this.#byOpTarget.get(key)
-    if (set === undefined) this.#byOpTarget.set(key, (set = new Set()))
+    let byTarget = this.#byOpTarget.get(node.op)
+    if (byTarget === undefined) this.#byOpTarget.set(node.op, (byTarget = new Map()))
+    let set = byTarget.get(node.target)
+    if (set === undefined) byTarget.set(node.target, (set = new Set()))
     set.add(node)
     let byOp = this.#byOp.get(node.op)
     if (byOp === undefined) this.#byOp.set(node.op, (byOp = new Set()))
@@ -413,7 +409,7 @@ export class Graph {
   }
 
   #unindex(node: Node): void {
-    this.#byOpTarget.get(indexKey(node.op, node.target))?.delete(node)
+    this.#byOpTarget.get(node.op)?.get(node.target)?.delete(node)
     this.#byOp.get(node.op)?.delete(node)
   }
 
@@ -425,7 +421,6 @@ export class Graph {
   }
 }
 
-const indexKey = (op: Op, target: string): string => `${op}\u0000${target}`
 
 // ===== Constructors =====
 

@@ -119,8 +119,11 @@ export const deleteAllUnusedSubmodules = (root: GraphModule): void => {
  * @since 0.1.0
  * @category mutations
  */
-export const eliminateDeadCode = (root: GraphModule, isImpureNode?: (node: Node) => boolean): boolean => {
-  let changed = DeadCode.eliminateDeadCode(root.graph, { isImpureNode })
+export const eliminateDeadCode = (
+  root: GraphModule,
+  options?: { readonly isImpureNode?: (node: Node) => boolean; readonly lint?: boolean }
+): boolean => {
+  let changed = DeadCode.eliminateDeadCode(root.graph, { isImpureNode: options?.isImpureNode, lint: options?.lint })
   const targets = new Set(root.graph.findNodes("get_attr", undefined, { sort: false }).map((n) => n.target))
   for (const [name, child] of namedChildren(root)) {
     if (targets.has(name) && child.kind === "graph_module") changed = eliminateDeadCode(child) || changed

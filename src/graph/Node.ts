@@ -79,7 +79,8 @@ export class Node extends Link {
   readonly op: Op
   readonly target: string
   readonly #users = new Set<Node>()
-  #inputs = new Set<Node>()
+  // Distinct inputs in argument order. An array: nodes read few inputs, and a set per node costs more.
+  #inputs: ReadonlyArray<Node> = []
   #args: ReadonlyArray<Argument.Argument> = []
   #kwargs: Argument.Kwargs = {}
 
@@ -125,7 +126,7 @@ export class Node extends Link {
     return [...this.#inputs]
   }
   /** The same as {@link allInputNodes}, as a live view (no copy; do not mutate the graph while iterating). */
-  get inputNodes(): ReadonlySet<Node> {
+  get inputNodes(): ReadonlyArray<Node> {
     return this.#inputs
   }
   /** Whether the node was erased from its graph. */
@@ -222,7 +223,7 @@ export class Node extends Link {
    */
   _clearInputs(): void {
     for (const input of this.#inputs) input.#users.delete(this)
-    this.#inputs = new Set()
+    this.#inputs = []
     const none = () => null
     this.#args = Argument.mapNodes(this.#args, none) as ReadonlyArray<Argument.Argument>
     this.#kwargs = Argument.mapKwargs(this.#kwargs, none)
@@ -242,7 +243,7 @@ export class Node extends Link {
   // input in argument order, so an updated node ends up last among its inputs' users.
   #setArgsKwargs(args: ReadonlyArray<Argument.Argument>, kwargs: Argument.Kwargs): void {
     // Validate everything before touching any users list, so a refused update changes nothing.
-    const inputs = new Set<Node>()
+    const inputs: Array<Node> = []
     const collect = (n: Node): void => {
       if (n.graph !== this.graph) {
         throw GraphError.make(
@@ -254,7 +255,7 @@ export class Node extends Link {
       if (n._erased) {
         throw GraphError.make("ErasedNode", `Argument '${n._name}' of Node '${this._name}' was erased`, this._name)
       }
-      inputs.add(n)
+      if (!inputs.includes(n)) inputs.push(n)
     }
     for (const a of args) Argument.forEachNode(a, collect)
     for (const k in kwargs) Argument.forEachNode(kwargs[k]!, collect)

@@ -191,7 +191,7 @@ describe("eliminateDeadCode: impurity", () => {
 
   it("a custom isImpureNode that keeps nothing removes even the output", () => {
     const { graph } = build([ph("x"), out("%x")])
-    assert.isTrue(GraphModule.eliminateDeadCode(GraphModule.make(graph), () => false))
+    assert.isTrue(GraphModule.eliminateDeadCode(GraphModule.make(graph), { isImpureNode: () => false }))
     assert.deepStrictEqual(names(graph), [])
   })
 })
@@ -232,7 +232,7 @@ describe("eliminateDeadCode: child graph modules read by get_attr", () => {
     const child = childWithDeadNode()
     addSubmodule(root, "sub", child)
     rootUsing(root, "sub", [fn("root_dead", NEG, ["%x"])])
-    assert.isTrue(GraphModule.eliminateDeadCode(root, () => true))
+    assert.isTrue(GraphModule.eliminateDeadCode(root, { isImpureNode: () => true }))
     assert.deepStrictEqual(names(root.graph), ["x", "sub", "call", "root_dead", "output"])
     assert.deepStrictEqual(names(child.graph), ["y", "output"])
   })

@@ -1,0 +1,130 @@
+/**
+ * Exporter benchmark: synthetic partitioned modules like `test/fixtures/samples/synth_1k` (alternating
+ * engine and fallback segments, one weight per fallback segment), generated here at 1k, 10k, 50k and 100k
+ * nodes, exported plain and cross-compiled. Prints the time of each pass and the total.
+ *
+ * Targets (issue 3): t(100k) / t(10k) <= 11, and a 50k-node module exported (transform plus program
+ * creation, no serialization) in <= 170 ms.
+ */
+import { Effect } from "effect"
+import * as Argument from "../src/graph/Argument.ts"
+import { Graph } from "../src/graph/Graph.ts"
+import type { Val } from "../src/graph/Meta.ts"
+import * as Module from "../src/graph/Module.ts"
+import type { Node } from "../src/graph/Node.ts"
+import * as Tensor from "../src/graph/Tensor.ts"
+import * as EngineRecord from "../src/program/EngineRecord.ts"
+import * as Exporter from "../src/passes/Exporter.ts"
+import * as Pipeline from "../src/passes/Pipeline.ts"
+
+const meta: Val = {
+  tensor: { shape: [8, 64], stride: [64, 1], storage_offset: 0, dtype: "float32", device: "cuda:0", requires_grad: false }
+}
+const engineBytes = new TextEncoder().encode("TRTSTUB1 uid=bench outs=float32:8x64;float32:8x64\n")
+
+/**
+ * A compiled module whose graphs hold about `n` nodes in all (root plus fallback graphs): segments of an
+ * engine with two inputs and two outputs, then a fallback module (`addcmul` with its weight
+ * `blocks.<k>.scale`, then `sin` / `cos` / `mul` / `add`) returning two values.
+ */
+export const build = (n: number): Module.GraphModule => {
+  const root = new Module.GraphModule(new Graph())
+  const g = root.graph
+  const x = g.placeholder("x", { meta: { val: meta } })
+  let a: Node = x
+  let b: Node = x
+  const storage = Tensor.storage(new Uint8Array(8 * 64 * 4))
+  let nodes = 2
+  for (let k = 0; nodes < n; k++) {
+    if (k % 2 === 0) {
+      const name = `_run_on_acc_${k}`
+      const record: EngineRecord.EngineRecord = {
+        abi: "7",
+        name: `${name}_engine`,
+        device: { gpuId: 0, major: 9, minor: 0, deviceType: 0, deviceName: "NVIDIA H100 80GB HBM3" },
+        engine: engineBytes,
+        inputBindingNames: ["x0", "x1"],
+        outputBindingNames: ["y0", "y1"],
+        hardwareCompatible: false,
+        serializedMetadata: "gAJ9cQAu",
+        targetPlatform: "linux_x86_64",
+        requiresOutputAllocator: false
+      }
+      root.children.set(name, new Module.TrtModule({
+        name,
+        packedEngineInfo: EngineRecord.encodeRaw(record),
+        inputBindingNames: ["x0", "x1"],
+        outputBindingNames: ["y0", "y1"]
+      }))
+      const call = g.callModule(name, [a, b], {}, { meta: { val: [meta, meta] } })
+      a = g.callFunction("_operator.getitem", [call, 0], {}, { meta: { val: meta } })
+      b = g.callFunction("_operator.getitem", [call, 1], {}, { meta: { val: meta } })
+      nodes += 3
+    } else {
+      const name = `_run_on_gpu_${k}`
+      const sub = new Module.GraphModule(new Graph())
+      const blocks = new Module.PlainModule()
+      const block = new Module.PlainModule()
+      Module.registerParameter(block, "scale", Tensor.make({ storage, dtype: "float32", shape: [8, 64], device: "cuda:0" }))
+      blocks.children.set(String(k), block)
+      sub.children.set("blocks", blocks)
+      const s = sub.graph
+      const p0 = s.placeholder("getitem", { meta: { val: meta } })
+      const p1 = s.placeholder("getitem_1", { meta: { val: meta } })
+      const w = s.getAttr(`blocks.${k}.scale`, { meta: { val: meta } })
+      const m = s.callFunction("torch.ops.aten.addcmul.default", [p0, p1, w], {}, { meta: { val: meta } })
+      const sin = s.callFunction("torch.ops.aten.sin.default", [m], {}, { meta: { val: meta } })
+      const cos = s.callFunction("torch.ops.aten.cos.default", [m], {}, { meta: { val: meta } })
+      const mul = s.callFunction("torch.ops.aten.mul.Tensor", [sin, cos], {}, { meta: { val: meta } })
+      const add = s.callFunction("torch.ops.aten.add.Tensor", [mul, p1], {}, { meta: { val: meta } })
+      s.output(Argument.tuple(add, sin))
+      root.children.set(name, sub)
+      const call = g.callModule(name, [a, b])
+      a = g.callFunction("_operator.getitem", [call, 0], {}, { meta: { val: meta } })
+      b = g.callFunction("_operator.getitem", [call, 1], {}, { meta: { val: meta } })
+      nodes += 3 + 9
+    }
+  }
+  g.output(Argument.tuple(a, b))
+  return root
+}
+
+/** Node count of a module's graphs, root and fallback. */
+export const count = (root: Module.GraphModule): number =>
+  Module.namedModules(root).reduce((acc, [, m]) => acc + (m.kind === "graph_module" ? m.graph.size : 0), 0)
+
+export interface Row {
+  readonly mode: "plain" | "cross"
+  readonly nodes: number
+  readonly exported: number
+  readonly passes: ReadonlyArray<readonly [string, number]>
+  readonly total: number
+}
+
+const collect: () => void = (globalThis as { gc?: () => void }).gc ?? (() => {})
+
+const once = (root: Module.GraphModule, crossCompile: boolean) =>
+  Effect.runSync(Pipeline.runWithReport(Exporter.exportProgram({ crossCompile }), root as never))
+
+export const run = (sizes: ReadonlyArray<number> = [1_000, 10_000, 50_000, 100_000]): Array<Row> => {
+  const rows: Array<Row> = []
+  for (const n of sizes) {
+    const root = build(n)
+    for (const mode of ["plain", "cross"] as const) {
+      once(root, mode === "cross") // warm-up
+      const reps = n >= 50_000 ? 5 : 11
+      const samples: Array<{ readonly total: number; readonly passes: Array<readonly [string, number]>; readonly exported: number }> = []
+      for (let r = 0; r < reps; r++) {
+        collect()
+        const t0 = performance.now()
+        const { output, reports } = once(root, mode === "cross")
+        const total = performance.now() - t0
+        samples.push({ total, passes: reports.map((p) => [p.pass, p.millis] as const), exported: output.graphModule.graph.size })
+      }
+      samples.sort((x, y) => x.total - y.total)
+      const median = samples[Math.floor(samples.length / 2)]!
+      rows.push({ mode, nodes: count(root), exported: median.exported, passes: median.passes, total: median.total })
+    }
+  }
+  return rows
+}

@@ -1,0 +1,25 @@
+/**
+ * `deepCopy`: the first step of upstream `transform` (`copy.deepcopy(gm)` in
+ * `torch_tensorrt/dynamo/_exporter.py`), so that the caller's module is never changed.
+ *
+ * Unlike upstream, which deep-copies every weight and rebuilds every engine through its pickle, the copy
+ * shares tensors, storages and engine bytes: they are immutable, and a 1 GB model must not be copied.
+ *
+ * @since 0.1.0
+ */
+import { Effect } from "effect"
+import * as GraphModule from "../graph/GraphModule.ts"
+import * as GraphState from "./GraphState.ts"
+import * as Pass from "./Pass.ts"
+
+/**
+ * @since 0.1.0
+ * @category passes
+ */
+export const deepCopy: Pass.Pass<GraphState.CompiledModule, GraphState.CompiledModule> = Pass.make({
+  name: "deepCopy",
+  upstream: "torch_tensorrt.dynamo._exporter.transform (copy.deepcopy)",
+  requires: GraphState.CompiledModule,
+  ensures: GraphState.CompiledModule,
+  run: (gm) => Effect.sync(() => GraphModule.deepCopy(gm) as GraphState.CompiledModule)
+})

@@ -1,0 +1,177 @@
+/**
+ * `buildSignature` and `createExportedProgram`: upstream `create_trt_exp_program`
+ * (`torch_tensorrt/dynamo/_exporter.py`), run after lifting, so that the signature is read from the
+ * finished graph.
+ *
+ * Rules (one test each):
+ * 1. Input specs: the lifted inputs, then one user input per remaining placeholder, typed by its
+ *    `meta.val`: a tensor, a symbolic int, a custom object, or a constant (upstream called everything a
+ *    tensor).
+ * 2. Output specs: one user output per element of the output (a tuple, a list, or a single value), typed
+ *    the same way; `None` and other literals are constants (upstream failed on them); no target (upstream
+ *    wrote the node's target object). Being read from the final graph, an output that is a lifted constant
+ *    names its placeholder (upstream issue 3189).
+ * 3. The module call graph has one root entry with the compiled module's `in_spec` / `out_spec`; without
+ *    them, specs are rebuilt: all inputs positional, outputs a tuple (upstream HEAD).
+ * 4. Range constraints: every symbol the graph's metas use, with its range from the archive's `symbols`; a
+ *    symbol used but not listed fails, naming the node (upstream recorded none, so dynamic programs did not
+ *    load: issues 3108, 3205).
+ *
+ * @since 0.1.0
+ */
+import { Effect } from "effect"
+import type * as Argument from "../graph/Argument.ts"
+import type { Val } from "../graph/Meta.ts"
+import type { GraphModule } from "../graph/Module.ts"
+import type { Node } from "../graph/Node.ts"
+import * as ExportedProgram from "../program/ExportedProgram.ts"
+import type * as Signature from "../program/Signature.ts"
+import * as GraphState from "./GraphState.ts"
+import * as Pass from "./Pass.ts"
+import * as PassError from "./PassError.ts"
+
+const NAME = "createExportedProgram"
+
+const LEAF = `{"type": null, "context": null, "children_spec": []}`
+
+/**
+ * The `treespec_dumps` string of `((x0, ..., xn-1), {})`: n positional inputs and no keyword inputs.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const positionalInSpec = (n: number): string =>
+  `[1, {"type": "builtins.tuple", "context": "null", "children_spec": [{"type": "builtins.tuple", "context": "null", ` +
+  `"children_spec": [${Array(n).fill(LEAF).join(", ")}]}, {"type": "builtins.dict", "context": "[]", "children_spec": []}]}]`
+
+/**
+ * The `treespec_dumps` string of an n-tuple of leaves.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const tupleOutSpec = (n: number): string =>
+  `[1, {"type": "builtins.tuple", "context": "null", "children_spec": [${Array(n).fill(LEAF).join(", ")}]}]`
+
+const argumentFor = (node: Node): Signature.ArgumentSpec => {
+  const val = node.meta.val
+  if (val !== undefined && val !== null && !Array.isArray(val)) {
+    if ("sym_int" in val) return { _tag: "SymIntArgument", name: node.name }
+    if ("custom_obj" in val) return { _tag: "CustomObjArgument", name: node.name, classFqn: val.custom_obj.class_fqn }
+    if ("int" in val) return { _tag: "ConstantArgument", name: node.name, value: Number(val.int) }
+    if ("bool" in val) return { _tag: "ConstantArgument", name: node.name, value: val.bool }
+  }
+  return { _tag: "TensorArgument", name: node.name }
+}
+
+const outputArgument = (a: Argument.Argument, index: number): Signature.ArgumentSpec => {
+  if (a === null || typeof a === "boolean" || typeof a === "string") return { _tag: "ConstantArgument", name: "", value: a }
+  if (typeof a === "number") return { _tag: "ConstantArgument", name: "", value: a }
+  if (typeof a === "object" && !Array.isArray(a)) {
+    const t = a as Exclude<Argument.Argument, ReadonlyArray<Argument.Argument> | null | boolean | number | bigint | string>
+    if (t._tag === "Node") return argumentFor(t)
+    if (t._tag === "Float") return { _tag: "ConstantArgument", name: "", value: t.value }
+  }
+  throw PassError.run(NAME, `output ${index} is ${typeof a === "bigint" ? "an int beyond 2^53" : "a container"}, which an exported program cannot return as one value`)
+}
+
+/**
+ * The graph signature of a lifted module.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const buildSignature = (lifted: GraphState.LiftedState): Signature.GraphSignature => {
+  const g = lifted.module.graph
+  const placeholders = g.findNodes("placeholder")
+  const inputSpecs: Array<Signature.InputSpec> = [...lifted.inputSpecs]
+  for (const ph of placeholders.slice(lifted.inputSpecs.length)) inputSpecs.push({ _tag: "UserInput", arg: argumentFor(ph) })
+  const output = g.outputNode
+  if (output === undefined) throw PassError.run(NAME, "the graph has no output node")
+  return { inputSpecs, outputSpecs: outputElements(output).map((a, i) => ({ _tag: "UserOutput", arg: outputArgument(a, i) })) }
+}
+
+const outputElements = (output: Node): ReadonlyArray<Argument.Argument> => {
+  const result = output.args[0] ?? null
+  if (Array.isArray(result)) return result as ReadonlyArray<Argument.Argument>
+  if (typeof result === "object" && result !== null && "_tag" in result && result._tag === "Tuple") return result.items
+  return [result]
+}
+
+// Symbols in sizes and expressions: `s0`, `u3`, `s77`, inside `3*s0 + 1` or `Max(1, s0)`.
+const SYMBOL = /\b[a-z]+\d+\b/g
+
+const symbolsOf = (val: Val | undefined, into: Set<string>): void => {
+  if (val === undefined || val === null) return
+  if (Array.isArray(val)) {
+    for (const v of val as ReadonlyArray<Val>) symbolsOf(v, into)
+    return
+  }
+  const add = (x: number | string) => {
+    if (typeof x === "string") for (const m of x.matchAll(SYMBOL)) into.add(m[0])
+  }
+  const v = val as Exclude<Val, ReadonlyArray<Val> | null>
+  if ("tensor" in v) {
+    v.tensor.shape.forEach(add)
+    v.tensor.stride.forEach(add)
+    add(v.tensor.storage_offset)
+  } else if ("sym_int" in v) add(v.sym_int)
+}
+
+/**
+ * The range of every symbol the graph uses.
+ *
+ * @throws PassError naming the first node that uses a symbol the module does not list.
+ * @since 0.1.0
+ * @category getters
+ */
+export const rangeConstraints = (gm: GraphModule): Map<string, Signature.RangeConstraint> => {
+  const out = new Map<string, Signature.RangeConstraint>()
+  for (const node of gm.graph.nodes()) {
+    const used = new Set<string>()
+    symbolsOf(node.meta.val, used)
+    for (const sym of used) {
+      if (out.has(sym)) continue
+      const range = gm.symbols?.get(sym)
+      if (range === undefined) {
+        throw PassError.run(NAME, `symbol ${sym} is used by ${node.name} but the module's symbols do not list it`, { node: node.name })
+      }
+      out.set(sym, { min: range.min, max: range.max })
+    }
+  }
+  return out
+}
+
+/**
+ * @since 0.1.0
+ * @category passes
+ */
+export const createExportedProgram: Pass.Pass<GraphState.LiftedModule, GraphState.ExportedProgram> = Pass.make({
+  name: NAME,
+  upstream: "torch_tensorrt.dynamo._exporter.create_trt_exp_program",
+  requires: GraphState.LiftedModule,
+  ensures: GraphState.ExportedProgram,
+  run: (lifted) =>
+    PassError.attempt(NAME, () => {
+      const gm = lifted.module
+      const graphSignature = buildSignature(lifted)
+      const userInputs = graphSignature.inputSpecs.length - lifted.inputSpecs.length
+      return ExportedProgram.make({
+        graphModule: gm,
+        graphSignature,
+        stateDict: lifted.stateDict,
+        constants: lifted.constants,
+        rangeConstraints: rangeConstraints(gm),
+        moduleCallGraph: [{
+          fqn: "",
+          signature: {
+            inputs: [],
+            outputs: [],
+            inSpec: gm.inSpec ?? positionalInSpec(userInputs),
+            outSpec: gm.outSpec ?? tupleOutSpec(graphSignature.outputSpecs.length),
+            forwardArgNames: null
+          }
+        }]
+      }) as GraphState.ExportedProgram
+    }).pipe(Effect.withSpan("trtx.createExportedProgram"))
+})

@@ -1,0 +1,103 @@
+/**
+ * The exporter: upstream `transform` and `export` (`torch_tensorrt/dynamo/_exporter.py`) as pipelines of
+ * passes, and the load side of cross-compiled programs.
+ *
+ * | upstream                       | trtx                                                                 |
+ * | ------------------------------ | -------------------------------------------------------------------- |
+ * | `transform(gm, cross)`         | `transform({ crossCompile })`: deepCopy, inlineTrtModules, inlineTorchModules, cleanup |
+ * | `create_trt_exp_program(gm)`   | `toProgram`: lift, createExportedProgram                             |
+ * | `export(gm, cross)`            | `exportProgram({ crossCompile })` = `transform` then `toProgram`     |
+ * | `replace_execute_engine_no_op_node(ep)` | `load(ep)`                                                  |
+ *
+ * The pipelines are values: insert a pass of your own between `transform` and `toProgram` with
+ * `Pipeline.andThen`.
+ *
+ * @since 0.1.0
+ */
+import type { Effect } from "effect"
+import type { GraphModule } from "../graph/Module.ts"
+import type { ExportedProgram } from "../program/ExportedProgram.ts"
+import { cleanup } from "./Cleanup.ts"
+import { deepCopy } from "./DeepCopy.ts"
+import { createExportedProgram } from "./ExportSignature.ts"
+import type * as GraphState from "./GraphState.ts"
+import { inlineTorchModules } from "./InlineTorchModules.ts"
+import { inlineTrtModules } from "./InlineTrtModules.ts"
+import { lift } from "./Lift.ts"
+import * as Pass from "./Pass.ts"
+import type { PassError } from "./PassError.ts"
+import * as Pipeline from "./Pipeline.ts"
+import { replaceNoOpPlaceholders } from "./ReplaceNoOpPlaceholders.ts"
+
+/**
+ * Export options.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** Pack engines into no-op placeholder nodes (to be turned back into engines at load time). */
+  readonly crossCompile?: boolean
+}
+
+/**
+ * Upstream `transform`: a compiled module in, the inlined module out.
+ *
+ * @since 0.1.0
+ * @category passes
+ */
+export const transform = (options?: Options): Pipeline.Pipeline<GraphState.CompiledModule, GraphState.InlinedModule> =>
+  Pipeline.make(deepCopy).pipe(
+    Pipeline.andThen(inlineTrtModules(options)),
+    Pipeline.andThen(inlineTorchModules),
+    Pipeline.andThen(cleanup)
+  )
+
+/**
+ * Upstream `create_trt_exp_program`: an inlined module in, the exported program out.
+ *
+ * @since 0.1.0
+ * @category passes
+ */
+export const toProgram: Pipeline.Pipeline<GraphState.InlinedModule, GraphState.ExportedProgram> = Pipeline.make(lift).pipe(
+  Pipeline.andThen(createExportedProgram)
+)
+
+/**
+ * Upstream `export`: `transform` then `toProgram`.
+ *
+ * @since 0.1.0
+ * @category passes
+ */
+export const exportProgram = (options?: Options): Pipeline.Pipeline<GraphState.CompiledModule, GraphState.ExportedProgram> =>
+  transform(options).pipe(Pipeline.andThen(toProgram))
+
+/**
+ * Runs a pipeline that starts from a compiled module on a module read from an archive; the module's state
+ * is checked by the first pass.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const run = <O, R>(
+  pipeline: Pipeline.Pipeline<GraphState.CompiledModule, O, R>,
+  module: GraphModule
+): Effect.Effect<O, PassError, R> => Pipeline.run(pipeline, module as GraphState.CompiledModule)
+
+/**
+ * Exports a compiled module (never changed: the first pass copies it).
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const exportModule = (module: GraphModule, options?: Options): Effect.Effect<ExportedProgram, PassError> =>
+  run(exportProgram(options), module)
+
+/**
+ * The load side of a cross-compiled program: engines back in place, lifted.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const load = (program: ExportedProgram): Effect.Effect<ExportedProgram, PassError> =>
+  Pass.apply(replaceNoOpPlaceholders, program as GraphState.ExportedProgram)

@@ -1,0 +1,127 @@
+/**
+ * A pass: a named, typed step from one module state to the next, as a value (torch.fx's `PassBase` with
+ * `requires` / `ensures`, ir-py's pass contracts). Running a pass decodes its input with the state it
+ * requires, does its work, then decodes its output with the state it ensures; a broken state fails with a
+ * `PassError` naming the pass, the phase and the invariant. Each run is a span (`trtx.pass.<name>`) with the
+ * node counts before and after as attributes, and is reported to the {@link PassObserver}.
+ *
+ * @since 0.1.0
+ */
+import { Clock, Context, Effect, Result, Schema, SchemaIssue } from "effect"
+import * as GraphState from "./GraphState.ts"
+import { PassError } from "./PassError.ts"
+
+// ===== Models =====
+
+/**
+ * A state schema: decodes (checks) a value of type `A`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type State<A> = Schema.Codec<A, any, never, never>
+
+/**
+ * A pass from state `I` to state `O`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Pass<in I, out O, out R = never> {
+  readonly name: string
+  /** The upstream function the pass mirrors (`torch_tensorrt.dynamo._exporter.lift`). */
+  readonly upstream: string
+  readonly requires: State<any>
+  readonly ensures: State<any>
+  readonly run: (input: I) => Effect.Effect<O, PassError, R>
+  /** Phantom: keeps `I` and `O` in the type. */
+  readonly "~types"?: (i: I) => O
+}
+
+/**
+ * What one pass run did.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PassReport {
+  readonly pass: string
+  readonly nodesBefore: number | undefined
+  readonly nodesAfter: number | undefined
+  readonly millis: number
+}
+
+/**
+ * Receives a report after each pass run; by default nobody listens. Provide it to collect timings (the CLI
+ * prints them).
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export const PassObserver = Context.Reference<(report: PassReport) => Effect.Effect<void>>("trtx/PassObserver", {
+  defaultValue: () => () => Effect.void
+})
+
+// ===== Constructors =====
+
+/**
+ * Makes a pass.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = <I, O, R = never>(options: {
+  readonly name: string
+  readonly upstream: string
+  readonly requires: State<I>
+  readonly ensures: State<O>
+  readonly run: (input: I) => Effect.Effect<O, PassError, R>
+}): Pass<I, O, R> => options
+
+// ===== Running =====
+
+const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
+
+const check = <A>(pass: string, phase: "requires" | "ensures", state: State<A>, value: unknown) => {
+  const result = Schema.decodeUnknownResult(state)(value)
+  if (Result.isSuccess(result)) return Effect.succeed(result.success)
+  const issue = formatter(result.failure.issue).issues[0]
+  return Effect.fail(new PassError({ pass, phase, detail: issue?.message ?? "invalid state" }))
+}
+
+/**
+ * Runs a pass on an input: requires, run, ensures, in a span, reported to the observer.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const apply = <I, O, R>(
+  pass: Pass<I, O, R>,
+  input: I,
+  options?: {
+    /** The input was just ensured by the same state schema (a pipeline's previous pass): do not check it again. */
+    readonly checked?: boolean
+  }
+): Effect.Effect<O, PassError, R> =>
+  Effect.gen(function*() {
+    const start = yield* Clock.currentTimeNanos
+    const before = GraphState.nodeCount(input)
+    const checked = options?.checked === true ? input : yield* check<I>(pass.name, "requires", pass.requires, input)
+    const output = yield* pass.run(checked)
+    const ensured = yield* check<O>(pass.name, "ensures", pass.ensures, output)
+    if (yield* GraphState.LintBetweenPasses) {
+      const module = GraphState.moduleOf(ensured)
+      const lint = module === undefined ? undefined : GraphState.lintMessage(module)
+      if (lint !== undefined) return yield* Effect.fail(new PassError({ pass: pass.name, phase: "ensures", detail: lint }))
+    }
+    const after = GraphState.nodeCount(ensured)
+    if (after !== undefined) yield* Effect.annotateCurrentSpan("trtx.nodes.after", after)
+    const observer = yield* PassObserver
+    const end = yield* Clock.currentTimeNanos
+    yield* observer({ pass: pass.name, nodesBefore: before, nodesAfter: after, millis: Number(end - start) / 1e6 })
+    return ensured
+  }).pipe(
+    Effect.withSpan(`trtx.pass.${pass.name}`, {
+      attributes: { "trtx.pass.upstream": pass.upstream, "trtx.nodes.before": GraphState.nodeCount(input) ?? -1 }
+    })
+  )
