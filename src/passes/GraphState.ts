@@ -28,12 +28,15 @@ import * as Signature from "../program/Signature.ts"
 // ===== Checks =====
 
 /**
- * Lint every pass's output too (fx's `lint`, a full walk): off by default, on in the test suite.
+ * Lint every pass's output too (fx's `lint`, a full walk): off by default; on where the environment sets
+ * `TRTX_LINT_BETWEEN_PASSES=1` (the test suite does, in `vitest.config.ts`), or where it is provided.
  *
  * @since 0.1.0
  * @category services
  */
-export const LintBetweenPasses = Context.Reference<boolean>("trtx/LintBetweenPasses", { defaultValue: () => false })
+export const LintBetweenPasses = Context.Reference<boolean>("trtx/LintBetweenPasses", {
+  defaultValue: () => globalThis.process?.env?.["TRTX_LINT_BETWEEN_PASSES"] === "1"
+})
 
 /**
  * fx's lint of a module's graph, as a message, or undefined.
