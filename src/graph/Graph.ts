@@ -154,25 +154,17 @@ export class Graph {
     options?: CreateOptions
   ): Node {
     const candidate = options?.name ?? Namespace.candidateFor(op, target)
-    // Validate the arguments before the name is taken, so a refused node leaves no trace.
-    const probe = (n: Node): void => {
-      if (n.graph !== this) {
-        throw GraphError.make("WrongGraph", `Argument '${n.name}' of new node does not belong to this Graph`, n.name)
-      }
-      if (n._erased) throw GraphError.make("ErasedNode", `Argument '${n.name}' of new node was erased`, n.name)
-    }
-    for (const a of args) Argument.forEachNode(a, probe)
-    for (const k in kwargs) Argument.forEachNode(kwargs[k]!, probe)
-    let name: string
+    // The node checks its arguments as it takes them, before the name is taken, so a refused node leaves
+    // no trace; it carries the candidate until then.
+    const node = new Node(this, candidate, op, target, args, kwargs, options?.meta ?? {})
     if (options?.exactName === true) {
       if (!Namespace.takeExact(this.#namespace, candidate)) {
+        node._clearInputs()
         throw GraphError.make("InvalidArgument", `Name ${candidate} is already used in this graph`, candidate)
       }
-      name = candidate
     } else {
-      name = Namespace.createName(this.#namespace, candidate)
+      node._name = Namespace.createName(this.#namespace, candidate)
     }
-    const node = new Node(this, name, op, target, args, kwargs, options?.meta ?? {})
     this.#index(node)
     this.#link(node, this.#insertAnchor, this.#insertWhere)
     this.#size++

@@ -82,6 +82,7 @@ export class Node extends Link {
   // Distinct inputs in argument order. An array: nodes read few inputs, and a set per node costs more.
   #inputs: ReadonlyArray<Node> = []
   #args: ReadonlyArray<Argument.Argument> = []
+  #creating = false
   #kwargs: Argument.Kwargs = {}
 
   /** @internal Use the graph's `createNode`. */
@@ -100,7 +101,10 @@ export class Node extends Link {
     this.target = target
     this._name = name
     this.meta = meta
+    // A node being created has no name of its own yet: a refusal names the offending argument instead.
+    this.#creating = true
     this.#setArgsKwargs(args, kwargs)
+    this.#creating = false
   }
 
   // ===== Getters =====
@@ -249,11 +253,11 @@ export class Node extends Link {
         throw GraphError.make(
           "WrongGraph",
           `Argument '${n._name}' of Node '${this._name}' does not belong to this Graph`,
-          this._name
+          this.#creating ? n._name : this._name
         )
       }
       if (n._erased) {
-        throw GraphError.make("ErasedNode", `Argument '${n._name}' of Node '${this._name}' was erased`, this._name)
+        throw GraphError.make("ErasedNode", `Argument '${n._name}' of Node '${this._name}' was erased`, this.#creating ? n._name : this._name)
       }
       if (!inputs.includes(n)) inputs.push(n)
     }
