@@ -13,16 +13,21 @@
  * 3. The call's users read the copied result: a single value directly; for a tuple or list result, each
  *    `getitem(call, i)` reads element `i` and is erased, and any other user reads the tuple or list itself.
  * 4. The submodule's parameters, buffers (keeping their persistent flag; upstream made every buffer
- *    persistent) and constants are registered on the root at their original FQNs, creating plain modules
- *    along the path; submodules that copied nodes reach (`get_attr` of a graph module) come along too.
- *    A different value already at an FQN is refused (upstream let the last one win silently).
- * 5. A fallback module that itself calls a graph module has that call inlined in turn; a call of anything
- *    else (a TensorRT module or a plain module) inside a fallback module is refused with the node named.
+ *    persistent) and constants, its nested modules' included, are registered on the root at their original
+ *    FQNs (paths inside the fallback module), creating plain modules along the path. A different value already at an FQN is refused (upstream let the last one win
+ *    silently).
+ * 5. A call of a graph module inside a fallback module is inlined in turn, its targets prefixed with that
+ *    module's path (its state is already at the root under that path, rule 4); a graph module read by
+ *    `get_attr` (a higher-order-op subgraph) moves to the root at its path (upstream left both dangling).
+ *    A call of anything else (a TensorRT module, a plain module) inside a fallback module is refused with
+ *    the node named.
+ * 6. A module that returns one of its inputs (or a default) returns the value wired to that input.
  *
  * @since 0.1.0
  */
 import * as Argument from "../graph/Argument.ts"
 import * as DeadCode from "../graph/DeadCode.ts"
+import * as Meta from "../graph/Meta.ts"
 import * as Module from "../graph/Module.ts"
 import type { Node } from "../graph/Node.ts"
 import * as GraphState from "./GraphState.ts"
@@ -46,12 +51,13 @@ export const inlineTorchModules: Pass.Pass<GraphState.CompiledModule, GraphState
     PassError.attempt(NAME, () => {
       // Upstream's `eliminate_dead_code(); lint()` first (the dead-code pass lints before it starts).
       DeadCode.eliminateDeadCode(gm.graph)
-      // A worklist, so that calls copied in from a fallback module are inlined in turn.
-      const pending = gm.graph.findNodes("call_module")
+      // A worklist, so that calls copied in from a fallback module are inlined in turn. A nested call comes
+      // with the module it calls and that module's path relative to the top-level fallback module.
+      const pending: Array<Pending> = gm.graph.findNodes("call_module").map((call) => ({ call }))
       for (let i = 0; i < pending.length; i++) {
-        const call = pending[i]!
+        const { call, nested } = pending[i]!
         if (call.erased) continue
-        const sub = Module.getSubmodule(gm, call.target)
+        const sub = nested?.module ?? Module.getSubmodule(gm, call.target)
         if (sub?.kind !== "graph_module") {
           throw PassError.run(
             NAME,
@@ -59,18 +65,28 @@ export const inlineTorchModules: Pass.Pass<GraphState.CompiledModule, GraphState
             { node: call.name }
           )
         }
-        pending.push(...inlineCall(gm, call, sub))
+        pending.push(...inlineCall(gm, call, sub, nested?.path ?? ""))
       }
       return gm
     })
 })
 
-// Inlines one call; returns the call_module nodes copied in with it.
-const inlineCall = (gm: Module.GraphModule, call: Node, sub: Module.GraphModule): Array<Node> => {
+interface Pending {
+  readonly call: Node
+  readonly nested?: { readonly module: Module.Module; readonly path: string }
+}
+
+/**
+ * Inlines one call; returns the `call_module` nodes copied in with it, with the modules they call.
+ *
+ * Paths inside a top-level fallback module are the original model's FQNs (upstream's premise): its state
+ * moves to the root at those FQNs, its nodes keep their targets, and a graph module that a copied
+ * `get_attr` reads (a subgraph) moves to the root at its path. A nested call (`prefix`: the nested module's
+ * path inside the top-level one) is inlined the same way, its targets prefixed with that path, where its
+ * state already is.
+ */
+const inlineCall = (gm: Module.GraphModule, call: Node, sub: Module.GraphModule, prefix: string): Array<Pending> => {
   const g = gm.graph
-  const valMap = new Map<Node, Argument.Argument>()
-  const copiedCalls: Array<Node> = []
-  const result = g.insertingBefore(call, () => g.graphCopy(sub.graph, valMap))
   const placeholders = sub.graph.findNodes("placeholder")
   const kwargs = call.kwargs
   if (placeholders.length < call.args.length) {
@@ -78,6 +94,34 @@ const inlineCall = (gm: Module.GraphModule, call: Node, sub: Module.GraphModule)
       node: call.name
     })
   }
+  const path = (target: string) => (prefix === "" ? target : `${prefix}.${target}`)
+  // fx's graph_copy (every node, placeholders too, named in the root's namespace), with targets rewritten.
+  const valMap = new Map<Node, Argument.Argument>()
+  const lookup = (n: Node): Argument.Argument => valMap.get(n)!
+  const nestedCalls: Array<Pending> = []
+  let result: Argument.Argument = null
+  g.insertingBefore(call, () => {
+    for (const node of sub.graph.nodes()) {
+      if (node.op === "output") {
+        result = Argument.mapNodes(node.args[0] ?? null, lookup)
+        break
+      }
+      const args = Argument.mapNodes(node.args, lookup) as ReadonlyArray<Argument.Argument>
+      const reads = node.op === "get_attr" || node.op === "call_module"
+      const copied = g.createNode(node.op, reads ? path(node.target) : node.target, args, Argument.mapKwargs(node.kwargs, lookup), {
+        name: node.name,
+        meta: Meta.copy(node.meta)
+      })
+      valMap.set(node, copied)
+      if (!reads) continue
+      const reached = Module.getSubmodule(sub, node.target)
+      if (reached === undefined) continue
+      if (node.op === "call_module") nestedCalls.push({ call: copied, nested: { module: reached, path: path(node.target) } })
+      else hoist(gm, copied.target, reached, call)
+    }
+  })
+  // Wire the copied placeholders: positional arguments, then keywords by name, then defaults.
+  const substitution = new Map<Node, Argument.Argument>()
   placeholders.forEach((ph, i) => {
     const copied = valMap.get(ph) as Node
     let value: Argument.Argument
@@ -88,16 +132,22 @@ const inlineCall = (gm: Module.GraphModule, call: Node, sub: Module.GraphModule)
       throw PassError.run(NAME, `${call.name} gives no value for input ${ph.target} of ${call.target}`, { node: call.name })
     }
     replaceUses(copied, value)
+    substitution.set(copied, value)
     g.eraseNode(copied)
   })
-  // The copied nodes' targets are relative to the submodule; bring along what they reach.
-  for (const node of sub.graph.nodes()) {
-    if (node.op === "call_module") copiedCalls.push(valMap.get(node) as Node)
-  }
-  copyAttributes(gm, sub, call)
-  routeResult(call, result ?? null)
+  // The result may name a placeholder itself (a module returning its input): substitute it there too.
+  result = Argument.mapNodes(result, (n) => (substitution.has(n) ? substitution.get(n)! : n))
+  if (prefix === "") copyAttributes(gm, sub, call)
+  routeResult(call, result)
   g.eraseNode(call)
-  return copiedCalls
+  return nestedCalls
+}
+
+// A graph module read by get_attr (a subgraph) at its path in the root; another module there is refused.
+const hoist = (gm: Module.GraphModule, target: string, module: Module.Module, call: Node): void => {
+  const existing = Module.getSubmodule(gm, target)
+  if (existing === module) return
+  if (existing !== undefined || !Module.addSubmodule(gm, target, module)) conflict(target, call)
 }
 
 // Replaces every use of `node` by an argument that may be a node, a constant or a container.
@@ -168,22 +218,21 @@ const copyAttributes = (gm: Module.GraphModule, sub: Module.GraphModule, call: N
     else if (kind === "buffer") Module.registerBuffer(mod, leaf, value as never, persistent)
     else Module.setConstant(mod, leaf, value)
   }
-  // Graph modules read by get_attr (HOP subgraphs) or called by call_module come along at their paths,
-  // first, so that their own state below is found already in place.
-  for (const node of sub.graph.nodes()) {
-    if (node.op !== "get_attr" && node.op !== "call_module") continue
-    const target = Module.getSubmodule(sub, node.target)
-    if (target === undefined) continue
-    const existing = Module.getSubmodule(gm, node.target)
-    if (existing === target) continue
-    if (existing !== undefined || !Module.addSubmodule(gm, node.target, target)) conflict(node.target, call)
-  }
-  for (const [prefix, mod] of Module.namedModules(sub)) {
+  // State of every module inside, nested graph modules included. Every name counts: a module or tensor
+  // registered under two names is assigned under both (upstream walked `named_parameters()`, which skips
+  // the second name of a tied weight and leaves its get_attr dangling).
+  const onPath = new Set<Module.Module>()
+  const walk = (mod: Module.Module, prefix: string): void => {
+    if (onPath.has(mod)) return
+    onPath.add(mod)
     const key = (name: string) => (prefix === "" ? name : `${prefix}.${name}`)
     for (const [name, t] of mod.parameters) assign(key(name), t, "parameter")
     for (const [name, t] of mod.buffers) assign(key(name), t, "buffer", !mod.nonPersistent.has(name))
     for (const [name, c] of mod.constants) assign(key(name), c, "constant")
+    for (const [name, child] of mod.children) if (child.kind !== "trt_module") walk(child, key(name))
+    onPath.delete(mod)
   }
+  walk(sub, "")
 }
 
 const conflict = (fqn: string, call: Node): never => {

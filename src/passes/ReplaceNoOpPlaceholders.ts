@@ -14,7 +14,8 @@
  *    changes (upstream built the engine blindly).
  * 4. Each engine is registered as a constant under its record's NAME; a NAME already taken gets the next
  *    free `_k` suffix (upstream overwrote silently).
- * 5. The `execute_engine` node keeps the no-op's `meta.val`; every `getitem` gets its own index's meta.
+ * 5. The `execute_engine` node keeps the no-op's `meta.val`; every `getitem` keeps its own meta, which the
+ *    export set from its own index (upstream reassigned them in users order).
  * 6. The engines are lifted as custom-object inputs after the existing lifted inputs, as the plain export
  *    lifts them (same placeholder names), then dead code is eliminated and the graph linted.
  * 7. The program given is not changed: the pass works on a copy (upstream mutated it in place).
@@ -32,7 +33,7 @@ import * as EngineRecord from "../program/EngineRecord.ts"
 import * as ExportedProgram from "../program/ExportedProgram.ts"
 import * as Signature from "../program/Signature.ts"
 import * as GraphState from "./GraphState.ts"
-import { EXECUTE_ENGINE, NO_OP_PLACEHOLDER, setGetitemMetas } from "./InlineTrtModules.ts"
+import { EXECUTE_ENGINE, NO_OP_PLACEHOLDER } from "./InlineTrtModules.ts"
 import * as Lift from "./Lift.ts"
 import * as Pass from "./Pass.ts"
 import * as PassError from "./PassError.ts"
@@ -85,8 +86,9 @@ const replace = (given: ExportedProgram.ExportedProgram): ExportedProgram.Export
       attrs.push(attr)
       return g.callFunction(EXECUTE_ENGINE, [noOp.args[0] ?? null, attr], {}, { meta: { val: outputs } })
     })
+    // The getitems keep their own metas: the export gave each its index's (upstream reassigned them in
+    // users order; resetting them here would also undo the 0-d tensor metas of scalar outputs).
     noOp.replaceAllUsesWith(exec)
-    setGetitemMetas(exec, Array.isArray(outputs) ? outputs : [outputs])
     g.eraseNode(noOp)
   })
   const userSpecs = ep.graphSignature.inputSpecs.filter((s) => s._tag === "UserInput")
