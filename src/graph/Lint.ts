@@ -30,29 +30,29 @@ export const lint = (graph: Graph): void => {
   let seen = 0
   const names = new Set<string>()
   let output: Node | undefined
+  const fail = (node: Node, detail: string): never => {
+    throw GraphError.make("Lint", detail, node.name)
+  }
   for (const node of graph.nodes()) {
-    const fail = (detail: string): never => {
-      throw GraphError.make("Lint", detail, node.name)
-    }
-    if (!legalOps.has(node.op)) fail(`Node ${node.name} had unknown opcode ${node.op}!`)
-    if (node.graph !== graph) fail(`Node '${node.name}' does not belong to this Graph!`)
+    if (!legalOps.has(node.op)) fail(node, `Node ${node.name} had unknown opcode ${node.op}!`)
+    if (node.graph !== graph) fail(node, `Node '${node.name}' does not belong to this Graph!`)
     // "In the lookup table": by construction every live node of the list is indexed, and erased ones are
     // unlinked; the erased flag is the cheap proof of both.
-    if (node.erased) fail(`Node '${node.name}' is not in the lookup table of this Graph!`)
-    if (output !== undefined) fail(`Node '${node.name}' comes after the output node '${output.name}'`)
+    if (node.erased) fail(node, `Node '${node.name}' is not in the lookup table of this Graph!`)
+    if (output !== undefined) fail(node, `Node '${node.name}' comes after the output node '${output.name}'`)
     for (const input of node.inputNodes) {
       if (input.graph !== graph) {
-        fail(`Argument '${input.name}' of Node '${node.name}' does not belong to this Graph, but was used as an argument! If you are copying nodes from another graph, make sure to use \`arg_transform\` on node_copy() to remap values`)
+        fail(node, `Argument '${input.name}' of Node '${node.name}' does not belong to this Graph, but was used as an argument! If you are copying nodes from another graph, make sure to use \`arg_transform\` on node_copy() to remap values`)
       }
       if (input._lintMark !== mark) {
-        fail(`Argument '${input.name}' of Node '${node.name}' was used before it has been defined! Please check that Nodes in the graph are topologically ordered`)
+        fail(node, `Argument '${input.name}' of Node '${node.name}' was used before it has been defined! Please check that Nodes in the graph are topologically ordered`)
       }
-      if (!input.users.has(node)) fail(`Node '${node.name}' reads '${input.name}' but is not among its users`)
+      if (!input.users.has(node)) fail(node, `Node '${node.name}' reads '${input.name}' but is not among its users`)
     }
     for (const user of node.users) {
-      if (user.erased || user.graph !== graph) fail(`Node '${node.name}' lists '${user.name}', which is not in this Graph, as a user`)
+      if (user.erased || user.graph !== graph) fail(node, `Node '${node.name}' lists '${user.name}', which is not in this Graph, as a user`)
     }
-    if (names.has(node.name)) fail(`Node redefined name ${node.name}!`)
+    if (names.has(node.name)) fail(node, `Node redefined name ${node.name}!`)
     if (node.op === "output") output = node
     node._lintMark = mark
     seen++

@@ -28,8 +28,7 @@ export interface Namespace {
   readonly skip: Map<string, Map<number, number>>
 }
 
-// Non-greedy base with an optional `_digits` suffix; `[^0-9a-zA-Z_]+` runs become one "_".
-const NAME_RE = /^([a-zA-Z_][0-9a-zA-Z_]*?)(?:_(\d+))?$/
+// fx's NAME_RE is `^([a-zA-Z_][0-9a-zA-Z_]*?)(?:_(\d+))?$` (see splitName); `[^0-9a-zA-Z_]+` runs become one "_".
 const ILLEGAL_CHARS = /[^0-9a-zA-Z_]+/g
 
 /**
@@ -109,26 +108,53 @@ export const takeExact = (ns: Namespace, name: string): boolean => {
   return true
 }
 
+// NAME_RE without the regex (it is on the path of every node created): undefined when the candidate is not
+// an identifier, else its non-greedy base and optional `_digits` suffix, which for an identifier is the split
+// at the last "_" when only digits follow it and the base before it is not empty.
+const splitName = (cand: string): readonly [string, string | undefined] | undefined => {
+  const n = cand.length
+  if (n === 0) return undefined
+  const c0 = cand.charCodeAt(0)
+  if (!(c0 === 95 || (c0 >= 65 && c0 <= 90) || (c0 >= 97 && c0 <= 122))) return undefined
+  let lastUnderscore = -1
+  let digitsSince = true
+  for (let i = 1; i < n; i++) {
+    const c = cand.charCodeAt(i)
+    if (c === 95) {
+      lastUnderscore = i
+      digitsSince = true
+    } else if (c >= 48 && c <= 57) {
+      // a digit keeps the suffix numeric
+    } else if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122)) {
+      digitsSince = false
+    } else return undefined
+  }
+  if (lastUnderscore > 0 && lastUnderscore < n - 1 && digitsSince) {
+    return [cand.slice(0, lastUnderscore), cand.slice(lastUnderscore + 1)]
+  }
+  return [cand, undefined]
+}
+
 // The pure part of `create_name`: the name it would give, and the base count it would record.
 const derive = (ns: Namespace, candidate: string): { readonly name: string; readonly base: string; readonly num: number } => {
   let cand = candidate
-  let m = NAME_RE.exec(cand)
-  if (m === null) {
+  let m = splitName(cand)
+  if (m === undefined) {
     cand = cand.replace(ILLEGAL_CHARS, "_")
     if (cand === "") cand = "_unnamed"
     if (cand[0]! >= "0" && cand[0]! <= "9") cand = `_${cand}`
-    m = NAME_RE.exec(cand)!
+    m = splitName(cand)!
   }
-  const base = m[1]!
+  const base = m[0]
   let num: number
-  if (m[2] === undefined || ns.used.has(cand)) {
+  if (m[1] === undefined || ns.used.has(cand)) {
     num = ns.baseCount.get(cand) ?? 0
     if (ILLEGAL_NAMES.has(cand)) {
       num += 1
       cand = `${base}_${num}`
     }
   } else {
-    num = Number.parseInt(m[2], 10)
+    num = Number.parseInt(m[1], 10)
   }
   if (ns.used.has(cand)) {
     num = firstFree(ns, base, num + 1)

@@ -7,10 +7,10 @@
  *
  * @since 0.1.0
  */
-import { Effect } from "effect"
 import * as GraphModule from "../graph/GraphModule.ts"
 import * as GraphState from "./GraphState.ts"
 import * as Pass from "./Pass.ts"
+import * as PassError from "./PassError.ts"
 
 /**
  * @since 0.1.0
@@ -21,5 +21,6 @@ export const deepCopy: Pass.Pass<GraphState.CompiledModule, GraphState.CompiledM
   upstream: "torch_tensorrt.dynamo._exporter.transform (copy.deepcopy)",
   requires: GraphState.CompiledModule,
   ensures: GraphState.CompiledModule,
-  run: (gm) => Effect.sync(() => GraphModule.deepCopy(gm) as GraphState.CompiledModule)
+  // A graph that is not in topological order cannot be copied (fx: KeyError): a PassError, not a defect.
+  run: (gm) => PassError.attempt("deepCopy", () => GraphModule.deepCopy(gm) as GraphState.CompiledModule)
 })

@@ -55,11 +55,18 @@ export const tupleOutSpec = (n: number): string =>
 
 const argumentFor = (node: Node): Signature.ArgumentSpec => {
   const val = node.meta.val
-  if (val !== undefined && val !== null && !Array.isArray(val)) {
-    if ("sym_int" in val) return { _tag: "SymIntArgument", name: node.name }
-    if ("custom_obj" in val) return { _tag: "CustomObjArgument", name: node.name, classFqn: val.custom_obj.class_fqn }
-    if ("int" in val) return { _tag: "ConstantArgument", name: node.name, value: Number(val.int) }
-    if ("bool" in val) return { _tag: "ConstantArgument", name: node.name, value: val.bool }
+  // A `val` of None is a constant None; no `val` at all says nothing, and a tensor is the default.
+  if (val === null) return { _tag: "ConstantArgument", name: node.name, value: null }
+  if (val !== undefined && !Array.isArray(val)) {
+    const v = val as Exclude<Val, ReadonlyArray<Val> | null>
+    if ("sym_int" in v) return { _tag: "SymIntArgument", name: node.name }
+    if ("custom_obj" in v) return { _tag: "CustomObjArgument", name: node.name, classFqn: v.custom_obj.class_fqn }
+    if ("int" in v) return { _tag: "ConstantArgument", name: node.name, value: Number(v.int) }
+    if ("bool" in v) return { _tag: "ConstantArgument", name: node.name, value: v.bool }
+    if ("float" in v) {
+      const f = v.float
+      return { _tag: "ConstantArgument", name: node.name, value: f === "inf" ? Infinity : f === "-inf" ? -Infinity : f === "nan" ? NaN : f }
+    }
   }
   return { _tag: "TensorArgument", name: node.name }
 }

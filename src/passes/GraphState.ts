@@ -5,7 +5,7 @@
  *
  * | state            | what holds                                                                                 |
  * | ---------------- | ------------------------------------------------------------------------------------------ |
- * | `CompiledModule` | a root graph module that lints; its `call_module`s call graph or TensorRT modules           |
+ * | `CompiledModule` | a root graph module with an output; its `call_module`s call graph or TensorRT modules       |
  * | `InlinedModule`  | no `call_module` nodes, no TensorRT module left; engines are `get_attr`s or no-op nodes     |
  * | `LiftedModule`   | no `get_attr` of state; placeholders are the lifted inputs in canonical order, then users   |
  * | `ExportedProgram`| the signature matches the graph's placeholders and outputs; state and constants are present |

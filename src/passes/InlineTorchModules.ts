@@ -9,7 +9,8 @@
  *    upstream does.
  * 2. The submodule's graph is copied before the call; its placeholders are then wired, by position, to the
  *    call's positional arguments, then by name to its keyword arguments, then to their own default values
- *    (upstream matched them by name against the parent graph, mis-wiring and leaking placeholders).
+ *    (upstream matched them by name against the parent graph, mis-wiring and leaking placeholders). A
+ *    keyword that names no remaining input fails, naming the call.
  * 3. The call's users read the copied result: a single value directly; for a tuple or list result, each
  *    `getitem(call, i)` reads element `i` and is erased, and any other user reads the tuple or list itself.
  * 4. The submodule's parameters, buffers (keeping their persistent flag; upstream made every buffer
@@ -95,6 +96,14 @@ const inlineCall = (gm: Module.GraphModule, call: Node, sub: Module.GraphModule,
     })
   }
   const path = (target: string) => (prefix === "" ? target : `${prefix}.${target}`)
+  const byPosition = new Set(placeholders.slice(0, call.args.length).map((ph) => ph.target))
+  const byKeyword = new Set(placeholders.slice(call.args.length).map((ph) => ph.target))
+  for (const key of Object.keys(kwargs)) {
+    if (!byKeyword.has(key)) {
+      const why = byPosition.has(key) ? "also given by position" : "not an input"
+      throw PassError.run(NAME, `keyword argument ${key} of ${call.name} is ${why} of ${call.target}`, { node: call.name })
+    }
+  }
   // fx's graph_copy (every node, placeholders too, named in the root's namespace), with targets rewritten.
   const valMap = new Map<Node, Argument.Argument>()
   const lookup = (n: Node): Argument.Argument => valMap.get(n)!
@@ -126,7 +135,7 @@ const inlineCall = (gm: Module.GraphModule, call: Node, sub: Module.GraphModule,
     const copied = valMap.get(ph) as Node
     let value: Argument.Argument
     if (i < call.args.length) value = call.args[i]!
-    else if (ph.target in kwargs) value = kwargs[ph.target]!
+    else if (Object.hasOwn(kwargs, ph.target)) value = kwargs[ph.target]!
     else if (ph.args.length > 0) value = ph.args[0]!
     else {
       throw PassError.run(NAME, `${call.name} gives no value for input ${ph.target} of ${call.target}`, { node: call.name })

@@ -7,11 +7,13 @@
  *
  * Rules (one test each):
  * 1. TensorRT modules are the `TrtModule` children, in registration order; each call of one (found by
- *    target, not by a name scan) is inlined, so a module called twice is inlined twice.
+ *    target, not by a name scan) is inlined, so a module called twice, or through two names, is inlined at
+ *    every call, with one engine.
  * 2. The call's `meta.val` lists the engine's outputs; a call without it fails, naming the node. A bare
  *    tensor `val` counts as one output (upstream took `len()` of the tensor).
  * 3. The engine's inputs are the call's positional arguments, then its keyword arguments in the order of
- *    the remaining input binding names (upstream dropped kwargs); an unknown keyword fails.
+ *    the remaining input binding names (upstream dropped kwargs); an unknown keyword, a missing one, or a
+ *    count of inputs other than the engine's input bindings fails, naming the call.
  * 4. The plain path registers the engine as the constant `{name}_engine` (a `tensorrt::Engine` script
  *    object holding the module's record: `engine_state` where the archive has it, else
  *    `packed_engine_info`), reads it with a `get_attr` whose `meta.val` names the real class
@@ -66,10 +68,20 @@ export const inlineTrtModules = (options?: { readonly crossCompile?: boolean }):
   })
 
 const inline = (gm: Module.GraphModule, crossCompile: boolean): void => {
-  for (const [name, child] of Module.namedChildren(gm)) {
+  // Every name counts: a module registered under two names is called through both (one engine, one record).
+  const engines = new Map<Module.TrtModule, string | undefined>()
+  for (const [name, child] of gm.children) {
     if (child.kind !== "trt_module") continue
     const calls = gm.graph.findNodes("call_module", name)
     if (calls.length === 0) continue
+    if (engines.has(child)) {
+      const known = engines.get(child)
+      const record = EngineRecord.decodeRawResult(crossCompile ? child.packedEngineInfo : (child.engineState ?? child.packedEngineInfo), name)
+      if (Result.isFailure(record)) throw PassError.run(NAME, record.failure.message, { cause: record.failure })
+      const packed = crossCompile ? EngineRecord.encodeBase64(record.success) : []
+      for (const call of calls) inlineCall(gm, child, record.success, call, known, packed)
+      continue
+    }
     const source = crossCompile ? child.packedEngineInfo : (child.engineState ?? child.packedEngineInfo)
     const decoded = EngineRecord.decodeRawResult(source, name)
     if (Result.isFailure(decoded)) {
@@ -87,6 +99,7 @@ const inline = (gm: Module.GraphModule, crossCompile: boolean): void => {
       }
       Module.setConstant(gm, engineAttr, { _tag: "ScriptObject", classFqn: EngineRecord.ENGINE_CLASS_FQN, state: source })
     }
+    engines.set(child, engineAttr)
     const packed = crossCompile ? EngineRecord.encodeBase64(record) : []
     for (const call of calls) inlineCall(gm, child, record, call, engineAttr, packed)
   }
@@ -193,7 +206,17 @@ export const setGetitemMetas = (node: Node, outputs: ReadonlyArray<Val>): void =
 const engineInputs = (call: Node, child: Module.TrtModule): Array<Argument.Argument> => {
   const inputs = [...call.args]
   const keys = Object.keys(call.kwargs)
-  if (keys.length === 0) return inputs
+  const arity = () => {
+    if (inputs.length !== child.inputBindingNames.length) {
+      throw PassError.run(
+        NAME,
+        `${call.name} gives ${inputs.length} inputs to ${call.target}, whose engine has ${child.inputBindingNames.length} input bindings`,
+        { node: call.name }
+      )
+    }
+    return inputs
+  }
+  if (keys.length === 0) return arity()
   const rest = child.inputBindingNames.slice(inputs.length)
   for (const key of keys) {
     if (!rest.includes(key)) {
@@ -203,10 +226,10 @@ const engineInputs = (call: Node, child: Module.TrtModule): Array<Argument.Argum
     }
   }
   for (const binding of rest) {
-    if (!(binding in call.kwargs)) {
+    if (!Object.hasOwn(call.kwargs, binding)) {
       throw PassError.run(NAME, `input binding ${binding} of ${call.target} is not given by ${call.name}`, { node: call.name })
     }
     inputs.push(call.kwargs[binding]!)
   }
-  return inputs
+  return arity()
 }

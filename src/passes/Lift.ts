@@ -13,7 +13,8 @@
  *    tensors, custom objects, each in order of first use (upstream: `get_attr` order, kinds interleaved).
  *    With no user input they go after the existing placeholders (upstream asserted).
  * 4. A placeholder is named as upstream names it: the target with `.` replaced by `_`, made unique while the
- *    `get_attr` still exists (`bn.weight` gives `bn_weight_1`); its target is that string.
+ *    `get_attr` still exists (`bn.weight` gives `bn_weight_1`); its target is that string, suffixed `_k`
+ *    when another placeholder already has it (`a.b` and `a_b`; upstream generated a duplicate argument).
  * 5. Its meta is a copy of the `get_attr`'s, with `val` the true metadata: a tensor's own dtype, shape,
  *    stride, offset, device and `requires_grad` (upstream: a real float32 CPU tensor of stride 1), or the
  *    custom object under the placeholder's own name with its real class (upstream: the erased node's name
@@ -117,11 +118,25 @@ export const liftGetAttrs = (
   }
   const ordered = [...byTarget].sort(([, a], [, b]) => RANK[a.classified.kind] - RANK[b.classified.kind])
   const placeholders = g.findNodes("placeholder")
-  const anchor = before ?? (placeholders.length > 0 ? placeholders.at(-1)!.next : g.first)
+  let anchor = before ?? (placeholders.length > 0 ? placeholders.at(-1)!.next : g.first)
+  // Never anchor on a get_attr about to be erased: step past those.
+  const lifted = new Set<Node>()
+  for (const [, { nodes }] of byTarget) for (const n of nodes) lifted.add(n)
+  while (anchor !== undefined && lifted.has(anchor)) anchor = anchor.next
+  // Placeholder targets are parameter names of the generated code: a derived target already taken (a
+  // parameter `a.b` and a constant `a_b`) gets a `_k` suffix (upstream emitted a duplicate argument).
+  const targets = new Set(placeholders.map((p) => p.target))
+  const placeholderTarget = (target: string): string => {
+    const base = target.replaceAll(".", "_")
+    let t = base
+    for (let k = 1; targets.has(t); k++) t = `${base}_${k}`
+    targets.add(t)
+    return t
+  }
   const place = (f: () => Node): Node => (anchor === undefined ? g.insertingAfter(undefined, f) : g.insertingBefore(anchor, f))
   for (const [target, { classified, nodes }] of ordered) {
     const first = nodes[0]!
-    const ph = place(() => g.placeholder(target.replaceAll(".", "_"), { meta: Meta.copy(first.meta) }))
+    const ph = place(() => g.placeholder(placeholderTarget(target), { meta: Meta.copy(first.meta) }))
     for (const node of nodes) {
       node.replaceAllUsesWith(ph)
       g.eraseNode(node)

@@ -12,8 +12,9 @@
  * 2. A no-op node without `meta.val` fails, naming that node (upstream named a stale variable: "output").
  * 3. Each record is decoded and validated (field count, ABI, device, bindings, base64) before anything
  *    changes (upstream built the engine blindly).
- * 4. Each engine is registered as a constant under its record's NAME; a NAME already taken gets the next
- *    free `_k` suffix (upstream overwrote silently).
+ * 4. Each distinct record is registered once, as a constant under its NAME; a NAME already taken gets the
+ *    next free `_k` suffix (upstream overwrote silently). Dead no-ops are removed first, so their engines
+ *    are never registered or lifted.
  * 5. The `execute_engine` node keeps the no-op's `meta.val`; every `getitem` keeps its own meta, which the
  *    export set from its own index (upstream reassigned them in users order).
  * 6. The engines are lifted as custom-object inputs after the existing lifted inputs, as the plain export
@@ -58,6 +59,9 @@ const replace = (given: ExportedProgram.ExportedProgram): ExportedProgram.Export
   const ep = { ...given, graphModule: GraphModule.deepCopy(given.graphModule) }
   const gm = ep.graphModule
   const g = gm.graph
+  // Dead no-ops first (upstream's closing dead-code elimination, moved ahead): a dead engine is never
+  // registered, named or lifted.
+  DeadCode.eliminateDeadCode(g, { lint: false })
   const noOps = g.findNodes("call_function", NO_OP_PLACEHOLDER)
   // Decode every record first, so that a bad one leaves the program untouched.
   const records = noOps.map((noOp) => {
@@ -75,14 +79,23 @@ const replace = (given: ExportedProgram.ExportedProgram): ExportedProgram.Export
     return decoded.success
   })
   const attrs: Array<Node> = []
+  // One constant per distinct record (a module called twice gives two no-ops with one record); distinct
+  // records that share a NAME get `_k` suffixes.
+  const constantOf = new Map<string, string>()
   noOps.forEach((noOp, i) => {
     const record = records[i]!
-    let name = record.name
-    for (let k = 1; Module.hasAttribute(gm, name) || ep.constants.has(name); k++) name = `${record.name}_${k}`
-    Module.setConstant(gm, name, { _tag: "ScriptObject", classFqn: EngineRecord.ENGINE_CLASS_FQN, state: EngineRecord.encodeRaw(record) })
+    const key = (noOp.args.slice(1) as ReadonlyArray<string>).join("\u0000")
+    let name = constantOf.get(key)
+    if (name === undefined) {
+      name = record.name
+      for (let k = 1; Module.hasAttribute(gm, name) || ep.constants.has(name); k++) name = `${record.name}_${k}`
+      constantOf.set(key, name)
+      Module.setConstant(gm, name, { _tag: "ScriptObject", classFqn: EngineRecord.ENGINE_CLASS_FQN, state: EngineRecord.encodeRaw(record) })
+    }
+    const constant = name
     const outputs = noOp.meta.val as Val
     const exec = g.insertingBefore(noOp, () => {
-      const attr = g.getAttr(name)
+      const attr = g.getAttr(constant)
       attrs.push(attr)
       return g.callFunction(EXECUTE_ENGINE, [noOp.args[0] ?? null, attr], {}, { meta: { val: outputs } })
     })
@@ -97,8 +110,6 @@ const replace = (given: ExportedProgram.ExportedProgram): ExportedProgram.Export
     : g.findNodes("placeholder").find((ph) => ph.name === userSpecs[0]!.arg.name)
   const lifted: Lift.Lifted = { specs: [], stateDict: new Map(ep.stateDict), constants: new Map(ep.constants) }
   Lift.liftGetAttrs(gm, attrs, firstUser, lifted, NAME)
-  // Upstream's closing `delete_all_unused_submodules(); eliminate_dead_code(); lint()`, linting once.
-  DeadCode.eliminateDeadCode(g, { lint: false })
   Lint.lint(g)
   return ExportedProgram.make({
     ...ep,
