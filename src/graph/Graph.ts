@@ -61,7 +61,8 @@ export class Graph {
   owner: Owner | undefined = undefined
   readonly #root = new Link()
   #namespace = Namespace.make()
-  readonly #byOpTarget = new Map<Op, Map<string, Set<Node>>>()
+  // (op, target) -> the nodes: one node held directly (most targets have one), a set once there are more.
+  readonly #byOpTarget = new Map<Op, Map<string, Node | Set<Node>>>()
   readonly #byOp = new Map<Op, Set<Node>>()
   #insertAnchor: Link = this.#root
   #insertWhere: "before" | "after" = "before"
@@ -113,9 +114,10 @@ export class Graph {
    * Query before a loop of mutations, not inside it.
    */
   findNodes(op: Op, target?: string, options?: { readonly sort?: boolean }): Array<Node> {
-    const set = target === undefined ? this.#byOp.get(op) : this.#byOpTarget.get(op)?.get(target)
-    if (set === undefined) return []
-    const found = [...set]
+    const entry = target === undefined ? this.#byOp.get(op) : this.#byOpTarget.get(op)?.get(target)
+    if (entry === undefined) return []
+    if (entry instanceof Node) return [entry]
+    const found = [...entry]
     if (options?.sort !== false && found.length > 1) {
       this.#renumber()
       found.sort((a, b) => a._position - b._position)
@@ -392,16 +394,20 @@ export class Graph {
   #index(node: Node): void {
     let byTarget = this.#byOpTarget.get(node.op)
     if (byTarget === undefined) this.#byOpTarget.set(node.op, (byTarget = new Map()))
-    let set = byTarget.get(node.target)
-    if (set === undefined) byTarget.set(node.target, (set = new Set()))
-    set.add(node)
+    const entry = byTarget.get(node.target)
+    if (entry === undefined) byTarget.set(node.target, node)
+    else if (entry instanceof Node) byTarget.set(node.target, new Set([entry, node]))
+    else entry.add(node)
     let byOp = this.#byOp.get(node.op)
     if (byOp === undefined) this.#byOp.set(node.op, (byOp = new Set()))
     byOp.add(node)
   }
 
   #unindex(node: Node): void {
-    this.#byOpTarget.get(node.op)?.get(node.target)?.delete(node)
+    const byTarget = this.#byOpTarget.get(node.op)
+    const entry = byTarget?.get(node.target)
+    if (entry === node) byTarget!.delete(node.target)
+    else if (entry instanceof Set) entry.delete(node)
     this.#byOp.get(node.op)?.delete(node)
   }
 

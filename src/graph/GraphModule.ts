@@ -8,7 +8,7 @@ import * as DeadCode from "./DeadCode.ts"
 import { Graph } from "./Graph.ts"
 import * as Lint from "./Lint.ts"
 import type { Node } from "./Node.ts"
-import { GraphModule, type Module, PlainModule, TrtModule, deleteSubmodule, getSubmodule, namedChildren, namedModules } from "./Module.ts"
+import { GraphModule, type Module, PlainModule, TrtModule, getSubmodule, namedChildren, namedModules } from "./Module.ts"
 
 export { GraphModule }
 
@@ -30,18 +30,29 @@ export const make = (graph?: Graph): GraphModule => new GraphModule(graph)
  * **Details.** Graphs are copied as fx's `Graph.__deepcopy__` copies them: every name is created again,
  * in graph order, in a fresh namespace (so names freed by nothing stay free of history, as in fx).
  *
+ * With `lazy`, the graphs of descendant graph modules are copied on first access to their `graph`; until
+ * then they are read from the original (the exporter inlines fallback modules by copying from them, so
+ * their graphs are never copied twice). The original must then not change while the copy is in use.
+ *
  * @since 0.1.0
  * @category constructors
  */
-export const deepCopy = <M extends Module>(root: M): M => copyModule(root, new Map()) as M
+export const deepCopy = <M extends Module>(root: M, options?: { readonly lazy?: boolean }): M =>
+  copyModule(root, new Map(), options?.lazy === true, true) as M
 
-const copyModule = (mod: Module, memo: Map<Module, Module>): Module => {
+const copyModule = (mod: Module, memo: Map<Module, Module>, lazy: boolean, isRoot: boolean): Module => {
   const done = memo.get(mod)
   if (done !== undefined) return done
   let copy: Module
   switch (mod.kind) {
     case "graph_module": {
-      const gm = new GraphModule(mod.graph.copy())
+      let gm: GraphModule
+      if (lazy && !isRoot) {
+        gm = new GraphModule()
+        gm._copyLazily(mod._readGraph)
+      } else {
+        gm = new GraphModule(mod.graph.copy())
+      }
       gm.inSpec = mod.inSpec
       gm.outSpec = mod.outSpec
       gm.symbols = mod.symbols === undefined ? undefined : new Map(mod.symbols)
@@ -63,7 +74,7 @@ const copyModule = (mod: Module, memo: Map<Module, Module>): Module => {
   }
   memo.set(mod, copy)
   copy.impure = mod.impure
-  for (const [name, child] of mod.children) copy.children.set(name, copyModule(child, memo))
+  for (const [name, child] of mod.children) copy.children.set(name, copyModule(child, memo, lazy, false))
   for (const [name, t] of mod.parameters) copy.parameters.set(name, t)
   for (const [name, t] of mod.buffers) copy.buffers.set(name, t)
   for (const name of mod.nonPersistent) copy.nonPersistent.add(name)
@@ -108,7 +119,19 @@ export const deleteAllUnusedSubmodules = (root: GraphModule): void => {
       }
     }
   }
-  for (const [name] of namedModules(root)) if (name !== "" && !used.has(name)) deleteSubmodule(root, name)
+  // One pre-order walk, as `named_modules()` lists them: an unused module goes with everything below it (fx
+  // deletes each of them). A module met again under a second name is not listed by fx, so never deleted.
+  const seen = new Set<Module>([root])
+  const walk = (mod: Module, prefix: string): void => {
+    for (const [name, child] of [...mod.children]) {
+      if (seen.has(child)) continue
+      seen.add(child)
+      const path = prefix === "" ? name : `${prefix}.${name}`
+      if (!used.has(path)) mod.children.delete(name)
+      else walk(child, path)
+    }
+  }
+  walk(root, "")
 }
 
 /**

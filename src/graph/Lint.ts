@@ -47,10 +47,6 @@ export const lint = (graph: Graph): void => {
       if (input._lintMark !== mark) {
         fail(node, `Argument '${input.name}' of Node '${node.name}' was used before it has been defined! Please check that Nodes in the graph are topologically ordered`)
       }
-      if (!input.users.has(node)) fail(node, `Node '${node.name}' reads '${input.name}' but is not among its users`)
-    }
-    for (const user of node.users) {
-      if (user.erased || user.graph !== graph) fail(node, `Node '${node.name}' lists '${user.name}', which is not in this Graph, as a user`)
     }
     if (names.has(node.name)) fail(node, `Node redefined name ${node.name}!`)
     if (node.op === "output") output = node

@@ -78,11 +78,41 @@ export class GraphModule extends ModuleBase {
   outSpec: string | null = null
   /** Root only: every symbol of a symbolic dim, with its hint and value range. */
   symbols: Map<string, SymbolRange> | undefined = undefined
-  readonly #graph: Graph
+  #graph: Graph | undefined
+  // A graph this module's graph is a copy of, not yet made (see `GraphModule.deepCopy`'s `lazy`).
+  #pending: Graph | undefined
 
   constructor(graph: Graph = new Graph()) {
     super()
     this.#graph = graph
+    this.#own(graph)
+  }
+
+  /** The module's graph (made now if it was a pending copy). */
+  get graph(): Graph {
+    if (this.#graph === undefined) {
+      this.#graph = this.#pending!.copy()
+      this.#pending = undefined
+      this.#own(this.#graph)
+    }
+    return this.#graph
+  }
+
+  /**
+   * @internal The graph to read without changing it: the pending source of a lazy copy, else the graph.
+   * Only readers that never mutate may use it (inlining copies from it).
+   */
+  get _readGraph(): Graph {
+    return this.#pending ?? this.graph
+  }
+
+  /** @internal Makes this module's graph a copy of `source`, made on first access. */
+  _copyLazily(source: Graph): void {
+    this.#graph = undefined
+    this.#pending = source
+  }
+
+  #own(graph: Graph): void {
     const owner: Owner = {
       checkTarget: (node) => checkTarget(this, node.name, node.op, node.target),
       isImpureModule: (target) => {
@@ -91,10 +121,6 @@ export class GraphModule extends ModuleBase {
       }
     }
     graph.owner = owner
-  }
-
-  get graph(): Graph {
-    return this.#graph
   }
 }
 

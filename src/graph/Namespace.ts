@@ -165,6 +165,8 @@ const derive = (ns: Namespace, candidate: string): { readonly name: string; read
 
 // The smallest k >= start with `${base}_${k}` unused: fx's loop, with path-compressed hints.
 const firstFree = (ns: Namespace, base: string, start: number): number => {
+  // Usually the first suffix tried is free: no hints needed.
+  if (!ns.used.has(`${base}_${start}`)) return start
   let skip = ns.skip.get(base)
   if (skip === undefined) ns.skip.set(base, (skip = new Map()))
   const visited: Array<number> = []

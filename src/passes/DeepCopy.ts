@@ -3,7 +3,10 @@
  * `torch_tensorrt/dynamo/_exporter.py`), so that the caller's module is never changed.
  *
  * Unlike upstream, which deep-copies every weight and rebuilds every engine through its pickle, the copy
- * shares tensors, storages and engine bytes: they are immutable, and a 1 GB model must not be copied.
+ * shares tensors, storages and engine bytes: they are immutable, and a 1 GB model must not be copied. The
+ * graphs of fallback modules are copied lazily, on first access: inlining copies their nodes into the root
+ * graph straight from the original, so they are copied once, not twice. The caller's module must not change
+ * while the pipeline runs.
  *
  * @since 0.1.0
  */
@@ -22,5 +25,5 @@ export const deepCopy: Pass.Pass<GraphState.CompiledModule, GraphState.CompiledM
   requires: GraphState.CompiledModule,
   ensures: GraphState.CompiledModule,
   // A graph that is not in topological order cannot be copied (fx: KeyError): a PassError, not a defect.
-  run: (gm) => PassError.attempt("deepCopy", () => GraphModule.deepCopy(gm) as GraphState.CompiledModule)
+  run: (gm) => PassError.attempt("deepCopy", () => GraphModule.deepCopy(gm, { lazy: true }) as GraphState.CompiledModule)
 })

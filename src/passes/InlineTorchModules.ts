@@ -88,7 +88,9 @@ interface Pending {
  */
 const inlineCall = (gm: Module.GraphModule, call: Node, sub: Module.GraphModule, prefix: string): Array<Pending> => {
   const g = gm.graph
-  const placeholders = sub.graph.findNodes("placeholder")
+  // Read only: a lazily copied module's graph is read from its original, never copied just to be copied.
+  const source = sub._readGraph
+  const placeholders = source.findNodes("placeholder")
   const kwargs = call.kwargs
   if (placeholders.length < call.args.length) {
     throw PassError.run(NAME, `${call.name} passes ${call.args.length} arguments to ${call.target}, which takes ${placeholders.length}`, {
@@ -110,7 +112,7 @@ const inlineCall = (gm: Module.GraphModule, call: Node, sub: Module.GraphModule,
   const nestedCalls: Array<Pending> = []
   let result: Argument.Argument = null
   g.insertingBefore(call, () => {
-    for (const node of sub.graph.nodes()) {
+    for (const node of source.nodes()) {
       if (node.op === "output") {
         result = Argument.mapNodes(node.args[0] ?? null, lookup)
         break
