@@ -3,8 +3,9 @@
  *
  * For each node in order: its op is legal, it belongs to this graph and is in its index, every input
  * belongs to this graph and was defined earlier, its name is not redefined. Then, with an owning module,
- * every `get_attr` / `call_module` target resolves atom by atom, through modules only for `call_module`. trtx adds what fx
- * keeps implicit: users are exactly the nodes that read a node, and at most one output node ends the graph.
+ * every `get_attr` / `call_module` target resolves atom by atom, through modules only for `call_module`.
+ * trtx adds that at most one output node ends the graph; {@link checkUsers} checks the users sets, which fx
+ * keeps implicit.
  *
  * One walk over the nodes and their inputs: O(nodes + edges).
  *
@@ -64,6 +65,30 @@ export const lint = (graph: Graph): void => {
     for (const node of graph.findNodes(op)) {
       const problem = owner.checkTarget(node)
       if (problem !== undefined) throw GraphError.make("Lint", problem, node.name)
+    }
+  }
+}
+
+/**
+ * Checks what `users` promises, which `lint` leaves out because the IR keeps it by construction and the
+ * check reads every edge twice: every input lists the node among its users, and every user is a live node
+ * of the graph that reads it. The test suite runs it after every pass.
+ *
+ * @throws GraphError `Lint`, naming the node.
+ * @since 0.1.0
+ * @category getters
+ */
+export const checkUsers = (graph: Graph): void => {
+  for (const node of graph.nodes()) {
+    for (const input of node.inputNodes) {
+      if (!input.users.has(node)) {
+        throw GraphError.make("Lint", `Node '${node.name}' reads '${input.name}' but is not among its users`, node.name)
+      }
+    }
+    for (const user of node.users) {
+      if (user.erased || user.graph !== graph || !user.inputNodes.includes(node)) {
+        throw GraphError.make("Lint", `Node '${node.name}' lists '${user.name}' as a user, but it does not read it`, node.name)
+      }
     }
   }
 }

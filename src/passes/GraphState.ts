@@ -47,6 +47,7 @@ export const LintBetweenPasses = Context.Reference<boolean>("trtx/LintBetweenPas
 export const lintMessage = (gm: Module.GraphModule): string | undefined => {
   try {
     Lint.lint(gm.graph)
+    Lint.checkUsers(gm.graph)
     return undefined
   } catch (e) {
     if (e instanceof GraphError) return `lint: ${e.detail}`

@@ -1,6 +1,6 @@
 /**
  * `lint` against torch.fx 2.11's `Graph.lint()` (spec §4.7, A.8's verified messages), plus the checks trtx
- * adds (nothing after the output node, users consistent).
+ * adds (nothing after the output node; the users sets are checked by Lint.checkUsers).
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Graph } from "../../src/graph/Graph.ts"

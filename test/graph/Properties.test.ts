@@ -72,6 +72,7 @@ describe("mutations", () => {
           assert.strictEqual(printout(gm), before)
         }
         Lint.lint(gm.graph)
+        Lint.checkUsers(gm.graph)
       }
     },
     options
