@@ -61,9 +61,11 @@ export class Graph {
   owner: Owner | undefined = undefined
   readonly #root = new Link()
   #namespace = Namespace.make()
-  // (op, target) -> the nodes: one node held directly (most targets have one), a set once there are more.
-  readonly #byOpTarget = new Map<Op, Map<string, Node | Set<Node>>>()
-  readonly #byOp = new Map<Op, Set<Node>>()
+  // The index: for each op, and for each (op, target), the nodes in creation order, as lists threaded
+  // through the nodes themselves. Adding and removing touch only the node and its neighbours: no hash
+  // table grows with the graph, which keeps the cost per node flat on large graphs.
+  readonly #byOp = new Map<Op, Bucket>()
+  readonly #byOpTarget = new Map<Op, Map<string, Bucket>>()
   #insertAnchor: Link = this.#root
   #insertWhere: "before" | "after" = "before"
   #size = 0
@@ -114,10 +116,12 @@ export class Graph {
    * Query before a loop of mutations, not inside it.
    */
   findNodes(op: Op, target?: string, options?: { readonly sort?: boolean }): Array<Node> {
-    const entry = target === undefined ? this.#byOp.get(op) : this.#byOpTarget.get(op)?.get(target)
-    if (entry === undefined) return []
-    if (entry instanceof Node) return [entry]
-    const found = [...entry]
+    const found: Array<Node> = []
+    if (target === undefined) {
+      for (let n = this.#byOp.get(op)?.first; n !== undefined; n = n._opNext) found.push(n)
+    } else {
+      for (let n = this.#byOpTarget.get(op)?.get(target)?.first; n !== undefined; n = n._targetNext) found.push(n)
+    }
     if (options?.sort !== false && found.length > 1) {
       this.#renumber()
       found.sort((a, b) => a._position - b._position)
@@ -167,6 +171,7 @@ export class Graph {
     } else {
       node._name = Namespace.createName(this.#namespace, candidate)
     }
+    node._assignedName = node._name
     this.#index(node)
     this.#link(node, this.#insertAnchor, this.#insertWhere)
     this.#size++
@@ -275,6 +280,7 @@ export class Graph {
     this.#own(node)
     if (candidate === node.name) return candidate
     node._name = Namespace.createName(this.#namespace, candidate)
+    node._assignedName = node._name
     return node._name
   }
 
@@ -330,12 +336,37 @@ export class Graph {
    * `Graph.__deepcopy__`: a fresh namespace in which every name is created again in graph order). `valMap`
    * receives the correspondence from old nodes to new ones.
    */
-  copy(valMap: Map<Node, Argument.Argument> = new Map()): Graph {
+  copy(valMap?: Map<Node, Argument.Argument>): Graph {
     const g = new Graph()
-    const out = g.graphCopy(this, valMap, { returnOutputNode: true })
-    if (out !== undefined) {
-      const [value, oldOutput] = out
-      valMap.set(oldOutput, g.output(value, { meta: Meta.copy(oldOutput.meta) }))
+    // graph_copy, with each node's copy kept on the node under this copy's stamp instead of in a map (a
+    // map as large as the graph is a cache miss per node on large graphs).
+    const stamp = ++copyStamp
+    const lookup = (n: Node): Argument.Argument => {
+      if (n._copyStamp !== stamp) {
+        throw GraphError.make("InvalidArgument", `graph_copy: node ${n.name} was used before it was mapped`, n.name)
+      }
+      return n._copy!
+    }
+    let output: Node | undefined
+    for (const node of this.nodes()) {
+      if (node.op === "output") {
+        output = node
+        break
+      }
+      node._copy = g.nodeCopy(node, lookup)
+      node._copyStamp = stamp
+    }
+    if (output !== undefined) {
+      const copied = g.output(Argument.mapNodes(output.args[0] ?? null, lookup), { meta: Meta.copy(output.meta) })
+      output._copy = copied
+      output._copyStamp = stamp
+    }
+    // Hand out the correspondence if asked, and drop the references, so that the original does not keep
+    // its copy alive.
+    for (const node of this.nodes()) {
+      if (node._copyStamp !== stamp) continue
+      valMap?.set(node, node._copy!)
+      node._copy = undefined
     }
     return g
   }
@@ -392,23 +423,37 @@ export class Graph {
   }
 
   #index(node: Node): void {
+    let byOp = this.#byOp.get(node.op)
+    if (byOp === undefined) this.#byOp.set(node.op, (byOp = { first: undefined, last: undefined }))
+    node._opPrev = byOp.last
+    if (byOp.last === undefined) byOp.first = node
+    else byOp.last._opNext = node
+    byOp.last = node
     let byTarget = this.#byOpTarget.get(node.op)
     if (byTarget === undefined) this.#byOpTarget.set(node.op, (byTarget = new Map()))
-    const entry = byTarget.get(node.target)
-    if (entry === undefined) byTarget.set(node.target, node)
-    else if (entry instanceof Node) byTarget.set(node.target, new Set([entry, node]))
-    else entry.add(node)
-    let byOp = this.#byOp.get(node.op)
-    if (byOp === undefined) this.#byOp.set(node.op, (byOp = new Set()))
-    byOp.add(node)
+    let bucket = byTarget.get(node.target)
+    if (bucket === undefined) byTarget.set(node.target, (bucket = { first: undefined, last: undefined }))
+    node._targetPrev = bucket.last
+    if (bucket.last === undefined) bucket.first = node
+    else bucket.last._targetNext = node
+    bucket.last = node
   }
 
   #unindex(node: Node): void {
-    const byTarget = this.#byOpTarget.get(node.op)
-    const entry = byTarget?.get(node.target)
-    if (entry === node) byTarget!.delete(node.target)
-    else if (entry instanceof Set) entry.delete(node)
-    this.#byOp.get(node.op)?.delete(node)
+    const byOp = this.#byOp.get(node.op)!
+    if (node._opPrev === undefined) byOp.first = node._opNext
+    else node._opPrev._opNext = node._opNext
+    if (node._opNext === undefined) byOp.last = node._opPrev
+    else node._opNext._opPrev = node._opPrev
+    node._opPrev = node._opNext = undefined
+    const byTarget = this.#byOpTarget.get(node.op)!
+    const bucket = byTarget.get(node.target)!
+    if (node._targetPrev === undefined) bucket.first = node._targetNext
+    else node._targetPrev._targetNext = node._targetNext
+    if (node._targetNext === undefined) bucket.last = node._targetPrev
+    else node._targetNext._targetPrev = node._targetPrev
+    node._targetPrev = node._targetNext = undefined
+    if (bucket.first === undefined) byTarget.delete(node.target)
   }
 
   #renumber(): void {
@@ -421,6 +466,14 @@ export class Graph {
 
 
 // ===== Constructors =====
+
+// The ends of an index list.
+interface Bucket {
+  first: Node | undefined
+  last: Node | undefined
+}
+
+let copyStamp = 0
 
 /**
  * An empty graph.

@@ -29,7 +29,7 @@ export const lint = (graph: Graph): void => {
   // Each lint stamps the nodes it has seen with a fresh mark: "defined earlier" without a hash set.
   const mark = ++lastMark
   let seen = 0
-  const names = new Set<string>()
+  let names: Set<string> | undefined
   let output: Node | undefined
   const fail = (node: Node, detail: string): never => {
     throw GraphError.make("Lint", detail, node.name)
@@ -49,11 +49,20 @@ export const lint = (graph: Graph): void => {
         fail(node, `Argument '${input.name}' of Node '${node.name}' was used before it has been defined! Please check that Nodes in the graph are topologically ordered`)
       }
     }
-    if (names.has(node.name)) fail(node, `Node redefined name ${node.name}!`)
+    // Names the namespace gave are unique by construction; only a name written around it needs the table.
+    // From the first such name on, every name is checked against a table of the names before it.
+    if (names === undefined && node._name !== node._assignedName) {
+      names = new Set()
+      for (const earlier of graph.nodes()) {
+        if (earlier === node) break
+        names.add(earlier.name)
+      }
+    }
+    if (names?.has(node.name) === true) fail(node, `Node redefined name ${node.name}!`)
     if (node.op === "output") output = node
     node._lintMark = mark
     seen++
-    names.add(node.name)
+    names?.add(node.name)
   }
   if (seen !== graph.size) {
     throw GraphError.make("Lint", `Graph holds ${graph.size} nodes but ${seen} are linked`)

@@ -72,6 +72,20 @@ export class Node extends Link {
   _position = 0
   /** @internal Stamp of the last lint that saw this node (saves a hash set per lint). */
   _lintMark = 0
+  /**
+   * @internal The name the graph's namespace gave this node. Names are unique because only the namespace
+   * hands them out; a `_name` that differs from it was written around the namespace, which lint then
+   * checks the slow way.
+   */
+  _assignedName = ""
+  /** @internal Links of the graph's index lists: all nodes of this op, and of this (op, target). */
+  _opPrev: Node | undefined = undefined
+  _opNext: Node | undefined = undefined
+  _targetPrev: Node | undefined = undefined
+  _targetNext: Node | undefined = undefined
+  /** @internal The copy of this node made by the graph copy stamped `_copyStamp` (saves a map per copy). */
+  _copy: Node | undefined = undefined
+  _copyStamp = 0
   /** Metadata; the record is the node's own, the values inside are shared immutable data. */
   meta: Meta
   /** The graph the node belongs to, for life. */
@@ -248,25 +262,55 @@ export class Node extends Link {
   #setArgsKwargs(args: ReadonlyArray<Argument.Argument>, kwargs: Argument.Kwargs): void {
     // Validate everything before touching any users list, so a refused update changes nothing.
     const inputs: Array<Node> = []
-    const collect = (n: Node): void => {
-      if (n.graph !== this.graph) {
-        throw GraphError.make(
-          "WrongGraph",
-          `Argument '${n._name}' of Node '${this._name}' does not belong to this Graph`,
-          this.#creating ? n._name : this._name
-        )
-      }
-      if (n._erased) {
-        throw GraphError.make("ErasedNode", `Argument '${n._name}' of Node '${this._name}' was erased`, this.#creating ? n._name : this._name)
-      }
-      if (!inputs.includes(n)) inputs.push(n)
-    }
-    for (const a of args) Argument.forEachNode(a, collect)
-    for (const k in kwargs) Argument.forEachNode(kwargs[k]!, collect)
+    for (const a of args) this.#collect(a, inputs)
+    for (const k in kwargs) this.#collect(kwargs[k]!, inputs)
     for (const input of this.#inputs) input.#users.delete(this)
     this.#inputs = inputs
     for (const input of inputs) input.#users.add(this)
     this.#args = args
     this.#kwargs = kwargs
   }
+
+  // `Argument.forEachNode` with the checks inlined: no closure per update, as this runs for every node made.
+  #collect(a: Argument.Argument, inputs: Array<Node>): void {
+    if (a === null || typeof a !== "object") return
+    if (Array.isArray(a)) {
+      for (const x of a as ReadonlyArray<Argument.Argument>) this.#collect(x, inputs)
+      return
+    }
+    const t = a as Exclude<Argument.Argument, ReadonlyArray<Argument.Argument> | null | boolean | number | bigint | string>
+    switch (t._tag) {
+      case "Node": {
+        if (t.graph !== this.graph) {
+          throw GraphError.make(
+            "WrongGraph",
+            `Argument '${t._name}' of Node '${this._name}' does not belong to this Graph`,
+            this.#creating ? t._name : this._name
+          )
+        }
+        if (t._erased) {
+          throw GraphError.make("ErasedNode", `Argument '${t._name}' of Node '${this._name}' was erased`, this.#creating ? t._name : this._name)
+        }
+        if (!inputs.includes(t)) inputs.push(t)
+        return
+      }
+      case "Tuple":
+        for (const x of t.items) this.#collect(x, inputs)
+        return
+      case "Dict":
+        for (const [k, v] of t.entries) {
+          this.#collect(k, inputs)
+          this.#collect(v, inputs)
+        }
+        return
+      case "Slice":
+        this.#collect(t.start, inputs)
+        this.#collect(t.stop, inputs)
+        this.#collect(t.step, inputs)
+        return
+      default:
+        return
+    }
+  }
+
 }
