@@ -11,7 +11,7 @@ console.log(`trtx benchmarks on ${cpu} (${os.cpus().length} cores), Node ${proce
 
 let ok = true
 
-console.log("Graph IR (median of repeated runs)")
+console.log("Graph IR (best of nine samples; small sizes batched to the same number of nodes)")
 const rows = GraphBench.run()
 console.log(`${"operation".padEnd(20)}${"nodes".padStart(10)}${"ms".padStart(12)}${"ms/node".padStart(14)}`)
 for (const r of rows) {
@@ -27,7 +27,7 @@ for (const op of new Set(rows.map((r) => r.operation))) {
   console.log(`${op.padEnd(20)} t(${large.nodes})/t(${small.nodes}) = ${ratio.toFixed(2)}  ${pass ? "ok (<= 11)" : "FAIL (> 11)"}`)
 }
 
-console.log("\nExporter: exportProgram on synthetic partitioned modules (median)")
+console.log("\nExporter: exportProgram on synthetic partitioned modules (best of nine; ms per export)")
 const exp = ExporterBench.run()
 const passNames = exp[0]!.passes.map(([p]) => p)
 console.log(`${"mode".padEnd(7)}${"nodes".padStart(9)}${"exported".padStart(10)}${passNames.map((p) => p.slice(0, 12).padStart(13)).join("")}${"total ms".padStart(11)}`)
