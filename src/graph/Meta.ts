@@ -4,7 +4,7 @@
  * `val` is what torch.export's serializer describes as the node's output (a fake tensor's metadata, a list
  * of them, a symbolic int, a custom object...); the other keys are carried unchanged from the compiled
  * module to the exported program, as JSON-ready values exactly as torch.export's serializer writes them
- * (`../shared/spec/compiled-module-archive.md`, "Node").
+ * (`shared/spec/compiled-module-archive.md`, "Node").
  *
  * Values are immutable data: copying a node copies its meta record (fx's `copy.copy(node.meta)`), and the
  * values inside are shared, which is safe because nothing mutates them.

@@ -24,7 +24,7 @@
 import { Effect, Result, Schema } from "effect"
 import { Buffer } from "node:buffer"
 import type { TrtModule } from "../graph/Module.ts"
-import { EngineRecordError, type EngineRecordField, type EngineRecordReason } from "./EngineRecordError.ts"
+import { EngineRecordError, type EngineRecordField, type EngineRecordReason, RECORD_FIELDS } from "./EngineRecordError.ts"
 
 // ===== Layout =====
 
@@ -132,33 +132,8 @@ export const SERIALIZATION_LEN = { "7": 10, "10": 13 } as const
  * @category constants
  */
 export const FIELD_NAMES: { readonly [A in Abi]: ReadonlyArray<EngineRecordField> } = {
-  "7": [
-    "ABI_TARGET",
-    "NAME",
-    "DEVICE",
-    "ENGINE",
-    "INPUT_BINDING_NAMES",
-    "OUTPUT_BINDING_NAMES",
-    "HW_COMPATIBLE",
-    "SERIALIZED_METADATA",
-    "TARGET_PLATFORM",
-    "REQUIRES_OUTPUT_ALLOCATOR"
-  ],
-  "10": [
-    "ABI_TARGET",
-    "NAME",
-    "DEVICE",
-    "ENGINE",
-    "INPUT_BINDING_NAMES",
-    "OUTPUT_BINDING_NAMES",
-    "HW_COMPATIBLE",
-    "SERIALIZED_METADATA",
-    "TARGET_PLATFORM",
-    "REQUIRES_OUTPUT_ALLOCATOR",
-    "RESOURCE_ALLOCATION_STRATEGY",
-    "REQUIRES_NATIVE_MULTIDEVICE",
-    "ALIASED_IO"
-  ]
+  "7": RECORD_FIELDS.slice(0, SERIALIZATION_LEN["7"]),
+  "10": RECORD_FIELDS
 }
 
 /**

@@ -36,13 +36,13 @@ export const EngineRecordReason = Schema.Literals([
 export type EngineRecordReason = typeof EngineRecordReason.Type
 
 /**
- * The fields of a record by name (upstream's `SerializedInfoIndex` without `_IDX`), plus `SERIALIZATION_LEN`
- * for a record whose length is wrong past the fields its ABI defines.
+ * The fields of the longest layout (ABI "10"), by index: upstream's `SerializedInfoIndex` names without
+ * `_IDX`. Shorter layouts are prefixes of it.
  *
  * @since 0.1.0
  * @category models
  */
-export const EngineRecordField = Schema.Literals([
+export const RECORD_FIELDS = [
   "ABI_TARGET",
   "NAME",
   "DEVICE",
@@ -55,9 +55,17 @@ export const EngineRecordField = Schema.Literals([
   "REQUIRES_OUTPUT_ALLOCATOR",
   "RESOURCE_ALLOCATION_STRATEGY",
   "REQUIRES_NATIVE_MULTIDEVICE",
-  "ALIASED_IO",
-  "SERIALIZATION_LEN"
-])
+  "ALIASED_IO"
+] as const
+
+/**
+ * The fields of a record by name (upstream's `SerializedInfoIndex` without `_IDX`), plus `SERIALIZATION_LEN`
+ * for a record whose length is wrong past the fields its ABI defines.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const EngineRecordField = Schema.Literals([...RECORD_FIELDS, "SERIALIZATION_LEN"])
 
 /**
  * @since 0.1.0

@@ -1,6 +1,6 @@
 /**
  * Golden-test helpers: our `ExportedProgram` and the reference exporter's torch JSON
- * (`../shared/spec/pt2-format.md` §2), both brought to one plain form that `toEqual` can compare.
+ * (`shared/spec/pt2-format.md` §2), both brought to one plain form that `toEqual` can compare.
  *
  * - Argument values ({@link Value}): a node reference is `{ node: name }` (an `as_tensor`, an element of
  *   `as_tensors`, or an `as_custom_obj` on the reference side; a {@link Node} on ours); lists and tuples are

@@ -1,6 +1,6 @@
 /**
  * The JSON records of a `.tgm` compiled-module archive (version 1), as Effect schemas: decoding a record
- * is its validation. The layout is `../shared/spec/compiled-module-archive.md`, field for field.
+ * is its validation. The layout is `shared/spec/compiled-module-archive.md`, field for field.
  *
  * These are the wire shapes; `Decode.ts` turns them into the graph IR (resolving node names and archive
  * entries), `Encode.ts` turns the IR back into them.

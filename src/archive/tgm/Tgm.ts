@@ -1,5 +1,5 @@
 /**
- * Reading and writing `.tgm` compiled-module archives (`../shared/spec/compiled-module-archive.md`).
+ * Reading and writing `.tgm` compiled-module archives (`shared/spec/compiled-module-archive.md`).
  *
  * Reading validates everything before anything is handed out: the container (`Zip.ts`), `format.json`
  * (format and version), `module.json` against its schema (`Records.ts`), then every reference (`Decode.ts`).
