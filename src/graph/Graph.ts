@@ -137,7 +137,7 @@ export class Graph {
 
   /** Whether a name is taken in this graph's namespace (names are never released). */
   isNameUsed(name: string): boolean {
-    return this.#namespace.used.has(name)
+    return Namespace.has(this.#namespace, name)
   }
 
   /** The node's ordinal in graph order (renumbers once after structural changes). */

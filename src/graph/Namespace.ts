@@ -17,7 +17,8 @@
  * @category models
  */
 export interface Namespace {
-  readonly used: Set<string>
+  /** The names taken, never released. */
+  readonly used: UsedNames
   readonly baseCount: Map<string, number>
   /**
    * Per base, for suffixes known to be taken, a suffix at or past which the next free one lies: fx's
@@ -26,12 +27,86 @@ export interface Namespace {
    * from 0 every time). Names are never released, so these hints stay valid.
    */
   readonly skip: Map<string, Map<number, number>>
-  /**
-   * Per base, the largest k with `${base}_${k}` used: a suffix above it is free without a lookup in `used`
-   * (which, on a large graph, costs a cache miss per node created).
-   */
-  readonly top: Map<string, number>
 }
+
+// Suffixes up to this go to a base's bit set; larger ones (only written by hand) to `other`.
+const MAX_BIT = 1 << 22
+
+/**
+ * A set of names, stored so that membership stays cheap on large graphs: most names are `${base}_${k}`
+ * with a few bases and many k (`getitem_1234`), kept as one bit set of k per base, a few kilobytes that
+ * stay in the CPU's cache, rather than as one string set as large as the graph, where every lookup is a
+ * cache miss. Names without a suffix and everything else go to plain sets.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class UsedNames {
+  readonly #bare = new Set<string>()
+  readonly #other = new Set<string>()
+  readonly #bits = new Map<string, Uint32Array>()
+  #size = 0
+
+  /** The number of names. */
+  get size(): number {
+    return this.#size
+  }
+
+  has(name: string): boolean {
+    return this.hasSplit(name, splitName(name))
+  }
+
+  /** `has`, for a name already split by `splitName`. */
+  hasSplit(name: string, parts: readonly [string, string | undefined] | undefined): boolean {
+    if (parts === undefined) return this.#other.has(name)
+    if (parts[1] === undefined) return this.#bare.has(name)
+    const k = canonicalSuffix(parts[1])
+    return k === undefined ? this.#other.has(name) : this.hasSuffix(parts[0], k)
+  }
+
+  /** Whether `${base}_${k}` is taken. */
+  hasSuffix(base: string, k: number): boolean {
+    if (k >= MAX_BIT) return this.#other.has(`${base}_${k}`)
+    const words = this.#bits.get(base)
+    const w = k >>> 5
+    return words !== undefined && w < words.length && (words[w]! & (1 << (k & 31))) !== 0
+  }
+
+  add(name: string): void {
+    if (this.has(name)) return
+    this.#size++
+    const parts = splitName(name)
+    if (parts === undefined) return void this.#other.add(name)
+    if (parts[1] === undefined) return void this.#bare.add(name)
+    const k = canonicalSuffix(parts[1])
+    if (k === undefined || k >= MAX_BIT) return void this.#other.add(name)
+    let words = this.#bits.get(parts[0])
+    const w = k >>> 5
+    if (words === undefined || w >= words.length) {
+      const grown = new Uint32Array(Math.max(w + 1, (words?.length ?? 0) * 2, 4))
+      if (words !== undefined) grown.set(words)
+      this.#bits.set(parts[0], (words = grown))
+    }
+    words[w]! |= 1 << (k & 31)
+  }
+
+  /** A copy. */
+  copy(): UsedNames {
+    const c = new UsedNames()
+    for (const n of this.#bare) c.#bare.add(n)
+    for (const n of this.#other) c.#other.add(n)
+    for (const [base, words] of this.#bits) c.#bits.set(base, words.slice())
+    c.#size = this.#size
+    return c
+  }
+}
+
+// The value of a suffix spelled canonically (`7`, not `07`), or undefined: `x_07` is not `${"x"}_${7}`.
+const canonicalSuffix = (digits: string): number | undefined => {
+  if (digits.length > 1 && digits.charCodeAt(0) === 48) return undefined
+  return digits.length > 15 ? undefined : Number(digits)
+}
+
 
 // fx's NAME_RE is `^([a-zA-Z_][0-9a-zA-Z_]*?)(?:_(\d+))?$` (see splitName); `[^0-9a-zA-Z_]+` runs become one "_".
 const ILLEGAL_CHARS = /[^0-9a-zA-Z_]+/g
@@ -76,18 +151,15 @@ export const ILLEGAL_NAMES: ReadonlySet<string> = new Set(
  * @since 0.1.0
  * @category constructors
  */
-export const make = (): Namespace => ({ used: new Set(), baseCount: new Map(), skip: new Map(), top: new Map() })
+export const make = (): Namespace => ({ used: new UsedNames(), baseCount: new Map(), skip: new Map() })
 
-// Marks a name used, keeping `top` up to date.
-const markUsed = (ns: Namespace, name: string): void => {
-  ns.used.add(name)
-  const parts = splitName(name)
-  if (parts === undefined || parts[1] === undefined) return
-  const k = Number(parts[1])
-  // Only the canonical spelling `${base}_${k}` is what the suffix search probes (`x_01` is not `x_1`).
-  if (String(k) !== parts[1]) return
-  if (k > (ns.top.get(parts[0]) ?? -1)) ns.top.set(parts[0], k)
-}
+/**
+ * Whether a name is taken.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const has = (ns: Namespace, name: string): boolean => ns.used.has(name)
 
 // ===== Mutations =====
 
@@ -102,7 +174,7 @@ const markUsed = (ns: Namespace, name: string): void => {
  */
 export const createName = (ns: Namespace, candidate: string): string => {
   const d = derive(ns, candidate)
-  markUsed(ns, d.name)
+  ns.used.add(d.name)
   ns.baseCount.set(d.base, d.num)
   return d.name
 }
@@ -119,7 +191,7 @@ export const createName = (ns: Namespace, candidate: string): string => {
 export const takeExact = (ns: Namespace, name: string): boolean => {
   if (ns.used.has(name)) return false
   const d = derive(ns, name)
-  markUsed(ns, name)
+  ns.used.add(name)
   if (d.name === name) ns.baseCount.set(d.base, d.num)
   return true
 }
@@ -163,16 +235,20 @@ const derive = (ns: Namespace, candidate: string): { readonly name: string; read
   }
   const base = m[0]
   let num: number
-  if (m[1] === undefined || ns.used.has(cand)) {
+  const taken = ns.used.hasSplit(cand, m)
+  let renamed = false
+  if (m[1] === undefined || taken) {
     num = ns.baseCount.get(cand) ?? 0
     if (ILLEGAL_NAMES.has(cand)) {
       num += 1
       cand = `${base}_${num}`
+      renamed = true
     }
   } else {
     num = Number.parseInt(m[1], 10)
   }
-  if (ns.used.has(cand)) {
+  // fx's `while cand in used`: `taken` answers for `cand`, unless an illegal name was just suffixed.
+  if (renamed ? ns.used.hasSuffix(base, num) : taken) {
     num = firstFree(ns, base, num + 1)
     cand = `${base}_${num}`
   }
@@ -181,13 +257,13 @@ const derive = (ns: Namespace, candidate: string): { readonly name: string; read
 
 // The smallest k >= start with `${base}_${k}` unused: fx's loop, with path-compressed hints.
 const firstFree = (ns: Namespace, base: string, start: number): number => {
-  // Usually the first suffix tried is above every one taken, or at least free: no hints needed.
-  if (start > (ns.top.get(base) ?? -1) || !ns.used.has(`${base}_${start}`)) return start
+  // Usually the first suffix tried is free: no hints needed.
+  if (!ns.used.hasSuffix(base, start)) return start
   let skip = ns.skip.get(base)
   if (skip === undefined) ns.skip.set(base, (skip = new Map()))
   const visited: Array<number> = []
   let k = start
-  while (ns.used.has(`${base}_${k}`)) {
+  while (ns.used.hasSuffix(base, k)) {
     visited.push(k)
     k = skip.get(k) ?? k + 1
   }
@@ -202,7 +278,7 @@ const firstFree = (ns: Namespace, base: string, start: number): number => {
  * @category mutations
  */
 export const reserve = (ns: Namespace, name: string): void => {
-  markUsed(ns, name)
+  ns.used.add(name)
 }
 
 /**
@@ -212,10 +288,9 @@ export const reserve = (ns: Namespace, name: string): void => {
  * @category constructors
  */
 export const copy = (ns: Namespace): Namespace => ({
-  used: new Set(ns.used),
+  used: ns.used.copy(),
   baseCount: new Map(ns.baseCount),
-  skip: new Map([...ns.skip].map(([base, m]) => [base, new Map(m)])),
-  top: new Map(ns.top)
+  skip: new Map([...ns.skip].map(([base, m]) => [base, new Map(m)]))
 })
 
 // ===== Getters =====
