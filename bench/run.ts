@@ -11,7 +11,7 @@ console.log(`trtx benchmarks on ${cpu} (${os.cpus().length} cores), Node ${proce
 
 let ok = true
 
-console.log("Graph IR (best of nine samples; small sizes batched to the same number of nodes)")
+console.log("Graph IR (best of eleven samples, sizes alternating; small sizes batched to the same number of nodes)")
 const rows = GraphBench.run()
 console.log(`${"operation".padEnd(20)}${"nodes".padStart(10)}${"ms".padStart(12)}${"ms/node".padStart(14)}`)
 for (const r of rows) {
