@@ -29,6 +29,7 @@ export const ArchiveFault = Schema.Literals([
   "UnresolvedTarget", // a `call_module` / `get_attr` target missing from the module tree
   "StorageTooSmall", // a tensor view reaching past its storage's bytes
   "DuplicateName", // two nodes of one graph with the same name
+  "BadPickle", // pickle data (a custom object's data.pkl) that is malformed or uses what the decoder refuses
   "WriteFailed" // the file system refused a write; nothing was left behind
 ])
 

@@ -10,6 +10,9 @@
  * - **Depth.** Deeply nested input would overflow the stack of the recursive decoders; anything deeper
  *   than {@link MAX_DEPTH} is refused, located, before decoding.
  * - **Negative zero.** Python writes `-0.0`; `JSON.stringify(-0)` writes `0`. {@link stringify} keeps it.
+ * - **Large integers.** torch writes int64 values such as `9223372036854775807` as plain numbers, which a
+ *   JavaScript number would round. The parser keeps an integer beyond 2^53 exactly, as a `bigint`, and
+ *   {@link stringify} writes a `bigint` as its digits.
  *
  * @since 0.1.0
  */
@@ -132,6 +135,15 @@ const tooDeep = (root: unknown): Array<string | number> | undefined => {
 
 const utf8 = new TextDecoder("utf-8", { fatal: true })
 
+const LONG_DIGITS = /\d{16}/
+// Node 24's reviver receives the source text of primitives: an integer too large to be exact as a number
+// is read again, exactly, from its digits.
+const exactIntegers = (_key: string, value: unknown, context?: { readonly source?: string }): unknown =>
+  typeof value === "number" && !Number.isSafeInteger(value) && Number.isInteger(value) &&
+    context?.source !== undefined && /^-?\d+$/.test(context.source)
+    ? BigInt(context.source)
+    : value
+
 /**
  * Formats a path as a JSON path: `$.graph.nodes[3].args[0]`.
  *
@@ -173,7 +185,9 @@ export const parse = (
   Effect.suspend(() => {
     let value: unknown
     try {
-      value = JSON.parse(markKeys(utf8.decode(bytes)))
+      const text = markKeys(utf8.decode(bytes))
+      // The reviver costs, so it runs only where a long digit run could be an integer beyond 2^53.
+      value = LONG_DIGITS.test(text) ? JSON.parse(text, exactIntegers) : JSON.parse(text)
     } catch (e) {
       return Effect.fail(ArchiveError.at(location, "BadJson", e instanceof Error ? e.message : String(e)))
     }
@@ -218,6 +232,7 @@ export const stringify = (value: unknown): string => {
   const write = (v: unknown): void => {
     if (v === null || v === undefined) out.push("null")
     else if (typeof v === "number") out.push(Object.is(v, -0) ? "-0.0" : Number.isFinite(v) ? String(v) : "null")
+    else if (typeof v === "bigint") out.push(v.toString())
     else if (typeof v === "string") out.push(JSON.stringify(v))
     else if (typeof v === "boolean") out.push(v ? "true" : "false")
     else if (Array.isArray(v)) {
