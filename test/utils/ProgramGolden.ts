@@ -14,6 +14,7 @@
  *
  * The reference JSON is read with ints beyond 2^53 as bigints ({@link readReference}).
  */
+import * as PT2 from "../../src/archive/pt2/Records.ts"
 import * as fs from "node:fs"
 import type * as Argument from "../../src/graph/Argument.ts"
 import type { Meta, TensorMeta as OurTensorMeta, Val } from "../../src/graph/Meta.ts"
@@ -67,52 +68,14 @@ export const referenceSignature = (ep: JsonObject): JsonObject => obj(obj(ep["gr
 
 // ===== Enums =====
 
-/** torch's `ScalarType` codes (pt2-format.md §2.2), by dtype name. */
-export const SCALAR_TYPE: Readonly<Record<string, number>> = {
-  uint8: 1,
-  int8: 2,
-  int16: 3,
-  int32: 4,
-  int64: 5,
-  float16: 6,
-  float32: 7,
-  float64: 8,
-  complex32: 9,
-  complex64: 10,
-  complex128: 11,
-  bool: 12,
-  bfloat16: 13,
-  uint16: 28,
-  float8_e4m3fn: 29,
-  float8_e5m2: 30,
-  float8_e4m3fnuz: 31,
-  float8_e5m2fnuz: 32
-}
-const SCALAR_TYPE_NAME = new Map(Object.entries(SCALAR_TYPE).map(([k, v]) => [v, k] as const))
+// The enum tables are the pt2 records' (src/archive/pt2/Records.ts).
 
 /** The ScalarType code of a dtype name; throws for a dtype torch cannot serialize. */
 export const scalarTypeCode = (dtype: string): number => {
-  const code = SCALAR_TYPE[dtype]
+  const code = PT2.dtypeCode(dtype)
   if (code === undefined) throw new Error(`dtype ${dtype} has no ScalarType code`)
   return code
 }
-
-const LAYOUT: Readonly<Record<string, number>> = {
-  sparse_coo: 1,
-  sparse_csr: 2,
-  sparse_csc: 3,
-  sparse_bsr: 4,
-  sparse_bsc: 5,
-  _mkldnn: 6,
-  strided: 7
-}
-const LAYOUT_NAME = new Map(Object.entries(LAYOUT).map(([k, v]) => [v, k] as const))
-const MEMORY_FORMAT_NAME = new Map([
-  [1, "contiguous_format"],
-  [2, "channels_last"],
-  [3, "channels_last_3d"],
-  [4, "preserve_format"]
-])
 
 /** A device string (`"cuda:0"`, `"cpu"`) as the torch JSON writes it. */
 export const deviceJson = (device: string): { type: string; index: number | null } => {
@@ -204,16 +167,16 @@ export const referenceValue = (arg: Json): Value => {
     case "as_sym_bools":
       return arr(v).map((x) => symValue(x, (b) => b as boolean))
     case "as_scalar_type": {
-      const name = SCALAR_TYPE_NAME.get(Number(v))
+      const name = PT2.dtypeName(Number(v))
       if (name === undefined) throw new Error(`unknown ScalarType ${String(v)}`)
       return { dtype: name }
     }
     case "as_device":
       return { device: deviceName(v) }
     case "as_layout":
-      return { layout: LAYOUT_NAME.get(Number(v)) ?? `?${String(v)}` }
+      return { layout: PT2.layoutName(Number(v)) ?? `?${String(v)}` }
     case "as_memory_format":
-      return { memoryFormat: MEMORY_FORMAT_NAME.get(Number(v)) ?? `?${String(v)}` }
+      return { memoryFormat: PT2.memoryFormatName(Number(v)) ?? `?${String(v)}` }
     case "as_string_to_argument":
       return { dict: Object.entries(obj(v)).map(([key, a]) => [key, referenceValue(a)] as const) }
     default:
@@ -345,7 +308,7 @@ export const tensorMeta = (t: OurTensorMeta): JsonObject => ({
   device: deviceJson(t.device),
   strides: t.stride.map(symInt),
   storage_offset: symInt(t.storage_offset),
-  layout: LAYOUT["strided"]!
+  layout: PT2.LAYOUT_CODES.strided
 })
 
 /** The tensor of a `meta.val`, or undefined when it is not a single tensor. */
