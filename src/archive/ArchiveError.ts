@@ -30,6 +30,7 @@ export const ArchiveFault = Schema.Literals([
   "StorageTooSmall", // a tensor view reaching past its storage's bytes
   "DuplicateName", // two nodes of one graph with the same name
   "BadPickle", // pickle data (a custom object's data.pkl) that is malformed or uses what the decoder refuses
+  "Unserializable", // a program the writer cannot express in the archive's format
   "WriteFailed" // the file system refused a write; nothing was left behind
 ])
 
