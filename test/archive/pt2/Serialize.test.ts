@@ -12,19 +12,11 @@ import * as Tgm from "../../../src/archive/tgm/Tgm.ts"
 import * as Exporter from "../../../src/passes/Exporter.ts"
 import * as OpSchema from "../../../src/program/OpSchema.ts"
 
-// The schemas of the aten ops in the samples: what the compiled module's archive must bring along.
-const SCHEMAS = Result.getOrThrow(OpSchema.parseAll([
-  "aten::gelu(Tensor self, *, str approximate=\"none\") -> Tensor",
-  "aten::atan2(Tensor self, Tensor other) -> Tensor",
-  "aten::cumsum(Tensor self, int dim, *, ScalarType? dtype=None) -> Tensor",
-  "aten::slice.Tensor(Tensor(a) self, int dim=0, SymInt? start=None, SymInt? end=None, SymInt step=1) -> Tensor(a)",
-  "aten::_native_batch_norm_legit_no_training(Tensor input, Tensor? weight, Tensor? bias, Tensor running_mean, Tensor running_var, float momentum, float eps) -> (Tensor, Tensor, Tensor)",
-  "aten::addcmul(Tensor self, Tensor tensor1, Tensor tensor2, *, Scalar value=1) -> Tensor",
-  "aten::sin(Tensor self) -> Tensor",
-  "aten::cos(Tensor self) -> Tensor"
-]))
-
 const SAMPLES = path.join(import.meta.dirname, "../../fixtures/samples")
+// The schemas of the aten ops in the samples: what the compiled module's archive must bring along.
+const SCHEMAS = Result.getOrThrow(OpSchema.parseAll(
+  JSON.parse(fs.readFileSync(path.join(import.meta.dirname, "../../fixtures/pt2/sample-schemas.json"), "utf8"))
+))
 const CASES = ["cnn_bn", "first_gpu", "kwargs_pytree", "mlp", "multi_out", "single_engine", "synth_1k"]
 const reference = (name: string, cross: boolean): any => {
   const suffix = name === "cnn_bn" ? ".persistent_patch" : ""

@@ -1,0 +1,185 @@
+/**
+ * Writing `.pt2` archives as `torch.export.save` lays them out (`torch/export/pt2_archive/_package.py`,
+ * `shared/spec/pt2-format.md` §1 and §5), so that torch 2.11's `torch.export.load` loads and runs them.
+ *
+ * Under one root folder (the file's name without its extension; `archive` for bytes), in torch's order:
+ * - `data/weights/weight_<k>`: one file per storage of the parameters and persistent buffers, holding the
+ *   whole storage's bytes as they are (never joined or copied), then `data/weights/model_weights_config.json`.
+ * - `data/constants/tensor_<k>` for constant tensors and non-persistent buffers, `custom_obj_<i>` for
+ *   custom objects (a torchbind pickle inside its own zip; a TensorRT engine's record with the engine
+ *   base64 at ENGINE_IDX, as `__getstate__` gives it), then `data/constants/model_constants_config.json`.
+ * - `models/model.json` (`Serialize.ts`), `data/sample_inputs/model.pt` (empty: no example inputs),
+ *   `extra/<name>` for extra files, `archive_format` (`pt2`), `archive_version` (`0`), `.data/version`
+ *   (`6\n`) and `byteorder` (`little`).
+ *
+ * Entries are stored, not compressed. The same program always gives the same bytes. A file is written
+ * atomically (a temporary file renamed into place). `.data/serialization_id` (optional, and not portably
+ * reproducible) and torch's 64-byte alignment padding (not needed by the loader) are left out.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Result } from "effect"
+import * as nodePath from "node:path"
+import * as ArchiveError from "../ArchiveError.ts"
+import * as Json from "../Json.ts"
+import * as Zip from "../zip/Zip.ts"
+import * as EngineRecord from "../../program/EngineRecord.ts"
+import type { ExportedProgram } from "../../program/ExportedProgram.ts"
+import type * as OpSchema from "../../program/OpSchema.ts"
+import type { ScriptObject, Storage, Tensor } from "../../graph/Tensor.ts"
+import * as Pickle from "./Pickle.ts"
+import type * as Records from "./Records.ts"
+import * as Serialize from "./Serialize.ts"
+
+// ===== Models =====
+
+/**
+ * What the writer needs besides the program.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** Schemas of the program's operators (the builtins of `OpSchema` are always known). */
+  readonly schemas: OpSchema.OpSchemas
+  /** `extra/<name>` entries, as `torch.export.save(..., extra_files=...)` writes them. */
+  readonly extraFiles?: Readonly<Record<string, string>>
+}
+
+const text = (s: string): Uint8Array => new TextEncoder().encode(s)
+
+// Integer and bool tensors cannot require gradients in torch ("Only Tensors of floating point ... can").
+const gradFor = (t: Tensor): boolean => t.requiresGrad && !/^(bool|u?int\d+)$/.test(t.dtype)
+
+// One file per storage and dtype, in order of first use; every tensor's payload entry points at its file.
+const payloads = (
+  tensors: ReadonlyArray<readonly [string, Tensor, boolean]>,
+  prefix: string
+): { readonly files: Array<readonly [string, Uint8Array]>; readonly config: Record<string, Records.PayloadMeta> } => {
+  const fileOf = new Map<Storage, Map<string, string>>()
+  const files: Array<readonly [string, Uint8Array]> = []
+  const config: Record<string, Records.PayloadMeta> = {}
+  for (const [fqn, t, isParam] of tensors) {
+    let byDtype = fileOf.get(t.storage)
+    if (byDtype === undefined) fileOf.set(t.storage, (byDtype = new Map()))
+    let file = byDtype.get(t.dtype)
+    if (file === undefined) {
+      file = `${prefix}${files.length}`
+      byDtype.set(t.dtype, file)
+      files.push([file, t.storage.bytes])
+    }
+    const meta = Serialize.tensorMeta(
+      {
+        shape: t.shape,
+        stride: t.stride,
+        storage_offset: t.storageOffset,
+        dtype: t.dtype,
+        device: t.device,
+        requires_grad: gradFor(t)
+      },
+      fqn
+    )
+    config[Json.key(fqn)] = { path_name: file, is_param: isParam, use_pickle: false, tensor_meta: meta }
+  }
+  return { files, config }
+}
+
+// The pickled state of a custom object: strings; an engine's record in its base64 (`__getstate__`) form.
+const customState = (
+  obj: ScriptObject,
+  target: string,
+  location: ArchiveError.Location
+): Effect.Effect<ReadonlyArray<string>, ArchiveError.ArchiveError> => {
+  if (obj.classFqn === EngineRecord.ENGINE_CLASS_FQN) {
+    const decoded = EngineRecord.decodeRawResult(obj.state, target)
+    if (Result.isFailure(decoded)) {
+      return Effect.fail(ArchiveError.at(location, "Unserializable", decoded.failure.message))
+    }
+    return Effect.succeed(EngineRecord.encodeBase64(decoded.success))
+  }
+  if (obj.state.every((s): s is string => typeof s === "string")) return Effect.succeed(obj.state)
+  return Effect.fail(ArchiveError.at(location, "Unserializable", `custom object ${target} holds bytes outside an engine record`))
+}
+
+// ===== Encoding =====
+
+/**
+ * The entries of a program's archive, under `root`.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const entries = (
+  ep: ExportedProgram,
+  options: Options,
+  root: string,
+  archive: string
+): Effect.Effect<Array<Zip.ZipWriteEntry>, ArchiveError.ArchiveError> =>
+  Effect.gen(function*() {
+    const records = Serialize.serialize(ep, options.schemas, { archive })
+    if (Result.isFailure(records)) return yield* records.failure
+    const out: Array<Zip.ZipWriteEntry> = []
+    const put = (name: string, data: Uint8Array) => out.push({ name: `${root}/${name}`, data, compress: false })
+
+    const specs = ep.graphSignature.inputSpecs
+    const params = new Set(specs.flatMap((s) => (s._tag === "Parameter" ? [s.target] : [])))
+    const weights = payloads([...ep.stateDict].map(([fqn, t]) => [fqn, t, params.has(fqn)] as const), "weight_")
+    for (const [file, bytes] of weights.files) put(`data/weights/${file}`, bytes)
+    put("data/weights/model_weights_config.json", Json.encode({ config: weights.config }))
+
+    const constantTensors: Array<readonly [string, Tensor, boolean]> = []
+    const customObjects: Array<readonly [string, ScriptObject]> = []
+    for (const [fqn, c] of ep.constants) {
+      if (c._tag === "Tensor") constantTensors.push([fqn, c, false])
+      else customObjects.push([fqn, c])
+    }
+    const constants = payloads(constantTensors, "tensor_")
+    for (const [file, bytes] of constants.files) put(`data/constants/${file}`, bytes)
+    for (let i = 0; i < customObjects.length; i++) {
+      const [fqn, obj] = customObjects[i]!
+      const location = { archive, entry: `data/constants/custom_obj_${i}` }
+      const state = yield* customState(obj, fqn, location)
+      put(`data/constants/custom_obj_${i}`, yield* Pickle.writeCustomObject(obj.classFqn, state))
+      constants.config[Json.key(fqn)] = { path_name: `custom_obj_${i}`, is_param: false, use_pickle: true, tensor_meta: null }
+    }
+    put("data/constants/model_constants_config.json", Json.encode({ config: constants.config }))
+
+    put("models/model.json", Json.encode(Serialize.encode(records.success)))
+    put("data/sample_inputs/model.pt", new Uint8Array(0))
+    for (const [name, content] of Object.entries(options.extraFiles ?? {})) put(`extra/${name}`, text(content))
+    put("archive_format", text("pt2"))
+    put("archive_version", text("0"))
+    put(".data/version", text("6\n"))
+    put("byteorder", text("little"))
+    return out
+  })
+
+/**
+ * The root folder torch uses for a file: its name without the last extension.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const rootFor = (file: string): string => {
+  const base = nodePath.basename(file)
+  const dot = base.lastIndexOf(".")
+  return dot > 0 ? base.slice(0, dot) : base
+}
+
+/**
+ * Writes a program to a `.pt2` file, atomically.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const writeFile = (path: string, ep: ExportedProgram, options: Options): Effect.Effect<void, ArchiveError.ArchiveError> =>
+  Effect.flatMap(entries(ep, options, rootFor(path), path), (es) => Zip.writeFile(path, es))
+
+/**
+ * A program's `.pt2` archive as bytes (root folder `archive`, as torch names it for a buffer).
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const toBytes = (ep: ExportedProgram, options: Options): Effect.Effect<Uint8Array, ArchiveError.ArchiveError> =>
+  Effect.flatMap(entries(ep, options, "archive", "<bytes>"), Zip.toBytes)
