@@ -315,7 +315,8 @@ export type SymBool = typeof SymBool.Type
  * @category models
  */
 export const Device = Schema.Struct({
-  type: Schema.String,
+  // torch.device refuses any other spelling of a device type (`cuda`, `cpu`, `meta`, `privateuseone`, ...).
+  type: Schema.String.check(Schema.isPattern(/^[a-z][a-z_]*$/)),
   index: withDefault(Schema.NullOr(NonNegativeInt), () => null)
 })
 /** @since 0.1.0 @category models */

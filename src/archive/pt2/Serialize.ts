@@ -72,13 +72,7 @@ const dtype = (name: string): Records.ScalarTypeCode =>
 const symInt = (x: number | string, node: string): Records.SymInt =>
   typeof x === "number" ? { as_int: x } : refuse(`symbolic size ${x} cannot be written yet`, node)
 
-/**
- * The `TensorMeta` record of a tensor's metadata.
- *
- * @since 0.1.0
- * @category encoding
- */
-export const tensorMeta = (t: TensorMeta, node: string): Records.TensorMeta => ({
+const tensorMetaOf = (t: TensorMeta, node: string): Records.TensorMeta => ({
   dtype: dtype(t.dtype),
   sizes: t.shape.map((d) => symInt(d, node)),
   requires_grad: t.requires_grad,
@@ -90,6 +84,26 @@ export const tensorMeta = (t: TensorMeta, node: string): Records.TensorMeta => (
 
 const tensorOf = (val: Val | undefined): TensorMeta | undefined =>
   val !== undefined && val !== null && !Array.isArray(val) && "tensor" in val ? val.tensor : undefined
+
+/**
+ * The `TensorMeta` record of a stored tensor (a weight or constant), or an `Unserializable` fault at
+ * `location` (its payload config) when torch has no code for its dtype or device.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const tensorMeta = (
+  t: TensorMeta,
+  fqn: string,
+  location: ArchiveError.Location
+): Result.Result<Records.TensorMeta, ArchiveError.ArchiveError> => {
+  try {
+    return Result.succeed(tensorMetaOf(t, fqn))
+  } catch (e) {
+    if (e instanceof Refusal) return Result.fail(ArchiveError.at(location, "Unserializable", `${fqn}: ${e.detail}`))
+    throw e
+  }
+}
 
 // ===== Program =====
 
@@ -141,7 +155,7 @@ const program = (ep: ExportedProgram, schemas: OpSchema.OpSchemas): Records.Expo
     const val = ph.meta.val
     const t = tensorOf(val)
     if (t !== undefined) {
-      tensorValues[ph.name] = tensorMeta(t, ph.name)
+      tensorValues[ph.name] = tensorMetaOf(t, ph.name)
       return { as_tensor: { name: ph.name } }
     }
     if (val !== undefined && val !== null && !Array.isArray(val) && "custom_obj" in val) {
@@ -248,7 +262,7 @@ const outputs = (
     case "single": {
       const t = tensorOf(val)
       if (t !== undefined) {
-        tensorValues[node.name] = tensorMeta(t, node.name)
+        tensorValues[node.name] = tensorMetaOf(t, node.name)
         return [{ as_tensor: { name: node.name } }]
       }
       if (val !== undefined && val !== null && !Array.isArray(val) && "sym_int" in val) {
@@ -271,7 +285,7 @@ const outputs = (
       const tensors = elements.map((v, i) => {
         const name = names.get(i) ?? `${node.name}_unused_${i}`
         const t = tensorOf(v) ?? refuse(`element ${i} of ${node.name} is not a tensor`, node.name)
-        tensorValues[name] = tensorMeta(t, node.name)
+        tensorValues[name] = tensorMetaOf(t, node.name)
         return { name }
       })
       if (OpSchema.returnShape(schema) === "list") {

@@ -54,8 +54,12 @@ const gradFor = (t: Tensor): boolean => t.requiresGrad && !/^(bool|u?int\d+)$/.t
 // One file per storage and dtype, in order of first use; every tensor's payload entry points at its file.
 const payloads = (
   tensors: ReadonlyArray<readonly [string, Tensor, boolean]>,
-  prefix: string
-): { readonly files: Array<readonly [string, Uint8Array]>; readonly config: Record<string, Records.PayloadMeta> } => {
+  prefix: string,
+  location: ArchiveError.Location
+): Result.Result<
+  { readonly files: Array<readonly [string, Uint8Array]>; readonly config: Record<string, Records.PayloadMeta> },
+  ArchiveError.ArchiveError
+> => {
   const fileOf = new Map<Storage, Map<string, string>>()
   const files: Array<readonly [string, Uint8Array]> = []
   const config: Record<string, Records.PayloadMeta> = {}
@@ -77,11 +81,13 @@ const payloads = (
         device: t.device,
         requires_grad: gradFor(t)
       },
-      fqn
+      fqn,
+      location
     )
-    config[Json.key(fqn)] = { path_name: file, is_param: isParam, use_pickle: false, tensor_meta: meta }
+    if (Result.isFailure(meta)) return Result.fail(meta.failure)
+    config[Json.key(fqn)] = { path_name: file, is_param: isParam, use_pickle: false, tensor_meta: meta.success }
   }
-  return { files, config }
+  return Result.succeed({ files, config })
 }
 
 // The pickled state of a custom object: strings; an engine's record in its base64 (`__getstate__`) form.
@@ -101,6 +107,9 @@ const customState = (
   return Effect.fail(ArchiveError.at(location, "Unserializable", `custom object ${target} holds bytes outside an engine record`))
 }
 
+const fromResult = <A>(r: Result.Result<A, ArchiveError.ArchiveError>): Effect.Effect<A, ArchiveError.ArchiveError> =>
+  Result.isSuccess(r) ? Effect.succeed(r.success) : Effect.fail(r.failure)
+
 // ===== Encoding =====
 
 /**
@@ -117,15 +126,20 @@ export const entries = (
 ): Effect.Effect<Array<Zip.ZipWriteEntry>, ArchiveError.ArchiveError> =>
   Effect.gen(function*() {
     const records = Serialize.serialize(ep, options.schemas, { archive })
-    if (Result.isFailure(records)) return yield* records.failure
+    if (Result.isFailure(records)) return yield* Effect.fail(records.failure)
     const out: Array<Zip.ZipWriteEntry> = []
     const put = (name: string, data: Uint8Array) => out.push({ name: `${root}/${name}`, data, compress: false })
 
     const specs = ep.graphSignature.inputSpecs
     const params = new Set(specs.flatMap((s) => (s._tag === "Parameter" ? [s.target] : [])))
-    const weights = payloads([...ep.stateDict].map(([fqn, t]) => [fqn, t, params.has(fqn)] as const), "weight_")
+    const weightsConfig = "data/weights/model_weights_config.json"
+    const weights = yield* fromResult(payloads(
+      [...ep.stateDict].map(([fqn, t]) => [fqn, t, params.has(fqn)] as const),
+      "weight_",
+      { archive, entry: `${root}/${weightsConfig}` }
+    ))
     for (const [file, bytes] of weights.files) put(`data/weights/${file}`, bytes)
-    put("data/weights/model_weights_config.json", Json.encode({ config: weights.config }))
+    put(weightsConfig, Json.encode({ config: weights.config }))
 
     const constantTensors: Array<readonly [string, Tensor, boolean]> = []
     const customObjects: Array<readonly [string, ScriptObject]> = []
@@ -133,7 +147,8 @@ export const entries = (
       if (c._tag === "Tensor") constantTensors.push([fqn, c, false])
       else customObjects.push([fqn, c])
     }
-    const constants = payloads(constantTensors, "tensor_")
+    const constantsConfig = "data/constants/model_constants_config.json"
+    const constants = yield* fromResult(payloads(constantTensors, "tensor_", { archive, entry: `${root}/${constantsConfig}` }))
     for (const [file, bytes] of constants.files) put(`data/constants/${file}`, bytes)
     for (let i = 0; i < customObjects.length; i++) {
       const [fqn, obj] = customObjects[i]!
@@ -142,7 +157,7 @@ export const entries = (
       put(`data/constants/custom_obj_${i}`, yield* Pickle.writeCustomObject(obj.classFqn, state))
       constants.config[Json.key(fqn)] = { path_name: `custom_obj_${i}`, is_param: false, use_pickle: true, tensor_meta: null }
     }
-    put("data/constants/model_constants_config.json", Json.encode({ config: constants.config }))
+    put(constantsConfig, Json.encode({ config: constants.config }))
 
     put("models/model.json", Json.encode(Serialize.encode(records.success)))
     put("data/sample_inputs/model.pt", new Uint8Array(0))

@@ -288,9 +288,12 @@ const scan = (zip: yauzl.ZipFile, archive: string, limits: ReadLimits) =>
       zip.removeListener("entry", onEntry).removeListener("end", onEnd).removeListener("error", onError)
       resume(result)
     }
+    let index = 0
     const onEntry = (entry: yauzl.Entry) => {
       if (settled) return
-      const location = { archive, entry: entry.fileName }
+      // An entry without a name is located by its place in the central directory.
+      const location = { archive, entry: entry.fileName === "" ? `<entry #${index}>` : entry.fileName }
+      index++
       const fault = seen.has(entry.fileName)
         ? (["DuplicateEntry", "a second entry of this name"] as const)
         : entryFault(zip, entry, limits, total)
