@@ -4,13 +4,16 @@
  * `node scripts/conformance/write-samples.ts OUT_DIR`.
  *
  * For each sample `<s>`: `<s>.pt2` (plain export), `<s>_cross.pt2` (cross-compiled), `<s>_loaded.pt2` (the
- * cross-compiled program after trtx's load side), `<s>_ref.pt2` and `<s>_ref_cross.pt2` (the references).
+ * cross-compiled program after trtx's load side), `<s>_ref.pt2` and `<s>_ref_cross.pt2` (the references), and
+ * what trtx makes of the references: `<s>_reread.pt2` and `<s>_reread_cross.pt2` (write(read(f))) and
+ * `<s>_reread_loaded.pt2` (trtx's load side on torch's cross-compiled archive).
  * The aten schemas of the samples' operators come from `test/fixtures/pt2/sample-schemas.json` (what a
  * compiled-module archive written by the dumper brings along).
  */
 import { Effect, Result } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import * as Reader from "../../src/archive/pt2/Reader.ts"
 import * as Writer from "../../src/archive/pt2/Writer.ts"
 import * as Tgm from "../../src/archive/tgm/Tgm.ts"
 import * as Exporter from "../../src/passes/Exporter.ts"
@@ -35,6 +38,11 @@ const program = Effect.gen(function*() {
     const patch = s === "cnn_bn" ? ".persistent_patch" : ""
     fs.copyFileSync(path.join(samples, s, `ep${patch}.pt2`), path.join(out, `${s}_ref.pt2`))
     fs.copyFileSync(path.join(samples, s, `ep_cross${patch}.pt2`), path.join(out, `${s}_ref_cross.pt2`))
+    const reread = (yield* Reader.readFile(path.join(samples, s, `ep${patch}.pt2`))).program
+    yield* Writer.writeFile(path.join(out, `${s}_reread.pt2`), reread, { schemas })
+    const rereadCross = (yield* Reader.readFile(path.join(samples, s, `ep_cross${patch}.pt2`))).program
+    yield* Writer.writeFile(path.join(out, `${s}_reread_cross.pt2`), rereadCross, { schemas })
+    yield* Writer.writeFile(path.join(out, `${s}_reread_loaded.pt2`), yield* Exporter.load(rereadCross), { schemas })
   }
 })
 
