@@ -1,5 +1,8 @@
 import { assert, it } from "@effect/vitest"
 import { Effect } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 import { example } from "../examples/build-and-lint.ts"
 
 it.effect("the README's graph example runs and gives fx's names", () =>
@@ -18,4 +21,18 @@ it.effect("the README's exporter example runs a user pass between transform and 
     assert.deepStrictEqual(result.passes, [
       "deepCopy", "inlineTrtModules", "inlineTorchModules", "cleanup", "tagEngines", "lift", "createExportedProgram"
     ])
+  }))
+
+it.effect("the README's pt2 example writes an archive and reads the same program back", () =>
+  Effect.gen(function*() {
+    const { exportToPt2 } = yield* Effect.promise(() => import("../examples/export-pt2.ts"))
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "trtx-example-"))
+    try {
+      const result = yield* exportToPt2("test/fixtures/samples/single_engine/input.tgm", path.join(dir, "m.pt2"))
+      assert.deepStrictEqual(result.inputs, ["CustomObj _run_on_acc_0_engine_1", "UserInput x"])
+      assert.deepStrictEqual(result.nodes, ["_run_on_acc_0_engine_1", "x", "execute_engine_default", "getitem", "output"])
+      assert.isAbove(result.bytes, 0)
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
   }))

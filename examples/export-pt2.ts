@@ -1,0 +1,35 @@
+/**
+ * From a compiled module to a `.pt2` archive that torch 2.11 loads, and back: read the `.tgm`, run the
+ * exporter, write the archive, read it again and compare.
+ */
+import { Effect } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import * as Reader from "../src/archive/pt2/Reader.ts"
+import * as Writer from "../src/archive/pt2/Writer.ts"
+import * as Tgm from "../src/archive/tgm/Tgm.ts"
+import * as Exporter from "../src/passes/Exporter.ts"
+import * as OpSchema from "../src/program/OpSchema.ts"
+
+export const exportToPt2 = (tgm: string, pt2: string) =>
+  Effect.gen(function*() {
+    const compiled = yield* Tgm.readFile(tgm)
+    const program = yield* Exporter.exportModule(compiled)
+    // The writer needs the schema of every operator the program calls: TensorRT's own are built in;
+    // a program with aten fallback ops passes theirs (OpSchema.parseAll of torch's schema strings).
+    yield* Writer.writeFile(pt2, program, { schemas: OpSchema.builtin })
+    const { program: back } = yield* Reader.readFile(pt2)
+    return {
+      inputs: back.graphSignature.inputSpecs.map((s) => `${s._tag} ${s.arg._tag === "ConstantArgument" ? "" : s.arg.name}`),
+      nodes: [...back.graphModule.graph.nodes()].map((n) => n.name),
+      bytes: fs.statSync(pt2).size
+    }
+  })
+
+// `node examples/export-pt2.ts IN.tgm OUT.pt2`
+if (import.meta.main) {
+  const [tgm = "test/fixtures/samples/single_engine/input.tgm", pt2 = path.join(os.tmpdir(), "single_engine.pt2")] =
+    process.argv.slice(2)
+  Effect.runPromise(exportToPt2(tgm, pt2)).then((r) => console.log(pt2, r))
+}
