@@ -5,6 +5,7 @@
 import * as os from "node:os"
 import * as ExporterBench from "./exporter.ts"
 import * as GraphBench from "./graph.ts"
+import * as Pt2Bench from "./pt2.ts"
 
 const cpu = os.cpus()[0]?.model ?? "unknown CPU"
 console.log(`trtx benchmarks on ${cpu} (${os.cpus().length} cores), Node ${process.version}\n`)
@@ -49,5 +50,36 @@ for (const mode of ["plain", "cross"] as const) {
     console.log(`${mode}: ${r50k.nodes} nodes in ${r50k.total.toFixed(1)} ms  ${pass ? "ok (<= 170 ms)" : "over 170 ms"}`)
   }
 }
+
+const pt2 = await Pt2Bench.run()
+const gib = (bytes: number) => (bytes / 2 ** 30).toFixed(3)
+const gbps = (ms: number) => pt2.weightBytes / (ms / 1000) / 1e9
+console.log(
+  `\n.pt2 archive: ${pt2.tensors} float32 parameters, ${gib(pt2.weightBytes)} GiB of weights, file ${gib(pt2.fileBytes)} GiB ` +
+    `under ${os.tmpdir()} (best of three; GB/s = 10^9 weight bytes per second)`
+)
+const writeGbps = gbps(pt2.writeMs)
+const readGbps = gbps(pt2.readMs)
+const wm = pt2.writeMemory
+const rm = pt2.readMemory
+const ratio = (bytes: number) => (bytes / pt2.weightBytes).toFixed(3)
+const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1)
+const views = pt2.intact && pt2.backingBuffers === pt2.storages && pt2.backingBytes === pt2.weightBytes
+console.log(`write (writeFile, fsync and rename included)  ${pt2.writeMs.toFixed(0).padStart(6)} ms  ${writeGbps.toFixed(2)} GB/s  ${writeGbps >= 1 ? "ok (>= 1 GB/s)" : "FAIL (< 1 GB/s)"}`)
+console.log(`  raw fs write of the same bytes (fsync)      ${pt2.rawWriteMs.toFixed(0).padStart(6)} ms  ${gbps(pt2.rawWriteMs).toFixed(2)} GB/s  (the disk's ceiling)`)
+console.log(`read (readFile, page cache warm)              ${pt2.readMs.toFixed(0).padStart(6)} ms  ${readGbps.toFixed(2)} GB/s  ${readGbps >= 1 ? "ok (>= 1 GB/s)" : "FAIL (< 1 GB/s)"}`)
+console.log(
+  `write memory: peak arrayBuffers (weights included) = ${ratio(wm.peakArrayBuffers)} x weights  ${wm.peakArrayBuffers < 1.2 * pt2.weightBytes ? "ok (< 1.2)" : "FAIL (>= 1.2)"}; ` +
+    `the writer's own ${mib(wm.extraArrayBuffers)} MiB; peak rss growth since before the weights = ${ratio(wm.peakRssGrowth)} x weights`
+)
+console.log(
+  `read memory: peak arrayBuffers above their level before the read (the weights read included) = ${ratio(rm.extraArrayBuffers)} x weights, ` +
+    `${mib(rm.extraArrayBuffers - pt2.weightBytes)} MiB beyond them; peak rss growth = ${ratio(rm.peakRssGrowth)} x weights`
+)
+console.log(
+  `read weights: ${pt2.backingBuffers} ArrayBuffers for ${pt2.storages} storages, ${gib(pt2.backingBytes)} GiB in all, pattern ${pt2.intact ? "intact" : "WRONG"}  ` +
+    `${views ? "ok (views: one buffer per file, weight bytes held once)" : "FAIL (copied or wrong)"}`
+)
+ok &&= writeGbps >= 1 && readGbps >= 1 && wm.peakArrayBuffers < 1.2 * pt2.weightBytes && views
 
 process.exitCode = ok ? 0 : 1
