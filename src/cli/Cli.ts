@@ -2,9 +2,33 @@
  * The `trtx` command line: the root command and its subcommands. Only this folder renders anything; the
  * library never prints.
  *
+ * - `trtx export IN.tgm -o OUT.pt2 [--cross-compile] [--schemas FILE]`: read, run the exporter, write; prints
+ *   the per-pass table and a summary.
+ * - `trtx load IN.pt2 -o OUT.pt2`: the load side of a cross-compiled program (no-op placeholders back to
+ *   `execute_engine`).
+ * - `trtx inspect FILE [--json]`: the summary of a `.tgm` or `.pt2` (`Summary.ts`).
+ * - `trtx verify FILE`: reads and checks a `.tgm` or `.pt2`; exit 0 when valid, 1 with the located error.
+ *
+ * A failure prints its located message once, without a stack trace, and exits 1.
+ *
  * @since 0.1.0
  */
-import { Command } from "effect/cli"
+import { Console, Effect, Option, Result } from "effect"
+import { Argument, Command, Flag } from "effect/cli"
+import * as fs from "node:fs"
+import * as nodePath from "node:path"
+import { ArchiveError } from "../archive/ArchiveError.ts"
+import * as Reader from "../archive/pt2/Reader.ts"
+import * as Writer from "../archive/pt2/Writer.ts"
+import * as Tgm from "../archive/tgm/Tgm.ts"
+import * as Lint from "../graph/Lint.ts"
+import * as Exporter from "../passes/Exporter.ts"
+import { PassError } from "../passes/PassError.ts"
+import * as Pipeline from "../passes/Pipeline.ts"
+import type * as GraphState from "../passes/GraphState.ts"
+import * as OpSchema from "../program/OpSchema.ts"
+import * as Summary from "../program/Summary.ts"
+import * as Render from "./Render.ts"
 
 /**
  * The trtx version.
@@ -13,6 +37,126 @@ import { Command } from "effect/cli"
  * @category models
  */
 export const version = "0.1.0"
+
+// ===== Failures =====
+
+// The errors a command reports to its user: each already says where, so it is printed as it is.
+const isReported = (e: unknown): e is ArchiveError | PassError | OpSchema.OpSchemaError | UsageError =>
+  e instanceof ArchiveError || e instanceof PassError || e instanceof OpSchema.OpSchemaError || e instanceof UsageError
+
+// A bad command line, or a file that is not what the command takes.
+class UsageError extends Error {}
+
+const reported = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<void, never, R> =>
+  effect.pipe(
+    Effect.asVoid,
+    Effect.catch((e) =>
+      isReported(e)
+        ? Console.error(`error: ${e.message}`).pipe(Effect.andThen(Effect.sync(() => void (process.exitCode = 1))))
+        : Effect.die(e)
+    )
+  )
+
+// ===== Inputs =====
+
+const kindOf = (file: string): Effect.Effect<"tgm" | "pt2", UsageError> => {
+  const ext = nodePath.extname(file)
+  return ext === ".tgm" || ext === ".pt2"
+    ? Effect.succeed(ext.slice(1) as "tgm" | "pt2")
+    : Effect.fail(new UsageError(`${file}: expected a .tgm or .pt2 file`))
+}
+
+const schemasFrom = (file: Option.Option<string>): Effect.Effect<OpSchema.OpSchemas, OpSchema.OpSchemaError | UsageError> =>
+  Option.match(file, {
+    onNone: () => Effect.succeed(OpSchema.builtin),
+    onSome: (path) =>
+      Effect.gen(function*() {
+        const texts = yield* Effect.try({
+          try: () => JSON.parse(fs.readFileSync(path, "utf8")) as unknown,
+          catch: (e) => new UsageError(`${path}: ${e instanceof Error ? e.message : String(e)}`)
+        })
+        if (!Array.isArray(texts) || !texts.every((t): t is string => typeof t === "string")) {
+          return yield* Effect.fail(new UsageError(`${path}: expected a JSON array of torch schema strings`))
+        }
+        const parsed = OpSchema.parseAll(texts)
+        return Result.isSuccess(parsed) ? parsed.success : yield* Effect.fail(parsed.failure)
+      })
+  })
+
+// ===== Commands =====
+
+const output = Flag.String("output").pipe(Flag.withAlias("o"), Flag.withDescription("The .pt2 file to write"))
+
+const exportCommand = Command.make("export", {
+  input: Argument.File("input", { mustExist: true }).pipe(Argument.withDescription("The compiled module (.tgm)")),
+  output,
+  crossCompile: Flag.Boolean("cross-compile").pipe(
+    Flag.withDefault(false),
+    Flag.withDescription("Pack engines into no_op_placeholder_for_execute_engine nodes, as for another machine")
+  ),
+  schemas: Flag.String("schemas").pipe(
+    Flag.optional,
+    Flag.withDescription("A JSON array of the torch schemas of the aten operators the module calls")
+  )
+}, ({ input, output, crossCompile, schemas }) =>
+  reported(Effect.gen(function*() {
+    const known = yield* schemasFrom(schemas)
+    const module = yield* Tgm.readFile(input)
+    const { output: program, reports } = yield* Pipeline.runWithReport(
+      Exporter.exportProgram({ crossCompile }),
+      module as GraphState.CompiledModule
+    )
+    yield* Writer.writeFile(output, program, { schemas: known })
+    yield* Console.log([...Render.passes(reports), "", ...Render.summary(Summary.ofProgram(program)), "", `wrote ${output}`].join("\n"))
+  }))).pipe(Command.withDescription("Export a compiled module (.tgm) as a torch.export program (.pt2)"))
+
+const loadCommand = Command.make("load", {
+  input: Argument.File("input", { mustExist: true }).pipe(Argument.withDescription("A cross-compiled program (.pt2)")),
+  output,
+  schemas: Flag.String("schemas").pipe(Flag.optional, Flag.withDescription("As for export"))
+}, ({ input, output, schemas }) =>
+  reported(Effect.gen(function*() {
+    const known = yield* schemasFrom(schemas)
+    const { program, extraFiles } = yield* Reader.readFile(input)
+    const loaded = yield* Exporter.load(program)
+    yield* Writer.writeFile(output, loaded, { schemas: known, extraFiles })
+    yield* Console.log([...Render.summary(Summary.ofProgram(loaded)), "", `wrote ${output}`].join("\n"))
+  }))).pipe(Command.withDescription("Put the engines of a cross-compiled program back in place (execute_engine)"))
+
+const summarize = (file: string) =>
+  Effect.gen(function*() {
+    const kind = yield* kindOf(file)
+    if (kind === "tgm") return Summary.ofModule(yield* Tgm.readFile(file))
+    return Summary.ofProgram((yield* Reader.readFile(file)).program)
+  })
+
+const inspectCommand = Command.make("inspect", {
+  file: Argument.File("file", { mustExist: true }).pipe(Argument.withDescription("A .tgm or .pt2 file")),
+  json: Flag.Boolean("json").pipe(Flag.withDefault(false), Flag.withDescription("Print the summary as JSON (the fields of Summary.ts)"))
+}, ({ file, json }) =>
+  reported(Effect.gen(function*() {
+    const summary = yield* summarize(file)
+    yield* Console.log(json ? JSON.stringify(summary, null, 2) : Render.summary(summary).join("\n"))
+  }))).pipe(Command.withDescription("Show a file's graph, engines, signature and weights"))
+
+const verifyCommand = Command.make("verify", {
+  file: Argument.File("file", { mustExist: true }).pipe(Argument.withDescription("A .tgm or .pt2 file"))
+}, ({ file }) =>
+  reported(Effect.gen(function*() {
+    const kind = yield* kindOf(file)
+    if (kind === "tgm") {
+      const module = yield* Tgm.readFile(file)
+      // The exporter's own entry check: the module must be one it can export.
+      yield* Exporter.exportModule(module)
+    } else {
+      const { program } = yield* Reader.readFile(file)
+      yield* Effect.try({
+        try: () => Lint.lint(program.graphModule.graph),
+        catch: (e) => new UsageError(`${file}: ${e instanceof Error ? e.message : String(e)}`)
+      })
+    }
+    yield* Console.log(`${file}: valid`)
+  }))).pipe(Command.withDescription("Check a file: exit 0 when valid, 1 with the located error"))
 
 /**
  * The root command.
@@ -23,5 +167,14 @@ export const version = "0.1.0"
 export const app = Command.make("trtx").pipe(
   Command.withDescription(
     "Export Torch-TensorRT compiled modules (.tgm) as torch.export programs (.pt2), inspect and verify them"
-  )
+  ),
+  Command.withSubcommands([exportCommand, loadCommand, inspectCommand, verifyCommand])
 )
+
+/**
+ * Runs the CLI on explicit arguments (for tests).
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const runWith = Command.runWith(app, { version })

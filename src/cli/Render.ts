@@ -1,0 +1,99 @@
+/**
+ * Text rendering for the CLI: aligned tables of the pass reports and of a summary. Pure functions from data
+ * to lines; the commands print them.
+ *
+ * @since 0.1.0
+ */
+import type { PassReport } from "../passes/Pass.ts"
+import type { Summary } from "../program/Summary.ts"
+
+/**
+ * Columns padded to their widest cell; a column whose header starts with `>` is right-aligned.
+ *
+ * @since 0.1.0
+ * @category rendering
+ */
+export const table = (headers: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): Array<string> => {
+  const right = headers.map((h) => h.startsWith(">"))
+  const names = headers.map((h) => h.replace(/^>/, ""))
+  const widths = names.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)))
+  const line = (cells: ReadonlyArray<string>) =>
+    cells.map((c, i) => (right[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ").trimEnd()
+  return [line(names), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)]
+}
+
+/**
+ * Bytes in the largest binary unit that keeps a number of at least 1.
+ *
+ * @since 0.1.0
+ * @category rendering
+ */
+export const bytes = (n: number): string => {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"]
+  let v = n
+  let u = 0
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024
+    u++
+  }
+  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`
+}
+
+/**
+ * The per-pass table of an export.
+ *
+ * @since 0.1.0
+ * @category rendering
+ */
+export const passes = (reports: ReadonlyArray<PassReport>): Array<string> =>
+  table(
+    ["pass", ">nodes before", ">nodes after", ">ms"],
+    reports.map((r) => [r.pass, String(r.nodesBefore ?? "-"), String(r.nodesAfter ?? "-"), r.millis.toFixed(1)])
+  )
+
+/**
+ * A summary's tables: totals, nodes by op and target, engines, signature.
+ *
+ * @since 0.1.0
+ * @category rendering
+ */
+export const summary = (s: Summary): Array<string> => {
+  const out: Array<string> = []
+  out.push(
+    `${s.format === "pt2" ? "exported program" : "compiled module"}: ${s.nodes} nodes, ${s.engines.length} engines, ` +
+      `${s.weights} weights (${bytes(s.weightBytes)})` +
+      (s.inputs === null ? "" : `, ${s.inputs.length} inputs, ${s.outputs!.length} outputs`)
+  )
+  out.push("", ...table(["op", ">nodes"], Object.entries(s.byOp).map(([k, v]) => [k, String(v)])))
+  if (Object.keys(s.byTarget).length > 0) {
+    out.push("", ...table(["target", ">nodes"], Object.entries(s.byTarget).map(([k, v]) => [k, String(v)])))
+  }
+  if (s.engines.length > 0) {
+    out.push(
+      "",
+      ...table(
+        ["engine", "held by", "abi", "device", ">size", "inputs", "outputs"],
+        s.engines.map((e) => [e.name, e.where, e.abi, e.device, bytes(e.bytes), e.inputs.join(", "), e.outputs.join(", ")])
+      )
+    )
+  }
+  if (s.inputs !== null) {
+    const row = (e: NonNullable<Summary["inputs"]>[number], io: string) => [
+      io,
+      e.kind,
+      e.name,
+      e.target ?? "",
+      e.dtype ?? "",
+      e.shape === null ? "" : `[${e.shape.join(", ")}]`
+    ]
+    out.push(
+      "",
+      ...table(
+        ["", "kind", "name", "target", "dtype", "shape"],
+        [...s.inputs.map((e) => row(e, "in")), ...s.outputs!.map((e) => row(e, "out"))]
+      )
+    )
+  }
+  for (const p of s.problems) out.push(`warning: ${p}`)
+  return out
+}

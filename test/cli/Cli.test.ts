@@ -1,0 +1,102 @@
+/**
+ * The CLI end to end, as a user runs it: `node src/cli/bin.ts ...` in a child process, checking what it
+ * prints, what it writes and its exit code.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import * as Reader from "../../src/archive/pt2/Reader.ts"
+import * as Summary from "../../src/program/Summary.ts"
+
+const ROOT = path.join(import.meta.dirname, "../..")
+const SAMPLE = "test/fixtures/samples/mlp/input.tgm"
+const SCHEMAS = "test/fixtures/pt2/sample-schemas.json"
+
+const trtx = (...args: Array<string>) => {
+  const r = spawnSync(process.execPath, ["src/cli/bin.ts", ...args], { cwd: ROOT, encoding: "utf8" })
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr }
+}
+
+const withDir = <A>(f: (dir: string) => A): A => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "trtx-cli-"))
+  try {
+    return f(dir)
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+describe("trtx CLI", () => {
+  it("export writes the archive and prints the pass table and the summary", () =>
+    withDir((dir) => {
+      const out = path.join(dir, "mlp.pt2")
+      const r = trtx("export", SAMPLE, "-o", out, "--schemas", SCHEMAS)
+      assert.strictEqual(r.code, 0, r.stderr)
+      for (const pass of ["deepCopy", "inlineTrtModules", "inlineTorchModules", "cleanup", "lift", "createExportedProgram"]) {
+        assert.match(r.stdout, new RegExp(`^${pass} +\\d+ +\\d+ +[\\d.]+$`, "m"))
+      }
+      assert.match(r.stdout, /exported program: 9 nodes, 2 engines, 0 weights \(0 B\), 3 inputs, 1 outputs/)
+      assert.isTrue(fs.existsSync(out))
+    }), 30_000)
+
+  it.effect("inspect --json is the library's summary of the same file", () =>
+    Effect.gen(function*() {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "trtx-cli-"))
+      try {
+        const out = path.join(dir, "mlp_cross.pt2")
+        assert.strictEqual(trtx("export", SAMPLE, "-o", out, "--cross-compile", "--schemas", SCHEMAS).code, 0)
+        const r = trtx("inspect", out, "--json")
+        assert.strictEqual(r.code, 0, r.stderr)
+        const summary = Summary.ofProgram((yield* Reader.readFile(out)).program)
+        assert.deepStrictEqual(JSON.parse(r.stdout), JSON.parse(JSON.stringify(summary)))
+        // Cross-compiled engines are found in their no-op nodes.
+        assert.strictEqual(summary.engines.length, 2)
+        assert.deepStrictEqual(summary.problems, [])
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true })
+      }
+    }), 30_000)
+
+  it("load puts the engines back, and verify accepts the result", () =>
+    withDir((dir) => {
+      const cross = path.join(dir, "c.pt2")
+      const loaded = path.join(dir, "l.pt2")
+      assert.strictEqual(trtx("export", SAMPLE, "-o", cross, "--cross-compile", "--schemas", SCHEMAS).code, 0)
+      const r = trtx("load", cross, "-o", loaded, "--schemas", SCHEMAS)
+      assert.strictEqual(r.code, 0, r.stderr)
+      assert.match(r.stdout, /torch\.ops\.tensorrt\.execute_engine\.default +2/)
+      const v = trtx("verify", loaded)
+      assert.strictEqual(v.code, 0)
+      assert.strictEqual(v.stdout.trim(), `${loaded}: valid`)
+    }), 30_000)
+
+  it("a failure prints its located message once, without a stack, exits 1 and writes nothing", () =>
+    withDir((dir) => {
+      const out = path.join(dir, "nos.pt2")
+      const r = trtx("export", SAMPLE, "-o", out)
+      assert.strictEqual(r.code, 1)
+      assert.strictEqual(
+        r.stderr.trim(),
+        `error: ${out}: models/model.json (node gelu): Unserializable: no operator schema is known for torch.ops.aten.gelu.default`
+      )
+      assert.isFalse(fs.existsSync(out))
+      const junk = path.join(dir, "junk.pt2")
+      fs.writeFileSync(junk, "junk")
+      const v = trtx("verify", junk)
+      assert.strictEqual(v.code, 1)
+      assert.match(v.stderr, /^error: .*junk\.pt2: CorruptZip: /)
+      assert.notMatch(v.stderr, /\n\s+at /)
+    }), 30_000)
+
+  it("inspect refuses a file that is neither .tgm nor .pt2", () =>
+    withDir((dir) => {
+      const f = path.join(dir, "x.txt")
+      fs.writeFileSync(f, "x")
+      const r = trtx("inspect", f)
+      assert.strictEqual(r.code, 1)
+      assert.match(r.stderr, /expected a \.tgm or \.pt2 file/)
+    }))
+})
