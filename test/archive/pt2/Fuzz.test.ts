@@ -17,6 +17,7 @@ import * as Writer from "../../../src/archive/pt2/Writer.ts"
 import type { ExportedProgram } from "../../../src/program/ExportedProgram.ts"
 import * as OpSchema from "../../../src/program/OpSchema.ts"
 import * as C from "../../utils/TgmCraft.ts"
+import { flip, seedOf, slots } from "../../utils/Mutate.ts"
 
 const SAMPLES = path.join(import.meta.dirname, "../../fixtures/samples")
 const SCHEMAS = Result.getOrThrow(OpSchema.parseAll(
@@ -78,11 +79,6 @@ afterAll(() => {
   assert.isAbove(failuresBeyondZip, 300)
 })
 
-const seedOf = (s: string) => {
-  let h = 2166136261
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619)
-  return h >>> 0
-}
 
 // ===== Bases =====
 
@@ -96,14 +92,6 @@ const ours = (name: string, cross: boolean) =>
     return yield* Writer.toBytes(program, { schemas: SCHEMAS })
   })
 
-const flip = (b: Uint8Array, r: C.Prng, lo: number, hi: number) => {
-  const n = r.int(1, 9)
-  for (let j = 0; j < n; j++) {
-    const at = r.int(lo, hi)
-    b[at] = r.next() < 0.75 ? b[at]! ^ (1 << r.int(0, 8)) : r.int(0, 256)
-  }
-  return b
-}
 
 type Family = "truncate" | "anywhere" | "central" | "local" | "model.json data" | "custom object data"
 
@@ -180,15 +168,6 @@ const randomJson = (r: C.Prng, depth = 0): C.Json => {
   }
 }
 
-const slots = (root: C.Json): Array<readonly [C.Json, string | number]> => {
-  const out: Array<readonly [C.Json, string | number]> = []
-  const walk = (x: C.Json) => {
-    if (Array.isArray(x)) x.forEach((y, i) => (out.push([x, i]), walk(y)))
-    else if (x !== null && typeof x === "object") for (const k of Object.keys(x)) out.push([x, k]), walk(x[k])
-  }
-  walk(root)
-  return out
-}
 
 const editOne = (json: C.Json, r: C.Prng): void => {
   const all = slots(json)

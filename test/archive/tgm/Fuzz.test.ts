@@ -12,6 +12,7 @@ import * as Encode from "../../../src/archive/tgm/Encode.ts"
 import * as Tgm from "../../../src/archive/tgm/Tgm.ts"
 import type { GraphModule } from "../../../src/graph/Module.ts"
 import * as C from "../../utils/TgmCraft.ts"
+import { flip, seedOf, slots } from "../../utils/Mutate.ts"
 
 // ===== Outcomes =====
 
@@ -69,25 +70,11 @@ const check = (bytes: Uint8Array, family: string, label: string) =>
     count(family, error.fault)
   })
 
-const seedOf = (s: string) => {
-  let h = 2166136261
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619)
-  return h >>> 0
-}
 
 // ===== Byte-level mutations =====
 
 type Family = "truncate" | "anywhere" | "central" | "local" | "module.json data"
 
-const flip = (b: Uint8Array, r: C.Prng, lo: number, hi: number) => {
-  const n = r.int(1, 9)
-  for (let j = 0; j < n; j++) {
-    const at = r.int(lo, hi)
-    // Mostly single-bit flips, sometimes a whole random byte.
-    b[at] = r.next() < 0.75 ? b[at]! ^ (1 << r.int(0, 8)) : r.int(0, 256)
-  }
-  return b
-}
 
 const mutate = (base: Uint8Array, family: Family, r: C.Prng): Uint8Array => {
   const l = C.layout(base)
@@ -174,16 +161,6 @@ const randomJson = (r: C.Prng, depth = 0): C.Json => {
   }
 }
 
-/** Every (container, key) slot of a JSON value, in document order. */
-const slots = (root: C.Json): Array<readonly [C.Json, string | number]> => {
-  const out: Array<readonly [C.Json, string | number]> = []
-  const walk = (x: C.Json) => {
-    if (Array.isArray(x)) x.forEach((y, i) => (out.push([x, i]), walk(y)))
-    else if (x !== null && typeof x === "object") for (const k of Object.keys(x)) out.push([x, k]), walk(x[k])
-  }
-  walk(root)
-  return out
-}
 
 /** Every graph's node list in a module record. */
 const graphs = (m: C.Json): Array<Array<C.Json>> => {
