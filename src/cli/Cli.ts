@@ -9,7 +9,8 @@
  * - `trtx inspect FILE [--json]`: the summary of a `.tgm` or `.pt2` (`Summary.ts`).
  * - `trtx verify FILE`: reads and checks a `.tgm` or `.pt2`; exit 0 when valid, 1 with the located error.
  *
- * A failure prints its located message once, without a stack trace, and exits 1.
+ * A failure prints its located message once, without a stack trace, and exits 1; a usage error (a bad
+ * command line, a file of the wrong kind, an unreadable `--schemas` file) exits 2.
  *
  * @since 0.1.0
  */
@@ -52,7 +53,9 @@ const reported = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<void, 
     Effect.asVoid,
     Effect.catch((e) =>
       isReported(e)
-        ? Console.error(`error: ${e.message}`).pipe(Effect.andThen(Effect.sync(() => void (process.exitCode = 1))))
+        ? Console.error(`error: ${e.message}`).pipe(
+          Effect.andThen(Effect.sync(() => void (process.exitCode = e instanceof UsageError ? 2 : 1)))
+        )
         : Effect.die(e)
     )
   )

@@ -2,11 +2,19 @@
 /**
  * The `trtx` executable: runs the CLI on Node with the platform services.
  *
+ * Exit codes: 0 on success, 1 when the work failed (a located error, printed once), 2 for a usage error
+ * (effect/cli has already printed the help and the error; it would exit 1).
+ *
  * @since 0.1.0
  */
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Effect } from "effect"
-import { Command } from "effect/cli"
+import { CliError, Command } from "effect/cli"
 import { app, version } from "./Cli.ts"
 
-app.pipe(Command.run({ version }), Effect.provide(NodeServices.layer), NodeRuntime.runMain)
+app.pipe(
+  Command.run({ version }),
+  Effect.catchIf(CliError.isCliError, () => Effect.sync(() => void (process.exitCode = 2))),
+  Effect.provide(NodeServices.layer),
+  NodeRuntime.runMain
+)

@@ -91,12 +91,22 @@ describe("trtx CLI", () => {
       assert.notMatch(v.stderr, /\n\s+at /)
     }), 30_000)
 
-  it("inspect refuses a file that is neither .tgm nor .pt2", () =>
+  it("inspect refuses a file that is neither .tgm nor .pt2: a usage error, exit 2", () =>
     withDir((dir) => {
       const f = path.join(dir, "x.txt")
       fs.writeFileSync(f, "x")
       const r = trtx("inspect", f)
-      assert.strictEqual(r.code, 1)
+      assert.strictEqual(r.code, 2)
       assert.match(r.stderr, /expected a \.tgm or \.pt2 file/)
     }))
+
+  it("a bad command line exits 2 after the help and the error; --help exits 0", () => {
+    const missing = trtx("export", SAMPLE)
+    assert.strictEqual(missing.code, 2)
+    assert.match(missing.stdout + missing.stderr, /Missing required flag: --output/)
+    assert.strictEqual(trtx("nonsense").code, 2)
+    const help = trtx("--help")
+    assert.strictEqual(help.code, 0)
+    for (const c of ["export", "load", "inspect", "verify"]) assert.match(help.stdout, new RegExp(`^  ${c} `, "m"))
+  }, 30_000)
 })
