@@ -8,6 +8,7 @@
  *   `execute_engine`).
  * - `trtx inspect FILE [--json]`: the summary of a `.tgm` or `.pt2` (`Summary.ts`).
  * - `trtx verify FILE`: reads and checks a `.tgm` or `.pt2`; exit 0 when valid, 1 with the located error.
+ * - `trtx report FILE -o OUT.html`: the partition picture and tables as one self-contained page.
  *
  * A failure prints its located message once, without a stack trace, and exits 1; a usage error (a bad
  * command line, a file of the wrong kind, an unreadable `--schemas` file) exits 2.
@@ -29,6 +30,7 @@ import * as Pipeline from "../passes/Pipeline.ts"
 import type * as GraphState from "../passes/GraphState.ts"
 import * as OpSchema from "../program/OpSchema.ts"
 import * as Summary from "../program/Summary.ts"
+import * as Report from "../report/Report.ts"
 import * as Render from "./Render.ts"
 
 /**
@@ -142,6 +144,31 @@ const inspectCommand = Command.make("inspect", {
     yield* Console.log(json ? JSON.stringify(summary, null, 2) : Render.summary(summary).join("\n"))
   }))).pipe(Command.withDescription("Show a file's graph, engines, signature and weights"))
 
+const reportCommand = Command.make("report", {
+  file: Argument.File("file", { mustExist: true }).pipe(Argument.withDescription("A .tgm (exported first) or .pt2 file")),
+  output: Flag.String("output").pipe(Flag.withAlias("o"), Flag.withDescription("The .html file to write"))
+}, ({ file, output }) =>
+  reported(Effect.gen(function*() {
+    const kind = yield* kindOf(file)
+    const program = kind === "tgm"
+      ? yield* Exporter.exportModule(yield* Tgm.readFile(file))
+      : (yield* Reader.readFile(file)).program
+    const page = Report.html(program, Summary.ofProgram(program), nodePath.basename(file))
+    // Written beside, then renamed: a failure leaves no partial page.
+    const temporary = `${output}.${process.pid}.tmp`
+    yield* Effect.try({
+      try: () => {
+        fs.writeFileSync(temporary, page)
+        fs.renameSync(temporary, output)
+      },
+      catch: (e) => {
+        fs.rmSync(temporary, { force: true })
+        return new UsageError(`${output}: ${e instanceof Error ? e.message : String(e)}`)
+      }
+    })
+    yield* Console.log(`wrote ${output}`)
+  }))).pipe(Command.withDescription("Write a self-contained HTML page picturing the program's engines, fallback ops and data flow"))
+
 const verifyCommand = Command.make("verify", {
   file: Argument.File("file", { mustExist: true }).pipe(Argument.withDescription("A .tgm or .pt2 file"))
 }, ({ file }) =>
@@ -171,7 +198,7 @@ export const app = Command.make("trtx").pipe(
   Command.withDescription(
     "Export Torch-TensorRT compiled modules (.tgm) as torch.export programs (.pt2), inspect and verify them"
   ),
-  Command.withSubcommands([exportCommand, loadCommand, inspectCommand, verifyCommand])
+  Command.withSubcommands([exportCommand, loadCommand, inspectCommand, verifyCommand, reportCommand])
 )
 
 /**
