@@ -26,6 +26,10 @@ const COLORS: Record<Flow.Box["kind"], { readonly fill: string; readonly stroke:
   output: { fill: "#f1f3f4", stroke: "#5f6368" }
 }
 
+// A box is BOX_W wide: longer lines are cut, with the whole text kept as the element's tooltip.
+const MAX_CHARS = 34
+const fit = (s: string): string => (s.length <= MAX_CHARS ? escape(s) : `${escape(s.slice(0, MAX_CHARS - 1))}…<title>${escape(s)}</title>`)
+
 const boxHeight = (b: Flow.Box) => LINE_H * (2 + b.lines.length) + 8
 
 /**
@@ -57,8 +61,8 @@ export const svg = (flow: Flow.Flow): string => {
     const c = COLORS[b.kind]
     const text = [
       `<text x="${x + 10}" y="${y + LINE_H + 2}" class="kind">${escape(b.kind)}</text>`,
-      `<text x="${x + 10}" y="${y + 2 * LINE_H + 2}" class="title">${escape(b.title)}</text>`,
-      ...b.lines.map((l, i) => `<text x="${x + 10}" y="${y + (3 + i) * LINE_H + 2}">${escape(l)}</text>`)
+      `<text x="${x + 10}" y="${y + 2 * LINE_H + 2}" class="title">${fit(b.title)}</text>`,
+      ...b.lines.map((l, i) => `<text x="${x + 10}" y="${y + (3 + i) * LINE_H + 2}">${fit(l)}</text>`)
     ]
     return `<g class="box ${b.kind}"><rect x="${x}" y="${y}" width="${BOX_W}" height="${boxHeight(b)}" rx="8" fill="${c.fill}" stroke="${c.stroke}" stroke-width="2"/>${text.join("")}</g>`
   })
@@ -70,6 +74,8 @@ export const svg = (flow: Flow.Flow): string => {
     `</svg>`
   ].join("\n")
 }
+
+const plural = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? "" : "s"}`
 
 const table = (headers: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string =>
   `<table><thead><tr>${headers.map((h) => `<th>${escape(h)}</th>`).join("")}</tr></thead><tbody>${
@@ -96,7 +102,7 @@ svg .title{font-weight:600}.edge{fill:none;stroke:#5f6368;stroke-width:1.5}
 table{border-collapse:collapse;margin-top:8px}td,th{border:1px solid #dadce0;padding:3px 8px;text-align:left}
 </style></head><body>
 <h1>${escape(title)}</h1>
-<p>${summary.nodes} nodes, ${summary.engines.length} TensorRT engines, ${flow.boxes.filter((b) => b.kind === "fallback").length} PyTorch fallback segments, ${summary.weights} weights.</p>
+<p>${plural(summary.nodes, "node")}, ${plural(summary.engines.length, "TensorRT engine")}, ${plural(flow.boxes.filter((b) => b.kind === "fallback").length, "PyTorch fallback segment")}, ${plural(summary.weights, "weight")}.</p>
 <div class="picture">
 ${svg(flow)}
 </div>
