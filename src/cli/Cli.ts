@@ -88,6 +88,34 @@ const schemasFrom = (file: Option.Option<string>): Effect.Effect<OpSchema.OpSche
       })
   })
 
+// ===== Verbosity and progress =====
+
+type Verbosity = "quiet" | "normal" | "verbose"
+
+const verbosityFlags = {
+  quiet: Flag.Boolean("quiet").pipe(Flag.withAlias("q"), Flag.withDefault(false), Flag.withDescription("Print nothing but errors")),
+  verbose: Flag.Boolean("verbose").pipe(Flag.withDefault(false), Flag.withDescription("Print every table of the summary"))
+}
+
+const verbosityOf = (f: { readonly quiet: boolean; readonly verbose: boolean }): Verbosity =>
+  f.quiet ? "quiet" : f.verbose ? "verbose" : "normal"
+
+// A step of a long command, shown on a terminal's stderr as it starts (and replaced by the next); nothing
+// when stderr is piped or the command is quiet, so that scripts see only results.
+const step = <A, E, R>(verbosity: Verbosity, label: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
+  if (verbosity === "quiet" || process.stderr.isTTY !== true) return effect
+  const started = Date.now()
+  return Effect.sync(() => process.stderr.write(`\r\x1b[2K${label}…`)).pipe(
+    Effect.andThen(effect),
+    Effect.tap(() => Effect.sync(() => process.stderr.write(`\r\x1b[2K${label}: ${Date.now() - started} ms\n`))),
+    Effect.onError(() => Effect.sync(() => process.stderr.write("\r\x1b[2K")))
+  )
+}
+
+// What a command prints: nothing when quiet; the headline, or every table when verbose.
+const say = (verbosity: Verbosity, normal: ReadonlyArray<string>, verbose: ReadonlyArray<string> = normal) =>
+  verbosity === "quiet" ? Effect.void : Console.log((verbosity === "verbose" ? verbose : normal).join("\n"))
+
 // ===== Commands =====
 
 const output = Flag.String("output").pipe(Flag.withAlias("o"), Flag.withDescription("The .pt2 file to write"))
@@ -102,30 +130,37 @@ const exportCommand = Command.make("export", {
   schemas: Flag.String("schemas").pipe(
     Flag.optional,
     Flag.withDescription("A JSON array of the torch schemas of the aten operators the module calls")
-  )
-}, ({ input, output, crossCompile, schemas }) =>
+  ),
+  ...verbosityFlags
+}, ({ input, output, crossCompile, schemas, ...flags }) =>
   reported(Effect.gen(function*() {
+    const v = verbosityOf(flags)
     const known = yield* schemasFrom(schemas)
-    const module = yield* Tgm.readFile(input)
-    const { output: program, reports } = yield* Pipeline.runWithReport(
-      Exporter.exportProgram({ crossCompile }),
-      module as GraphState.CompiledModule
+    const module = yield* step(v, `reading ${input}`, Tgm.readFile(input))
+    const { output: program, reports } = yield* step(
+      v,
+      "exporting",
+      Pipeline.runWithReport(Exporter.exportProgram({ crossCompile }), module as GraphState.CompiledModule)
     )
-    yield* Writer.writeFile(output, program, { schemas: known })
-    yield* Console.log([...Render.passes(reports), "", ...Render.summary(Summary.ofProgram(program)), "", `wrote ${output}`].join("\n"))
+    yield* step(v, `writing ${output}`, Writer.writeFile(output, program, { schemas: known }))
+    const summary = Render.summary(Summary.ofProgram(program))
+    yield* say(v, [...Render.passes(reports), "", summary[0]!, `wrote ${output}`], [...Render.passes(reports), "", ...summary, "", `wrote ${output}`])
   }))).pipe(Command.withDescription("Export a compiled module (.tgm) as a torch.export program (.pt2)"))
 
 const loadCommand = Command.make("load", {
   input: Argument.File("input", { mustExist: true }).pipe(Argument.withDescription("A cross-compiled program (.pt2)")),
   output,
-  schemas: Flag.String("schemas").pipe(Flag.optional, Flag.withDescription("As for export"))
-}, ({ input, output, schemas }) =>
+  schemas: Flag.String("schemas").pipe(Flag.optional, Flag.withDescription("As for export")),
+  ...verbosityFlags
+}, ({ input, output, schemas, ...flags }) =>
   reported(Effect.gen(function*() {
+    const v = verbosityOf(flags)
     const known = yield* schemasFrom(schemas)
-    const { program, extraFiles } = yield* Reader.readFile(input)
-    const loaded = yield* Exporter.load(program)
-    yield* Writer.writeFile(output, loaded, { schemas: known, extraFiles })
-    yield* Console.log([...Render.summary(Summary.ofProgram(loaded)), "", `wrote ${output}`].join("\n"))
+    const { program, extraFiles } = yield* step(v, `reading ${input}`, Reader.readFile(input))
+    const loaded = yield* step(v, "loading engines", Exporter.load(program))
+    yield* step(v, `writing ${output}`, Writer.writeFile(output, loaded, { schemas: known, extraFiles }))
+    const summary = Render.summary(Summary.ofProgram(loaded))
+    yield* say(v, [summary[0]!, `wrote ${output}`], [...summary, "", `wrote ${output}`])
   }))).pipe(Command.withDescription("Put the engines of a cross-compiled program back in place (execute_engine)"))
 
 const summarize = (file: string) =>

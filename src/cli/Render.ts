@@ -39,6 +39,8 @@ export const bytes = (n: number): string => {
   return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`
 }
 
+const plural = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? "" : "s"}`
+
 /**
  * The per-pass table of an export.
  *
@@ -60,9 +62,9 @@ export const passes = (reports: ReadonlyArray<PassReport>): Array<string> =>
 export const summary = (s: Summary): Array<string> => {
   const out: Array<string> = []
   out.push(
-    `${s.format === "pt2" ? "exported program" : "compiled module"}: ${s.nodes} nodes, ${s.engines.length} engines, ` +
-      `${s.weights} weights (${bytes(s.weightBytes)})` +
-      (s.inputs === null ? "" : `, ${s.inputs.length} inputs, ${s.outputs!.length} outputs`)
+    `${s.format === "pt2" ? "exported program" : "compiled module"}: ${plural(s.nodes, "node")}, ` +
+      `${plural(s.engines.length, "engine")}, ${plural(s.weights, "weight")} (${bytes(s.weightBytes)})` +
+      (s.inputs === null ? "" : `, ${plural(s.inputs.length, "input")}, ${plural(s.outputs!.length, "output")}`)
   )
   out.push("", ...table(["op", ">nodes"], Object.entries(s.byOp).map(([k, v]) => [k, String(v)])))
   if (Object.keys(s.byTarget).length > 0) {

@@ -38,8 +38,24 @@ describe("trtx CLI", () => {
       for (const pass of ["deepCopy", "inlineTrtModules", "inlineTorchModules", "cleanup", "lift", "createExportedProgram"]) {
         assert.match(r.stdout, new RegExp(`^${pass} +\\d+ +\\d+ +[\\d.]+$`, "m"))
       }
-      assert.match(r.stdout, /exported program: 9 nodes, 2 engines, 0 weights \(0 B\), 3 inputs, 1 outputs/)
+      assert.match(r.stdout, /exported program: 9 nodes, 2 engines, 0 weights \(0 B\), 3 inputs, 1 output$/m)
       assert.isTrue(fs.existsSync(out))
+    }), 30_000)
+
+  it("--quiet prints nothing; piped, no progress reaches stderr; --verbose adds the summary's tables", () =>
+    withDir((dir) => {
+      const out = path.join(dir, "q.pt2")
+      const quiet = trtx("export", SAMPLE, "-o", out, "--schemas", SCHEMAS, "--quiet")
+      assert.strictEqual(quiet.code, 0)
+      assert.strictEqual(quiet.stdout, "")
+      assert.strictEqual(quiet.stderr, "")
+      assert.isTrue(fs.existsSync(out))
+      const normal = trtx("export", SAMPLE, "-o", out, "--schemas", SCHEMAS)
+      assert.strictEqual(normal.stderr, "")
+      assert.notMatch(normal.stdout, /^target /m)
+      const verbose = trtx("export", SAMPLE, "-o", out, "--schemas", SCHEMAS, "--verbose")
+      assert.match(verbose.stdout, /^target +nodes$/m)
+      assert.match(verbose.stdout, /^engine +held by/m)
     }), 30_000)
 
   it.effect("inspect --json is the library's summary of the same file", () =>
@@ -65,7 +81,7 @@ describe("trtx CLI", () => {
       const cross = path.join(dir, "c.pt2")
       const loaded = path.join(dir, "l.pt2")
       assert.strictEqual(trtx("export", SAMPLE, "-o", cross, "--cross-compile", "--schemas", SCHEMAS).code, 0)
-      const r = trtx("load", cross, "-o", loaded, "--schemas", SCHEMAS)
+      const r = trtx("load", cross, "-o", loaded, "--schemas", SCHEMAS, "--verbose")
       assert.strictEqual(r.code, 0, r.stderr)
       assert.match(r.stdout, /torch\.ops\.tensorrt\.execute_engine\.default +2/)
       const v = trtx("verify", loaded)
