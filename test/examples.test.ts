@@ -1,5 +1,6 @@
 import { assert, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -36,3 +37,18 @@ it.effect("the README's pt2 example writes an archive and reads the same program
       fs.rmSync(dir, { recursive: true, force: true })
     }
   }))
+
+it("npm start's job: the bundled example exports with its schemas", () => {
+  const pkg = JSON.parse(fs.readFileSync("package.json", "utf8")) as { scripts: Record<string, string> }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "trtx-start-"))
+  try {
+    // The start script's own arguments, with the output moved to a temporary folder.
+    const args = pkg.scripts["start"]!.split(" ").slice(1).map((a) => (a === "out/example.pt2" ? path.join(dir, "example.pt2") : a))
+    const r = spawnSync(process.execPath, args, { encoding: "utf8" })
+    assert.strictEqual(r.status, 0, r.stderr)
+    assert.match(r.stdout, /exported program: 14 nodes, 2 engines, 4 weights/)
+    assert.isTrue(fs.existsSync(path.join(dir, "example.pt2")))
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+}, 30_000)
