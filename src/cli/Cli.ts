@@ -88,6 +88,13 @@ const schemasFrom = (file: Option.Option<string>): Effect.Effect<OpSchema.OpSche
       })
   })
 
+// The CLI makes the output's folder, as users of `-o out/model.pt2` expect; the library's writers do not.
+const parentOf = (output: string): Effect.Effect<void, UsageError> =>
+  Effect.try({
+    try: () => void fs.mkdirSync(nodePath.dirname(output), { recursive: true }),
+    catch: (e) => new UsageError(`${output}: ${e instanceof Error ? e.message : String(e)}`)
+  })
+
 // ===== Verbosity and progress =====
 
 type Verbosity = "quiet" | "normal" | "verbose"
@@ -142,6 +149,7 @@ const exportCommand = Command.make("export", {
       "exporting",
       Pipeline.runWithReport(Exporter.exportProgram({ crossCompile }), module as GraphState.CompiledModule)
     )
+    yield* parentOf(output)
     yield* step(v, `writing ${output}`, Writer.writeFile(output, program, { schemas: known }))
     const summary = Render.summary(Summary.ofProgram(program))
     yield* say(v, [...Render.passes(reports), "", summary[0]!, `wrote ${output}`], [...Render.passes(reports), "", ...summary, "", `wrote ${output}`])
@@ -158,6 +166,7 @@ const loadCommand = Command.make("load", {
     const known = yield* schemasFrom(schemas)
     const { program, extraFiles } = yield* step(v, `reading ${input}`, Reader.readFile(input))
     const loaded = yield* step(v, "loading engines", Exporter.load(program))
+    yield* parentOf(output)
     yield* step(v, `writing ${output}`, Writer.writeFile(output, loaded, { schemas: known, extraFiles }))
     const summary = Render.summary(Summary.ofProgram(loaded))
     yield* say(v, [summary[0]!, `wrote ${output}`], [...summary, "", `wrote ${output}`])
@@ -189,6 +198,7 @@ const reportCommand = Command.make("report", {
       ? yield* Exporter.exportModule(yield* Tgm.readFile(file))
       : (yield* Reader.readFile(file)).program
     const page = Report.html(program, Summary.ofProgram(program), nodePath.basename(file))
+    yield* parentOf(output)
     // Written beside, then renamed: a failure leaves no partial page.
     const temporary = `${output}.${process.pid}.tmp`
     yield* Effect.try({
