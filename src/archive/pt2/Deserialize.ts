@@ -183,7 +183,7 @@ const build = (records: Records.ExportedProgram, payloads: Payloads): ExportedPr
     const c = r.custom_obj_values[name]
     if (c !== undefined) return { custom_obj: { name: c.name, class_fqn: c.class_fqn } }
     const s = r.sym_int_values[name]
-    if (s !== undefined) return "as_int" in s && s.as_int !== undefined ? { int: Number(s.as_int) } : { sym_int: size(s) as string }
+    if (s !== undefined) return "as_int" in s && s.as_int !== undefined ? { int: size(s) as number | string } : { sym_int: size(s) as string }
     return fail(path, `value ${name} has no entry in tensor_values, custom_obj_values or sym_int_values`)
   }
   const define = (name: string, node: Node, path: string): void => {
@@ -270,11 +270,15 @@ const build = (records: Records.ExportedProgram, payloads: Payloads): ExportedPr
         { min: Number(rc.min_val), max: rc.max_val === null ? null : Number(rc.max_val) }
       ])
     ),
-    moduleCallGraph: records.graph_module.module_call_graph.map((e) => ({
+    moduleCallGraph: records.graph_module.module_call_graph.map((e, k) => ({
       fqn: e.fqn,
       signature: e.signature === null ? null : {
-        inputs: e.signature.inputs.map((a, i) => argumentSpec(a, `$.graph_module.module_call_graph.inputs[${i}]`)),
-        outputs: e.signature.outputs.map((a, i) => argumentSpec(a, `$.graph_module.module_call_graph.outputs[${i}]`)),
+        inputs: e.signature.inputs.map((a, i) =>
+          argumentSpec(a, `$.graph_module.module_call_graph[${k}].signature.inputs[${i}]`)
+        ),
+        outputs: e.signature.outputs.map((a, i) =>
+          argumentSpec(a, `$.graph_module.module_call_graph[${k}].signature.outputs[${i}]`)
+        ),
         inSpec: e.signature.in_spec,
         outSpec: e.signature.out_spec,
         forwardArgNames: e.signature.forward_arg_names
