@@ -166,7 +166,7 @@ export const ofProgram = (ep: ExportedProgram): Flow => {
     boxOf.set(n, id)
   }
   const output = nodes.find((n) => n.op === "output")
-  const outBox = add("output", "outputs", [`${ep.graphSignature.outputSpecs.length} outputs`])
+  const outBox = add("output", "outputs", [`${ep.graphSignature.outputSpecs.length} output${ep.graphSignature.outputSpecs.length === 1 ? "" : "s"}`])
   if (output !== undefined) boxOf.set(output, outBox)
 
   // Edges between boxes, each once, in node order.

@@ -43,8 +43,10 @@ export const svg = (flow: Flow.Flow): string => {
   const rowHeight = Math.max(...flow.boxes.map(boxHeight), 40) + GAP_Y
   const rows = Math.max(1, ...flow.boxes.map((b) => b.row + 1))
   const width = PAD * 2 + layers * BOX_W + (layers - 1) * GAP_X
-  const height = PAD * 2 + rows * rowHeight
-  const at = (b: Flow.Box) => ({ x: PAD + b.layer * (BOX_W + GAP_X), y: PAD + b.row * rowHeight })
+  // Edges that skip a layer run in a lane above the boxes, so that they never cross a box between.
+  const LANE = 24
+  const height = PAD * 2 + LANE + rows * rowHeight
+  const at = (b: Flow.Box) => ({ x: PAD + b.layer * (BOX_W + GAP_X), y: PAD + LANE + b.row * rowHeight })
   const byId = new Map(flow.boxes.map((b) => [b.id, b]))
   const edges = flow.edges.map(([from, to]) => {
     const a = at(byId.get(from)!)
@@ -54,7 +56,13 @@ export const svg = (flow: Flow.Flow): string => {
     const x2 = b.x
     const y2 = b.y + boxHeight(byId.get(to)!) / 2
     const mx = (x1 + x2) / 2
-    return `<path class="edge" d="M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2 - 6},${y2}" marker-end="url(#arrow)"/>`
+    if (byId.get(to)!.layer - byId.get(from)!.layer === 1) {
+      return `<path class="edge" d="M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2 - 6},${y2}" marker-end="url(#arrow)"/>`
+    }
+    const lane = PAD + LANE / 2
+    const a1 = x1 + GAP_X / 2
+    const a2 = x2 - GAP_X / 2
+    return `<path class="edge" d="M${x1},${y1} C${a1},${y1} ${x1},${lane} ${a1},${lane} L${a2},${lane} C${x2},${lane} ${a2},${y2} ${x2 - 6},${y2}" marker-end="url(#arrow)"/>`
   })
   const boxes = flow.boxes.map((b) => {
     const { x, y } = at(b)
