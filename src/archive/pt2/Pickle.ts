@@ -23,6 +23,7 @@ import { Effect, Result } from "effect"
 import { createHash } from "node:crypto"
 import { type ArchiveError, at, type Location } from "../ArchiveError.ts"
 import * as Zip from "../zip/Zip.ts"
+import * as RecordVersion from "./RecordVersion.ts"
 
 // ===== Models =====
 
@@ -594,9 +595,6 @@ const inner = (location: Location, name: string | undefined): Location => ({
   ...(name === undefined ? {} : { path: name })
 })
 
-// caffe2/serialize/versions.h: kMinSupportedFileFormatVersion = 1, kMaxSupportedFileFormatVersion = 0xA.
-const minVersion = 1
-const maxVersion = 10
 
 /**
  * Reads a custom-object blob (the content of `data/constants/custom_obj_<i>`): a zip with one
@@ -626,22 +624,7 @@ export const readCustomObject = (blob: Uint8Array, location: Location): Effect.E
     }
     const pickle = pickles[0]!
     const root = pickle.slice(0, -"data.pkl".length)
-    const versionName = [`${root}.data/version`, `${root}version`].find((n) => zip.entries.has(n))
-    if (versionName === undefined) {
-      const detail = `neither ${root}.data/version nor ${root}version is present`
-      return yield* Effect.fail(at(inner(location, `${root}version`), "MissingEntry", detail))
-    }
-    const badVersion = (detail: string) => Effect.fail(at(inner(location, versionName), "UnsupportedVersion", detail))
-    // A version record is a few digits; a large one is refused before it is read.
-    if (zip.entries.get(versionName)!.uncompressedSize > 32) return yield* badVersion("the record is not a number")
-    const versionText = String.fromCharCode(...(yield* Effect.mapError(zip.read(versionName), relocate)))
-    // Parsed like std::stoull: leading white space, digits, anything after them ignored.
-    const digits = /^\s*\+?(\d+)/.exec(versionText)
-    if (digits === null) return yield* badVersion(`${JSON.stringify(versionText)} is not a number`)
-    const version = Number(digits[1])
-    if (version < minVersion || version > maxVersion) {
-      return yield* badVersion(`version ${digits[1]}; torch 2.11 reads ${minVersion} to ${maxVersion}`)
-    }
+    yield* RecordVersion.check(zip, root, (entry) => inner(location, entry))
     const data = yield* Effect.mapError(zip.read(pickle), relocate)
     const value = yield* decode(data, inner(location, pickle))
     if (tagOf(value) !== "TorchBindObject") {

@@ -29,6 +29,7 @@ import type { ExportedProgram } from "../../program/ExportedProgram.ts"
 import * as Deserialize from "./Deserialize.ts"
 import * as Pickle from "./Pickle.ts"
 import * as Records from "./Records.ts"
+import * as RecordVersion from "./RecordVersion.ts"
 
 // ===== Models =====
 
@@ -42,10 +43,6 @@ export interface Pt2 {
   readonly program: ExportedProgram
   readonly extraFiles: Readonly<Record<string, string>>
 }
-
-// torch's PyTorchStreamReader accepts record versions 1 to 10 (kMinSupportedFileFormatVersion, kMaxSupported...).
-const minVersion = 1
-const maxVersion = 10
 
 const text = (bytes: Uint8Array, location: ArchiveError.Location): Effect.Effect<string, ArchiveError.ArchiveError> =>
   Effect.try({
@@ -75,22 +72,7 @@ const rootOf = (zip: Zip.ZipReader): Effect.Effect<string, ArchiveError.ArchiveE
 const checkVersions = (zip: Zip.ZipReader, root: string) =>
   Effect.gen(function*() {
     const archive = zip.archive
-    const versionName = [`${root}.data/version`, `${root}version`].find((n) => zip.entries.has(n))
-    if (versionName === undefined) {
-      return yield* ArchiveError.at({ archive, entry: `${root}.data/version` }, "MissingEntry", "no version record")
-    }
-    const location = { archive, entry: versionName }
-    // A version record is a few digits; a large one is refused before it is read.
-    if (zip.entries.get(versionName)!.uncompressedSize > 32) {
-      return yield* ArchiveError.at(location, "UnsupportedVersion", "the record is not a number")
-    }
-    const versionText = yield* text(yield* zip.read(versionName), location)
-    // Parsed like std::stoull: leading white space, digits, anything after them ignored.
-    const digits = /^\s*\+?(\d+)/.exec(versionText)
-    const version = digits === null ? NaN : Number(digits[1])
-    if (!(version >= minVersion && version <= maxVersion)) {
-      return yield* ArchiveError.at(location, "UnsupportedVersion", `version ${JSON.stringify(versionText)}; torch 2.11 reads ${minVersion} to ${maxVersion}`)
-    }
+    yield* RecordVersion.check(zip, root, (entry) => ({ archive, entry }))
     const exact = (name: string, expected: string) =>
       Effect.gen(function*() {
         const entry = `${root}${name}`
