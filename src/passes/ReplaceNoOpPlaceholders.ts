@@ -68,11 +68,7 @@ const replace = (given: ExportedProgram.ExportedProgram): ExportedProgram.Export
     if (noOp.meta.val === undefined) {
       throw PassError.run(NAME, `metadata info is missing for the node: ${noOp.name}`, { node: noOp.name })
     }
-    const fields = noOp.args.slice(1)
-    if (!fields.every((f): f is string => typeof f === "string")) {
-      throw PassError.run(NAME, `${noOp.name} holds a record whose fields are not all strings`, { node: noOp.name })
-    }
-    const decoded = EngineRecord.decodeBase64Result(fields, noOp.name)
+    const decoded = EngineRecord.decodeBase64Result(noOp.args.slice(1), noOp.name)
     if (Result.isFailure(decoded)) {
       throw PassError.run(NAME, decoded.failure.message, { node: noOp.name, cause: decoded.failure })
     }

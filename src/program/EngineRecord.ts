@@ -614,13 +614,14 @@ export const decodeRaw = (fields: RawFields, label?: string): Effect.Effect<Engi
 
 /**
  * Decodes a record in the base64 form (all strings, the engine base64 at ENGINE_IDX), as a `.pt2` pickles
- * `__getstate__()` and as the seed's cross-compile no-op node takes it.
+ * `__getstate__()` and as the seed's cross-compile no-op node takes it. The fields may be given as found
+ * (a no-op node's arguments): one that is not a string is a `BadField` fault.
  *
  * @since 0.1.0
  * @category decoding
  */
 export const decodeBase64Result = (
-  fields: Base64Fields,
+  fields: Base64Fields | ReadonlyArray<unknown>,
   label?: string
 ): Result.Result<EngineRecord, EngineRecordError> => decodeFields(fields, "base64", label)
 

@@ -168,15 +168,12 @@ export const ofProgram = (ep: ExportedProgram): Summary => {
     if (c._tag !== "ScriptObject" || c.classFqn !== EngineRecord.ENGINE_CLASS_FQN) continue
     const record = EngineRecord.decodeRawResult(c.state, fqn)
     if (Result.isSuccess(record)) engines.push(engine(fqn, record.success))
-    else problems.push(`${fqn}: ${record.failure.message}`)
+    else problems.push(record.failure.message)
   }
   for (const n of g.findNodes("call_function", NO_OP)) {
-    const fields = n.args.slice(1)
-    const record = fields.every((f): f is string => typeof f === "string")
-      ? EngineRecord.decodeBase64Result(fields, n.name)
-      : undefined
-    if (record !== undefined && Result.isSuccess(record)) engines.push(engine(n.name, record.success))
-    else problems.push(`${n.name}: ${record === undefined ? "the packed record is not all strings" : record.failure.message}`)
+    const record = EngineRecord.decodeBase64Result(n.args.slice(1), n.name)
+    if (Result.isSuccess(record)) engines.push(engine(n.name, record.success))
+    else problems.push(record.failure.message)
   }
   const metaOf = new Map([...g.nodes()].map((n) => [n.name, tensorOf(n.meta.val)]))
   const entry = (kind: string, name: string, target: string | null): SignatureEntry => {

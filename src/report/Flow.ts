@@ -68,9 +68,7 @@ const engineBox = (ep: ExportedProgram, node: Node, constantOf: ReadonlyMap<stri
       const c = fqn === undefined ? undefined : ep.constants.get(fqn)
       return c?._tag === "ScriptObject" ? EngineRecord.decodeRawResult(c.state, fqn) : undefined
     })()
-    : node.args.slice(1).every((f): f is string => typeof f === "string")
-    ? EngineRecord.decodeBase64Result(node.args.slice(1) as Array<string>, node.name)
-    : undefined
+    : EngineRecord.decodeBase64Result(node.args.slice(1), node.name)
   if (fields === undefined || Result.isFailure(fields)) return { title: node.name, lines: ["record unreadable"] }
   const r = fields.success
   return {
