@@ -12,6 +12,7 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
+import type { Tensor } from "./Tensor.ts"
 
 // ===== Models =====
 
@@ -112,3 +113,26 @@ export const keys = ["val", "stack_trace", "nn_module_stack", "source_fn_stack",
  * @category constructors
  */
 export const copy = (meta: Meta): Meta => ({ ...meta })
+
+/**
+ * The metadata of a real tensor, as `meta["val"]` and the archives record it.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const tensorMeta = (t: Tensor): TensorMeta => ({
+  shape: t.shape,
+  stride: t.stride,
+  storage_offset: t.storageOffset,
+  dtype: t.dtype,
+  device: t.device,
+  requires_grad: t.requiresGrad
+})
+
+/**
+ * The `meta["val"]` of a real tensor: its own metadata.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const tensorVal = (t: Tensor): Val => ({ tensor: tensorMeta(t) })

@@ -148,12 +148,12 @@ export const liftGetAttrs = (
         into.specs.push({ _tag: "CustomObj", arg: { _tag: "CustomObjArgument", name: ph.name, classFqn: classified.object.classFqn }, target })
         break
       case "Parameter":
-        ph.meta.val = tensorVal(classified.tensor)
+        ph.meta.val = Meta.tensorVal(classified.tensor)
         into.stateDict.set(target, classified.tensor)
         into.specs.push({ _tag: "Parameter", arg: { _tag: "TensorArgument", name: ph.name }, target })
         break
       case "Buffer":
-        ph.meta.val = tensorVal(classified.tensor)
+        ph.meta.val = Meta.tensorVal(classified.tensor)
         ;(classified.persistent ? into.stateDict : into.constants).set(target, classified.tensor)
         into.specs.push({
           _tag: "Buffer",
@@ -163,30 +163,13 @@ export const liftGetAttrs = (
         })
         break
       case "ConstantTensor":
-        ph.meta.val = tensorVal(classified.tensor)
+        ph.meta.val = Meta.tensorVal(classified.tensor)
         into.constants.set(target, classified.tensor)
         into.specs.push({ _tag: "ConstantTensor", arg: { _tag: "TensorArgument", name: ph.name }, target })
         break
     }
   }
 }
-
-/**
- * The `meta.val` of a real tensor: its own metadata.
- *
- * @since 0.1.0
- * @category getters
- */
-export const tensorVal = (t: Tensor): Meta.Val => ({
-  tensor: {
-    shape: t.shape,
-    stride: t.stride,
-    storage_offset: t.storageOffset,
-    dtype: t.dtype,
-    device: t.device,
-    requires_grad: t.requiresGrad
-  }
-})
 
 /**
  * @since 0.1.0

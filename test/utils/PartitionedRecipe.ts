@@ -26,6 +26,7 @@
 import { Schema } from "effect"
 import * as Argument from "../../src/graph/Argument.ts"
 import { Graph } from "../../src/graph/Graph.ts"
+import * as Meta from "../../src/graph/Meta.ts"
 import type { Val } from "../../src/graph/Meta.ts"
 import * as Module from "../../src/graph/Module.ts"
 import type { Node } from "../../src/graph/Node.ts"
@@ -168,16 +169,7 @@ export const tensorMeta = (shape: ReadonlyArray<number | string>): Val => ({
 const SYMINT: Val = { sym_int: "s0" }
 
 /** The `meta.val` of a real tensor. */
-export const valOf = (t: Tensor.Tensor): Val => ({
-  tensor: {
-    shape: t.shape,
-    stride: t.stride,
-    storage_offset: t.storageOffset,
-    dtype: t.dtype,
-    device: t.device,
-    requires_grad: t.requiresGrad
-  }
-})
+export const valOf = (t: Tensor.Tensor): Val => Meta.tensorVal(t)
 
 // ===== State bank =====
 

@@ -26,6 +26,7 @@ import * as Zip from "../zip/Zip.ts"
 import * as EngineRecord from "../../program/EngineRecord.ts"
 import type { ExportedProgram } from "../../program/ExportedProgram.ts"
 import type * as OpSchema from "../../program/OpSchema.ts"
+import * as Meta from "../../graph/Meta.ts"
 import type { ScriptObject, Storage, Tensor } from "../../graph/Tensor.ts"
 import * as Pickle from "./Pickle.ts"
 import type * as Records from "./Records.ts"
@@ -72,18 +73,7 @@ const payloads = (
       byDtype.set(t.dtype, file)
       files.push([file, t.storage.bytes])
     }
-    const meta = Serialize.tensorMeta(
-      {
-        shape: t.shape,
-        stride: t.stride,
-        storage_offset: t.storageOffset,
-        dtype: t.dtype,
-        device: t.device,
-        requires_grad: gradFor(t)
-      },
-      fqn,
-      location
-    )
+    const meta = Serialize.tensorMeta({ ...Meta.tensorMeta(t), requires_grad: gradFor(t) }, fqn, location)
     if (Result.isFailure(meta)) return Result.fail(meta.failure)
     config[Json.key(fqn)] = { path_name: file, is_param: isParam, use_pickle: false, tensor_meta: meta.success }
   }
