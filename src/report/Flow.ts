@@ -131,10 +131,16 @@ export const ofProgram = (ep: ExportedProgram): Flow => {
 
   // Fallback segments: union-find over the remaining compute nodes, joined along their data edges.
   const parent = new Map<Node, Node>()
+  // Full path compression: every node on the walk points at the root afterwards, so long chains of
+  // fallback ops stay near-linear.
   const find = (n: Node): Node => {
     let r = n
     while (parent.get(r) !== r) r = parent.get(r)!
-    parent.set(n, r)
+    for (let m = n; m !== r;) {
+      const next = parent.get(m)!
+      parent.set(m, r)
+      m = next
+    }
     return r
   }
   const fallback = nodes.filter((n) => (n.op === "call_function" || n.op === "call_method" || n.op === "get_attr") && !boxOf.has(n))
