@@ -349,7 +349,7 @@ const argumentSpec = (a: Records.Argument, path: string): Signature.ArgumentSpec
 }
 
 const inputSpec = (s: Records.InputSpec, path: string): Signature.InputSpec => {
-  const v = s as any
+  const v = s
   if (v.user_input !== undefined) return { _tag: "UserInput", arg: argumentSpec(v.user_input.arg, `${path}.user_input.arg`) }
   if (v.parameter !== undefined) return { _tag: "Parameter", arg: { _tag: "TensorArgument", name: v.parameter.arg.name }, target: v.parameter.parameter_name }
   if (v.buffer !== undefined) {
@@ -373,7 +373,7 @@ const inputSpec = (s: Records.InputSpec, path: string): Signature.InputSpec => {
 }
 
 const outputSpec = (s: Records.OutputSpec, path: string): Signature.OutputSpec => {
-  const v = s as any
+  const v = s
   if (v.user_output !== undefined) return { _tag: "UserOutput", arg: argumentSpec(v.user_output.arg, `${path}.user_output.arg`) }
   if (v.buffer_mutation !== undefined) {
     return { _tag: "BufferMutation", arg: { _tag: "TensorArgument", name: v.buffer_mutation.arg.name }, target: v.buffer_mutation.buffer_name }
