@@ -273,6 +273,16 @@ export class Graph {
   }
 
   /**
+   * Takes a name from this graph's namespace as creating a node named `candidate` would, without creating
+   * the node (fx's `graph._graph_namespace.create_name(candidate, None)`), and returns it. A pass that
+   * copies a node only to erase it at once (the placeholders of an inlined graph) takes its name this way,
+   * so that later names come out as fx gives them.
+   */
+  createName(candidate: string): string {
+    return Namespace.createName(this.#namespace, candidate)
+  }
+
+  /**
    * Renames a node through the namespace (fx's `node._rename(candidate)`): the new name is made unique,
    * the old one stays used. Returns the new name.
    */

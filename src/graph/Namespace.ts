@@ -53,15 +53,21 @@ export class UsedNames {
   }
 
   has(name: string): boolean {
-    return this.hasSplit(name, splitName(name))
+    const at = splitAt(name)
+    if (at === NOT_IDENTIFIER) return this.#other.has(name)
+    if (at === NO_SUFFIX) return this.#bare.has(name)
+    const k = suffixValue(name, at)
+    return k === NON_CANONICAL ? this.#other.has(name) : this.hasSuffix(name.slice(0, at), k)
   }
 
-  /** `has`, for a name already split by `splitName`. */
-  hasSplit(name: string, parts: readonly [string, string | undefined] | undefined): boolean {
-    if (parts === undefined) return this.#other.has(name)
-    if (parts[1] === undefined) return this.#bare.has(name)
-    const k = canonicalSuffix(parts[1])
-    return k === undefined ? this.#other.has(name) : this.hasSuffix(parts[0], k)
+  /** @internal Whether `name`, which has no `_digits` suffix, is taken. */
+  hasBare(name: string): boolean {
+    return this.#bare.has(name)
+  }
+
+  /** @internal Whether `name`, stored among the names without a canonical suffix, is taken. */
+  hasOther(name: string): boolean {
+    return this.#other.has(name)
   }
 
   /** Whether `${base}_${k}` is taken. */
@@ -74,18 +80,38 @@ export class UsedNames {
 
   add(name: string): void {
     if (this.has(name)) return
+    const at = splitAt(name)
+    if (at === NOT_IDENTIFIER) this.addOther(name)
+    else if (at === NO_SUFFIX) this.addBare(name)
+    else {
+      const k = suffixValue(name, at)
+      if (k === NON_CANONICAL) this.addOther(name)
+      else this.addSuffix(name, name.slice(0, at), k)
+    }
+  }
+
+  /** @internal Adds `name`, known to be unused and to have no `_digits` suffix. */
+  addBare(name: string): void {
     this.#size++
-    const parts = splitName(name)
-    if (parts === undefined) return void this.#other.add(name)
-    if (parts[1] === undefined) return void this.#bare.add(name)
-    const k = canonicalSuffix(parts[1])
-    if (k === undefined || k >= MAX_BIT) return void this.#other.add(name)
-    let words = this.#bits.get(parts[0])
+    this.#bare.add(name)
+  }
+
+  /** @internal Adds `name`, known to be unused and to be no `${base}_${k}` with a canonical k. */
+  addOther(name: string): void {
+    this.#size++
+    this.#other.add(name)
+  }
+
+  /** @internal Adds `name` = `${base}_${k}` (k canonical), known to be unused. */
+  addSuffix(name: string, base: string, k: number): void {
+    this.#size++
+    if (k >= MAX_BIT) return void this.#other.add(name)
+    let words = this.#bits.get(base)
     const w = k >>> 5
     if (words === undefined || w >= words.length) {
       const grown = new Uint32Array(Math.max(w + 1, (words?.length ?? 0) * 2, 4))
       if (words !== undefined) grown.set(words)
-      this.#bits.set(parts[0], (words = grown))
+      this.#bits.set(base, (words = grown))
     }
     words[w]! |= 1 << (k & 31)
   }
@@ -101,14 +127,7 @@ export class UsedNames {
   }
 }
 
-// The value of a suffix spelled canonically (`7`, not `07`), or undefined: `x_07` is not `${"x"}_${7}`.
-const canonicalSuffix = (digits: string): number | undefined => {
-  if (digits.length > 1 && digits.charCodeAt(0) === 48) return undefined
-  return digits.length > 15 ? undefined : Number(digits)
-}
-
-
-// fx's NAME_RE is `^([a-zA-Z_][0-9a-zA-Z_]*?)(?:_(\d+))?$` (see splitName); `[^0-9a-zA-Z_]+` runs become one "_".
+// fx's NAME_RE is `^([a-zA-Z_][0-9a-zA-Z_]*?)(?:_(\d+))?$` (see splitAt); `[^0-9a-zA-Z_]+` runs become one "_".
 const ILLEGAL_CHARS = /[^0-9a-zA-Z_]+/g
 
 /**
@@ -174,7 +193,9 @@ export const has = (ns: Namespace, name: string): boolean => ns.used.has(name)
  */
 export const createName = (ns: Namespace, candidate: string): string => {
   const d = derive(ns, candidate)
-  ns.used.add(d.name)
+  if (d.kind === NO_SUFFIX) ns.used.addBare(d.name)
+  else if (d.kind === NON_CANONICAL) ns.used.addOther(d.name)
+  else ns.used.addSuffix(d.name, d.base, d.num)
   ns.baseCount.set(d.base, d.num)
   return d.name
 }
@@ -191,19 +212,27 @@ export const createName = (ns: Namespace, candidate: string): string => {
 export const takeExact = (ns: Namespace, name: string): boolean => {
   if (ns.used.has(name)) return false
   const d = derive(ns, name)
+  const same = d.name === name
+  const base = d.base
+  const num = d.num
   ns.used.add(name)
-  if (d.name === name) ns.baseCount.set(d.base, d.num)
+  if (same) ns.baseCount.set(base, num)
   return true
 }
 
-// NAME_RE without the regex (it is on the path of every node created): undefined when the candidate is not
-// an identifier, else its non-greedy base and optional `_digits` suffix, which for an identifier is the split
-// at the last "_" when only digits follow it and the base before it is not empty.
-const splitName = (cand: string): readonly [string, string | undefined] | undefined => {
+// NAME_RE without the regex or any allocation (it is on the path of every node created). `splitAt` gives
+// NOT_IDENTIFIER, NO_SUFFIX, or the index of the "_" that starts the `_digits` suffix: for an identifier,
+// the last "_" when only digits follow it and the base before it is not empty (the regex's non-greedy base).
+const NOT_IDENTIFIER = -2
+const NO_SUFFIX = -1
+// `suffixValue` of a suffix not spelled canonically (`x_07` is not `${"x"}_${7}`), or too long to be exact.
+const NON_CANONICAL = -3
+
+const splitAt = (cand: string): number => {
   const n = cand.length
-  if (n === 0) return undefined
+  if (n === 0) return NOT_IDENTIFIER
   const c0 = cand.charCodeAt(0)
-  if (!(c0 === 95 || (c0 >= 65 && c0 <= 90) || (c0 >= 97 && c0 <= 122))) return undefined
+  if (!(c0 === 95 || (c0 >= 65 && c0 <= 90) || (c0 >= 97 && c0 <= 122))) return NOT_IDENTIFIER
   let lastUnderscore = -1
   let digitsSince = true
   for (let i = 1; i < n; i++) {
@@ -215,44 +244,71 @@ const splitName = (cand: string): readonly [string, string | undefined] | undefi
       // a digit keeps the suffix numeric
     } else if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122)) {
       digitsSince = false
-    } else return undefined
+    } else return NOT_IDENTIFIER
   }
-  if (lastUnderscore > 0 && lastUnderscore < n - 1 && digitsSince) {
-    return [cand.slice(0, lastUnderscore), cand.slice(lastUnderscore + 1)]
-  }
-  return [cand, undefined]
+  return lastUnderscore > 0 && lastUnderscore < n - 1 && digitsSince ? lastUnderscore : NO_SUFFIX
 }
 
+// The value of the digits after the "_" at `at`, or NON_CANONICAL.
+const suffixValue = (cand: string, at: number): number => {
+  const n = cand.length
+  if (n - at - 1 > 15 || (n - at - 1 > 1 && cand.charCodeAt(at + 1) === 48)) return NON_CANONICAL
+  let v = 0
+  for (let i = at + 1; i < n; i++) v = v * 10 + (cand.charCodeAt(i) - 48)
+  return v
+}
+
+// What `derive` found: the name, the base and count fx records, and how the name is stored in `UsedNames`
+// (NO_SUFFIX, NON_CANONICAL, or a suffix whose value is `num`). One record, reused: `derive` runs for every
+// node created, and its result is read before the next call.
+interface Derived {
+  name: string
+  base: string
+  num: number
+  kind: number
+}
+const derived: Derived = { name: "", base: "", num: 0, kind: NO_SUFFIX }
+
 // The pure part of `create_name`: the name it would give, and the base count it would record.
-const derive = (ns: Namespace, candidate: string): { readonly name: string; readonly base: string; readonly num: number } => {
+const derive = (ns: Namespace, candidate: string): Derived => {
   let cand = candidate
-  let m = splitName(cand)
-  if (m === undefined) {
+  let at = splitAt(cand)
+  if (at === NOT_IDENTIFIER) {
     cand = cand.replace(ILLEGAL_CHARS, "_")
     if (cand === "") cand = "_unnamed"
     if (cand[0]! >= "0" && cand[0]! <= "9") cand = `_${cand}`
-    m = splitName(cand)!
+    at = splitAt(cand)
   }
-  const base = m[0]
+  const base = at === NO_SUFFIX ? cand : cand.slice(0, at)
+  const k = at === NO_SUFFIX ? NO_SUFFIX : suffixValue(cand, at)
+  const taken = at === NO_SUFFIX
+    ? ns.used.hasBare(cand)
+    : k === NON_CANONICAL ? ns.used.hasOther(cand) : ns.used.hasSuffix(base, k)
   let num: number
-  const taken = ns.used.hasSplit(cand, m)
+  let kind = k
   let renamed = false
-  if (m[1] === undefined || taken) {
+  if (at === NO_SUFFIX || taken) {
     num = ns.baseCount.get(cand) ?? 0
     if (ILLEGAL_NAMES.has(cand)) {
       num += 1
       cand = `${base}_${num}`
+      kind = num
       renamed = true
     }
   } else {
-    num = Number.parseInt(m[1], 10)
+    num = k === NON_CANONICAL ? Number.parseInt(cand.slice(at + 1), 10) : k
   }
   // fx's `while cand in used`: `taken` answers for `cand`, unless an illegal name was just suffixed.
   if (renamed ? ns.used.hasSuffix(base, num) : taken) {
     num = firstFree(ns, base, num + 1)
     cand = `${base}_${num}`
+    kind = num
   }
-  return { name: cand, base, num }
+  derived.name = cand
+  derived.base = base
+  derived.num = num
+  derived.kind = kind
+  return derived
 }
 
 // The smallest k >= start with `${base}_${k}` unused: fx's loop, with path-compressed hints.

@@ -7,10 +7,11 @@
  * 1. Fallback calls are the `call_module` nodes whose target is a graph module, found by target (upstream
  *    matched `"_run_on_gpu"` in the node's name). Dead code is eliminated and the graph linted first, as
  *    upstream does.
- * 2. The submodule's graph is copied before the call; its placeholders are then wired, by position, to the
+ * 2. The submodule's graph is copied before the call; its placeholders are wired, by position, to the
  *    call's positional arguments, then by name to its keyword arguments, then to their own default values
  *    (upstream matched them by name against the parent graph, mis-wiring and leaking placeholders). A
- *    keyword that names no remaining input fails, naming the call.
+ *    keyword that names no remaining input fails, naming the call. A placeholder is not copied (its copy
+ *    would be erased at once) but takes its name in the root's namespace, so that every name is fx's.
  * 3. The call's users read the copied result: a single value directly; for a tuple or list result, each
  *    `getitem(call, i)` reads element `i` and is erased, and any other user reads the tuple or list itself.
  * 4. The submodule's parameters, buffers (keeping their persistent flag; upstream made every buffer
@@ -106,13 +107,26 @@ const inlineCall = (gm: Module.GraphModule, call: Node, sub: Module.GraphModule,
       throw PassError.run(NAME, `keyword argument ${key} of ${call.name} is ${why} of ${call.target}`, { node: call.name })
     }
   }
-  // fx's graph_copy (every node, placeholders too, named in the root's namespace), with targets rewritten.
+  // The value each placeholder stands for: positional arguments, then keywords by name, then defaults.
   const valMap = new Map<Node, Argument.Argument>()
+  placeholders.forEach((ph, i) => {
+    if (i < call.args.length) valMap.set(ph, call.args[i]!)
+    else if (Object.hasOwn(kwargs, ph.target)) valMap.set(ph, kwargs[ph.target]!)
+    else if (ph.args.length > 0) valMap.set(ph, ph.args[0]!)
+    else throw PassError.run(NAME, `${call.name} gives no value for input ${ph.target} of ${call.target}`, { node: call.name })
+  })
+  // fx's graph_copy (every node, placeholders too, named in the root's namespace), with targets rewritten.
+  // A placeholder's copy would be replaced by its value and erased at once: it only takes its name, so
+  // that later names are fx's, and its users read the value directly.
   const lookup = (n: Node): Argument.Argument => valMap.get(n)!
   const nestedCalls: Array<Pending> = []
   let result: Argument.Argument = null
   g.insertingBefore(call, () => {
     for (const node of source.nodes()) {
+      if (node.op === "placeholder") {
+        g.createName(node.name)
+        continue
+      }
       if (node.op === "output") {
         result = Argument.mapNodes(node.args[0] ?? null, lookup)
         break
@@ -131,23 +145,6 @@ const inlineCall = (gm: Module.GraphModule, call: Node, sub: Module.GraphModule,
       else hoist(gm, copied.target, reached, call)
     }
   })
-  // Wire the copied placeholders: positional arguments, then keywords by name, then defaults.
-  const substitution = new Map<Node, Argument.Argument>()
-  placeholders.forEach((ph, i) => {
-    const copied = valMap.get(ph) as Node
-    let value: Argument.Argument
-    if (i < call.args.length) value = call.args[i]!
-    else if (Object.hasOwn(kwargs, ph.target)) value = kwargs[ph.target]!
-    else if (ph.args.length > 0) value = ph.args[0]!
-    else {
-      throw PassError.run(NAME, `${call.name} gives no value for input ${ph.target} of ${call.target}`, { node: call.name })
-    }
-    replaceUses(copied, value)
-    substitution.set(copied, value)
-    g.eraseNode(copied)
-  })
-  // The result may name a placeholder itself (a module returning its input): substitute it there too.
-  result = Argument.mapNodes(result, (n) => (substitution.has(n) ? substitution.get(n)! : n))
   if (prefix === "") copyAttributes(gm, sub, call)
   routeResult(call, result)
   g.eraseNode(call)

@@ -3,6 +3,7 @@
  * (spec §4.1 and Appendix A.7: every expected name below is fx's).
  */
 import { assert, describe, it } from "@effect/vitest"
+import { Schema } from "effect"
 import { Graph } from "../../src/graph/Graph.ts"
 import * as Namespace from "../../src/graph/Namespace.ts"
 import { assertGraphError, names } from "../utils/GraphBuilder.ts"
@@ -277,5 +278,73 @@ describe("Namespace: candidateFor / snakeCase", () => {
     assert.strictEqual(Namespace.snakeCase("HTTPServer"), "httpserver")
     assert.strictEqual(Namespace.snakeCase("add.Tensor"), "add.tensor")
     assert.strictEqual(Namespace.snakeCase("x1Y"), "x1y")
+  })
+})
+
+// §4.1's pseudocode of `create_name`, transcribed with regexes and plain sets: the model the allocation-free
+// implementation must agree with on every sequence.
+const model = () => {
+  const used = new Set<string>()
+  const baseCount = new Map<string, number>()
+  const NAME_RE = /^([a-zA-Z_][0-9a-zA-Z_]*?)(?:_(\d+))?$/
+  const illegal = new Set(Namespace.ILLEGAL_NAMES)
+  const derive = (candidate: string) => {
+    let cand = candidate
+    let m = NAME_RE.exec(cand)
+    if (m === null) {
+      cand = cand.replace(/[^0-9a-zA-Z_]+/g, "_")
+      if (cand === "") cand = "_unnamed"
+      if (/^[0-9]/.test(cand)) cand = `_${cand}`
+      m = NAME_RE.exec(cand)!
+    }
+    const base = m[1]!
+    let num: number
+    if (m[2] === undefined || used.has(cand)) {
+      num = baseCount.get(cand) ?? 0
+      if (illegal.has(cand)) {
+        num += 1
+        cand = `${base}_${num}`
+      }
+    } else {
+      num = Number.parseInt(m[2], 10)
+    }
+    while (used.has(cand)) {
+      num += 1
+      cand = `${base}_${num}`
+    }
+    return { cand, base, num }
+  }
+  return {
+    createName: (candidate: string): string => {
+      const { base, cand, num } = derive(candidate)
+      used.add(cand)
+      baseCount.set(base, num)
+      return cand
+    },
+    takeExact: (name: string): boolean => {
+      if (used.has(name)) return false
+      const { base, cand, num } = derive(name)
+      used.add(name)
+      if (cand === name) baseCount.set(base, num)
+      return true
+    }
+  }
+}
+
+const Candidate = Schema.Literals([
+  "add", "add", "add_1", "add_2", "add_5", "add_05", "x", "x_0", "x_01", "a_", "a__1", "_", "__1", "_1", "1abc",
+  "a-b", "a--b_3", "", "input", "input_1", "None", "sum", "getitem", "getitem_1", "getitem_123456789012345678",
+  `b_${2 ** 22}`, `b_${2 ** 22 + 1}`, "b", "b_4194303"
+])
+const Step = Schema.Struct({ candidate: Candidate, exact: Schema.Boolean })
+
+describe("Namespace: agrees with §4.1's create_name", () => {
+  it.prop("createName and takeExact give the model's names on random sequences", { steps: Schema.Array(Step) }, ({ steps }) => {
+    const ns = Namespace.make()
+    const m = model()
+    for (const { candidate, exact } of steps) {
+      if (exact) assert.strictEqual(Namespace.takeExact(ns, candidate), m.takeExact(candidate), `takeExact ${candidate}`)
+      else assert.strictEqual(Namespace.createName(ns, candidate), m.createName(candidate), `createName ${candidate}`)
+    }
   })
 })
