@@ -4,6 +4,7 @@
  */
 import * as os from "node:os"
 import * as ExporterBench from "./exporter.ts"
+import * as GpuBench from "./gpu.ts"
 import * as GraphBench from "./graph.ts"
 import * as Pt2Bench from "./pt2.ts"
 
@@ -81,5 +82,19 @@ console.log(
     `${views ? "ok (views: one buffer per file, weight bytes held once)" : "FAIL (copied or wrong)"}`
 )
 ok &&= writeGbps >= 1 && readGbps >= 1 && wm.peakArrayBuffers < 1.2 * pt2.weightBytes && views
+
+const gpu = await GpuBench.run()
+if (gpu._tag === "Skipped") {
+  console.log(`\nGPU copies: skipped (${gpu.reason})`)
+} else {
+  console.log(`\nGPU copies on ${gpu.device}, page-locked host memory, ${gpu.bytes / 2 ** 20} MiB x ${gpu.reps} (GB/s = 10^9 B/s; median, best)`)
+  for (const r of gpu.rows) {
+    const base = gpu.rows.find((b) => b.direction === r.direction && b.path.startsWith("cudaMemcpy"))!
+    const share = r.medianGBps / base.medianGBps
+    const verdict = r === base ? "baseline" : `${(100 * share).toFixed(1)}% of baseline  ${share >= 0.9 ? "ok (>= 90%)" : "FAIL (< 90%)"}`
+    if (r !== base) ok &&= share >= 0.9
+    console.log(`${r.direction}  ${r.path.padEnd(40)}${r.medianGBps.toFixed(2).padStart(8)}${r.bestGBps.toFixed(2).padStart(8)}  ${verdict}`)
+  }
+}
 
 process.exitCode = ok ? 0 : 1

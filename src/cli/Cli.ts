@@ -3,9 +3,11 @@
  * library never prints.
  *
  * - `trtx export IN.tgm -o OUT.pt2 [--cross-compile] [--schemas FILE]`: read, run the exporter, write; prints
- *   the per-pass table and a summary.
- * - `trtx load IN.pt2 -o OUT.pt2`: the load side of a cross-compiled program (no-op placeholders back to
- *   `execute_engine`).
+ *   the per-pass table and a summary. The operator schemas are those the archive carries (`op_schemas.json`),
+ *   and those of `--schemas`, which win for an operator that both give.
+ * - `trtx load IN.pt2 -o OUT.pt2 [--check-gpu]`: the load side of a cross-compiled program (no-op placeholders
+ *   back to `execute_engine`); `--check-gpu` first checks every engine against this machine's GPU (the
+ *   native addon's `Cuda` layer) and fails, naming the engine, where one cannot run.
  * - `trtx inspect FILE [--json]`: the summary of a `.tgm` or `.pt2` (`Summary.ts`).
  * - `trtx verify FILE`: reads and checks a `.tgm` or `.pt2`; exit 0 when valid, 1 with the located error.
  * - `trtx report FILE -o OUT.html`: the partition picture and tables as one self-contained page.
@@ -23,6 +25,8 @@ import { ArchiveError } from "../archive/ArchiveError.ts"
 import * as Reader from "../archive/pt2/Reader.ts"
 import * as Writer from "../archive/pt2/Writer.ts"
 import * as Tgm from "../archive/tgm/Tgm.ts"
+import { checkEngines } from "../engine/CheckEngines.ts"
+import { Cuda } from "../engine/Cuda.ts"
 import * as Lint from "../graph/Lint.ts"
 import * as Exporter from "../passes/Exporter.ts"
 import { PassError } from "../passes/PassError.ts"
@@ -136,14 +140,19 @@ const exportCommand = Command.make("export", {
   ),
   schemas: Flag.String("schemas").pipe(
     Flag.optional,
-    Flag.withDescription("A JSON array of the torch schemas of the aten operators the module calls")
+    Flag.withDescription(
+      "A JSON array of the torch schemas of the aten operators the module calls, added to those the archive carries (and winning over them)"
+    )
   ),
   ...verbosityFlags
 }, ({ input, output, crossCompile, schemas, ...flags }) =>
   reported(Effect.gen(function*() {
     const v = verbosityOf(flags)
-    const known = yield* schemasFrom(schemas)
-    const module = yield* step(v, `reading ${input}`, Tgm.readFile(input))
+    const given = yield* schemasFrom(schemas)
+    const archive = yield* step(v, `reading ${input}`, Tgm.readArchiveFile(input))
+    // The archive's schemas first, so that a schema given on the command line replaces the archive's.
+    const known: OpSchema.OpSchemas = new Map([...archive.schemas, ...given])
+    const module = archive.module
     const { output: program, reports } = yield* step(
       v,
       "exporting",
@@ -159,13 +168,21 @@ const loadCommand = Command.make("load", {
   input: Argument.File("input", { mustExist: true }).pipe(Argument.withDescription("A cross-compiled program (.pt2)")),
   output,
   schemas: Flag.String("schemas").pipe(Flag.optional, Flag.withDescription("As for export")),
+  checkGpu: Flag.Boolean("check-gpu").pipe(
+    Flag.withDefault(false),
+    Flag.withDescription("First check every engine against this machine's GPU and platform (needs CUDA)")
+  ),
   ...verbosityFlags
-}, ({ input, output, schemas, ...flags }) =>
+}, ({ input, output, schemas, checkGpu, ...flags }) =>
   reported(Effect.gen(function*() {
     const v = verbosityOf(flags)
     const known = yield* schemasFrom(schemas)
     const { program, extraFiles } = yield* step(v, `reading ${input}`, Reader.readFile(input))
-    const loaded = yield* step(v, "loading engines", Exporter.load(program))
+    const loaded = yield* step(
+      v,
+      checkGpu ? "checking and loading engines" : "loading engines",
+      checkGpu ? Exporter.load(program, { check: checkEngines }).pipe(Effect.provide(Cuda.layer)) : Exporter.load(program)
+    )
     yield* parentOf(output)
     yield* step(v, `writing ${output}`, Writer.writeFile(output, loaded, { schemas: known, extraFiles }))
     const summary = Render.summary(Summary.ofProgram(loaded))

@@ -7,7 +7,7 @@
  * | `transform(gm, cross)`         | `transform({ crossCompile })`: deepCopy, inlineTrtModules, inlineTorchModules, cleanup |
  * | `create_trt_exp_program(gm)`   | `toProgram`: lift, createExportedProgram                             |
  * | `export(gm, cross)`            | `exportProgram({ crossCompile })` = `transform` then `toProgram`     |
- * | `replace_execute_engine_no_op_node(ep)` | `load(ep)`                                                  |
+ * | `replace_execute_engine_no_op_node(ep)` | `load(ep)`, optionally after a GPU check (`{ check }`)      |
  *
  * The pipelines are values: insert a pass of your own between `transform` and `toProgram` with
  * `Pipeline.andThen`.
@@ -94,10 +94,26 @@ export const exportModule = (module: GraphModule, options?: Options): Effect.Eff
   run(exportProgram(options), module)
 
 /**
+ * Load options.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LoadOptions<R> {
+  /**
+   * A pass run first, which sees every engine record before any is put back: `checkEngines`
+   * (`src/engine/CheckEngines.ts`) checks them against the local GPU.
+   */
+  readonly check?: Pass.Pass<GraphState.ExportedProgram, GraphState.ExportedProgram, R>
+}
+
+/**
  * The load side of a cross-compiled program: engines back in place, lifted.
  *
  * @since 0.1.0
  * @category combinators
  */
-export const load = (program: ExportedProgram): Effect.Effect<ExportedProgram, PassError> =>
-  Pass.apply(replaceNoOpPlaceholders, program as GraphState.ExportedProgram)
+export const load = <R = never>(program: ExportedProgram, options?: LoadOptions<R>): Effect.Effect<ExportedProgram, PassError, R> =>
+  options?.check === undefined
+    ? Pass.apply(replaceNoOpPlaceholders, program as GraphState.ExportedProgram)
+    : Pipeline.run(Pipeline.make(options.check).pipe(Pipeline.andThen(replaceNoOpPlaceholders)), program as GraphState.ExportedProgram)
