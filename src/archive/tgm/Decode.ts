@@ -1,13 +1,14 @@
 /**
  * From validated `.tgm` records to the graph IR: resolves `{"node": n}` references, archive entries
  * (storages, engines) and module targets, and reports every fault at its place: the entry, the JSON path,
- * and the node.
+ * and the node. Also the operator schemas of the optional `op_schemas.json`.
  *
  * It builds a fresh module tree and hands it out only when everything resolved, so a broken archive never
  * yields a half-built module.
  *
  * @since 0.1.0
  */
+import { Result } from "effect"
 import * as ArchiveError from "../ArchiveError.ts"
 import * as Json from "../Json.ts"
 import * as Argument from "../../graph/Argument.ts"
@@ -17,6 +18,7 @@ import * as Lint from "../../graph/Lint.ts"
 import * as Module from "../../graph/Module.ts"
 import type { Node } from "../../graph/Node.ts"
 import * as Tensor from "../../graph/Tensor.ts"
+import * as OpSchema from "../../program/OpSchema.ts"
 import type * as Records from "./Records.ts"
 
 // ===== Models =====
@@ -322,6 +324,41 @@ class Decoder {
     }
     return tensor
   }
+}
+
+/**
+ * The operator schemas of `op_schemas.json`, by target. Each string must parse as a torch schema, and no
+ * operator may be given twice with different schemas (which one the archive means would be a guess).
+ *
+ * @throws ArchiveError located at `entry` (`op_schemas.json`) and the index of the faulty string.
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeOpSchemas = (
+  record: Records.OpSchemasRecord,
+  location: { readonly archive: string; readonly entry: string }
+): OpSchema.OpSchemas => {
+  const out = new Map<string, OpSchema.OpSchema>()
+  const first = new Map<string, number>()
+  record.forEach((text, i) => {
+    const parsed = OpSchema.parse(text)
+    if (Result.isFailure(parsed)) {
+      const f = parsed.failure
+      throw ArchiveError.at({ ...location, path: `$[${i}]` }, "SchemaMismatch", `not a torch schema: ${f.detail} (at offset ${f.offset})`)
+    }
+    const target = OpSchema.targetOf(parsed.success)
+    const earlier = first.get(target)
+    if (earlier !== undefined && OpSchema.print(out.get(target)!) !== OpSchema.print(parsed.success)) {
+      throw ArchiveError.at(
+        { ...location, path: `$[${i}]` },
+        "SchemaMismatch",
+        `a second, different schema for ${target} (the first is $[${earlier}])`
+      )
+    }
+    if (earlier === undefined) first.set(target, i)
+    out.set(target, parsed.success)
+  })
+  return out
 }
 
 /**

@@ -11,6 +11,7 @@ import type { Graph } from "../../graph/Graph.ts"
 import * as Meta from "../../graph/Meta.ts"
 import type * as Module from "../../graph/Module.ts"
 import type * as Tensor from "../../graph/Tensor.ts"
+import * as OpSchema from "../../program/OpSchema.ts"
 import type * as Records from "./Records.ts"
 
 // ===== Models =====
@@ -173,6 +174,14 @@ export const argument = (a: Argument.Argument): Records.ArgRecord => {
       return { sym_int: t.expr }
   }
 }
+
+/**
+ * The `op_schemas.json` record of operator schemas: each printed as torch prints it, in the registry's order.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const opSchemas = (schemas: OpSchema.OpSchemas): Records.OpSchemasRecord => [...schemas.values()].map(OpSchema.print)
 
 /**
  * A float in its archive form: non-finite values as `"inf"`, `"-inf"`, `"nan"`.

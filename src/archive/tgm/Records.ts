@@ -39,6 +39,28 @@ export const FormatRecord = Schema.Struct({
 /** @since 0.1.0 @category models */
 export type FormatRecord = typeof FormatRecord.Type
 
+// ===== op_schemas.json =====
+
+/**
+ * The optional entry holding the operator schemas of the module's graphs: a trtx addition to the shared
+ * spec (`docs/divergences.md`), written by `python/trtx_dump.py`. Readers that do not know it ignore it, as
+ * they ignore every unknown entry.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const SCHEMAS_ENTRY = "op_schemas.json"
+
+/**
+ * `op_schemas.json`: torch's schema strings (`str(op._schema)`), the form `trtx export --schemas` takes.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const OpSchemasRecord = Schema.Array(Schema.String)
+/** @since 0.1.0 @category models */
+export type OpSchemasRecord = typeof OpSchemasRecord.Type
+
 // ===== Arguments =====
 
 /** `{"node": name}`. @since 0.1.0 @category models */

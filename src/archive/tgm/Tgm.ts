@@ -2,9 +2,11 @@
  * Reading and writing `.tgm` compiled-module archives (`shared/spec/compiled-module-archive.md`).
  *
  * Reading validates everything before anything is handed out: the container (`Zip.ts`), `format.json`
- * (format and version), `module.json` against its schema (`Records.ts`), then every reference (`Decode.ts`).
- * Only the entries `module.json` points to are read, each into one buffer that the tensors and engine
- * records view without copying. Unknown entries are ignored, for forward compatibility.
+ * (format and version), `module.json` against its schema (`Records.ts`), then every reference (`Decode.ts`),
+ * and, where the archive has it, `op_schemas.json` (the operator schemas of the graphs, a trtx addition to
+ * the spec: `docs/divergences.md`). Only the entries `module.json` points to are read, each into one buffer
+ * that the tensors and engine records view without copying. Unknown entries are ignored, for forward
+ * compatibility.
  *
  * Writing is deterministic (the same module gives the same bytes) and atomic (a temporary file renamed
  * into place). Storages and engines are stored uncompressed, so that a reader can map them as they are.
@@ -16,6 +18,7 @@ import * as ArchiveError from "../ArchiveError.ts"
 import * as Json from "../Json.ts"
 import * as Zip from "../zip/Zip.ts"
 import type { GraphModule } from "../../graph/Module.ts"
+import type * as OpSchema from "../../program/OpSchema.ts"
 import * as Decode from "./Decode.ts"
 import * as Encode from "./Encode.ts"
 import * as Records from "./Records.ts"
@@ -35,6 +38,28 @@ export interface Producer {
 }
 
 /**
+ * What an archive holds: the module tree, and the operator schemas of `op_schemas.json` (empty when the
+ * archive has no such entry).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Archive {
+  readonly module: GraphModule
+  readonly schemas: OpSchema.OpSchemas
+}
+
+/**
+ * What {@link entries} may write besides the module: `schemas` becomes `op_schemas.json`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface WriteOptions {
+  readonly schemas?: OpSchema.OpSchemas
+}
+
+/**
  * The producer trtx writes.
  *
  * @since 0.1.0
@@ -45,12 +70,12 @@ export const trtxProducer: Producer = { torch: null, torch_tensorrt: null, tool:
 // ===== Decoding =====
 
 /**
- * Reads a `.tgm` archive from a file or from bytes.
+ * Reads a `.tgm` archive from a file or from bytes: the module and the operator schemas it carries.
  *
  * @since 0.1.0
  * @category decoding
  */
-export const read = (source: Zip.ZipSource): Effect.Effect<GraphModule, ArchiveError.ArchiveError> =>
+export const readArchive = (source: Zip.ZipSource): Effect.Effect<Archive, ArchiveError.ArchiveError> =>
   Effect.scoped(
     Effect.gen(function*() {
       const zip = yield* Zip.open(source)
@@ -82,9 +107,17 @@ export const read = (source: Zip.ZipSource): Effect.Effect<GraphModule, ArchiveE
         // An absent entry is reported by the decoder, at the JSON path that names it.
         if (zip.entries.has(name)) entries.set(name, yield* zip.read(name))
       }
+      const schemaTexts = zip.entries.has(Records.SCHEMAS_ENTRY)
+        ? yield* Json.decode(Records.OpSchemasRecord, yield* zip.read(Records.SCHEMAS_ENTRY), {
+          archive,
+          entry: Records.SCHEMAS_ENTRY
+        })
+        : []
       return yield* Effect.suspend(() => {
         try {
-          return Effect.succeed(Decode.decodeRoot(root, entries, { archive, entry: "module.json" }))
+          const module = Decode.decodeRoot(root, entries, { archive, entry: "module.json" })
+          const schemas = Decode.decodeOpSchemas(schemaTexts, { archive, entry: Records.SCHEMAS_ENTRY })
+          return Effect.succeed({ module, schemas })
         } catch (e) {
           if (e instanceof ArchiveError.ArchiveError) return Effect.fail(e)
           throw e // a bug, not bad input: let it surface as a defect
@@ -92,6 +125,24 @@ export const read = (source: Zip.ZipSource): Effect.Effect<GraphModule, ArchiveE
       })
     })
   )
+
+/**
+ * Reads a `.tgm` archive from a file or from bytes: the module (a bad `op_schemas.json` still fails it).
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const read = (source: Zip.ZipSource): Effect.Effect<GraphModule, ArchiveError.ArchiveError> =>
+  Effect.map(readArchive(source), (a) => a.module)
+
+/**
+ * Reads a `.tgm` file: the module and the operator schemas it carries.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const readArchiveFile = (path: string): Effect.Effect<Archive, ArchiveError.ArchiveError> =>
+  readArchive({ _tag: "File", path })
 
 /**
  * Reads a `.tgm` file.
@@ -114,12 +165,17 @@ export const readBytes = (bytes: Uint8Array, label = "<bytes>"): Effect.Effect<G
 // ===== Encoding =====
 
 /**
- * The entries of the archive of a module: `format.json`, `module.json`, then storages and engines.
+ * The entries of the archive of a module: `format.json`, `module.json`, `op_schemas.json` when
+ * `options.schemas` is given, then storages and engines.
  *
  * @since 0.1.0
  * @category encoding
  */
-export const entries = (root: GraphModule, producer: Producer = trtxProducer): Array<Zip.ZipWriteEntry> => {
+export const entries = (
+  root: GraphModule,
+  producer: Producer = trtxProducer,
+  options: WriteOptions = {}
+): Array<Zip.ZipWriteEntry> => {
   const encoded = Encode.encodeRoot(root)
   const out: Array<Zip.ZipWriteEntry> = [
     {
@@ -129,6 +185,9 @@ export const entries = (root: GraphModule, producer: Producer = trtxProducer): A
     },
     { name: "module.json", data: Json.encode(encoded.root), compress: true }
   ]
+  if (options.schemas !== undefined) {
+    out.push({ name: Records.SCHEMAS_ENTRY, data: Json.encode(Encode.opSchemas(options.schemas)), compress: true })
+  }
   for (const [name, data] of encoded.entries) out.push({ name, data, compress: false })
   return out
 }
@@ -142,8 +201,10 @@ export const entries = (root: GraphModule, producer: Producer = trtxProducer): A
 export const writeFile = (
   path: string,
   root: GraphModule,
-  producer?: Producer
-): Effect.Effect<void, ArchiveError.ArchiveError> => Effect.suspend(() => Zip.writeFile(path, entries(root, producer)))
+  producer?: Producer,
+  options?: WriteOptions
+): Effect.Effect<void, ArchiveError.ArchiveError> =>
+  Effect.suspend(() => Zip.writeFile(path, entries(root, producer, options)))
 
 /**
  * A module's `.tgm` archive as bytes.
@@ -151,5 +212,8 @@ export const writeFile = (
  * @since 0.1.0
  * @category encoding
  */
-export const toBytes = (root: GraphModule, producer?: Producer): Effect.Effect<Uint8Array, ArchiveError.ArchiveError> =>
-  Effect.suspend(() => Zip.toBytes(entries(root, producer)))
+export const toBytes = (
+  root: GraphModule,
+  producer?: Producer,
+  options?: WriteOptions
+): Effect.Effect<Uint8Array, ArchiveError.ArchiveError> => Effect.suspend(() => Zip.toBytes(entries(root, producer, options)))

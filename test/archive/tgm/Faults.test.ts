@@ -632,3 +632,54 @@ describe("bugs: faults reported wrongly or not at all", () => {
       assert.strictEqual(e.node, "_run_on_acc_0")
     }))
 })
+
+// ===== op_schemas.json =====
+
+describe("op_schemas.json (optional; a trtx addition to the spec)", () => {
+  const withSchemas = (data: string) =>
+    C.editSample("mlp", (e) => [...e, { name: "op_schemas.json", data: C.text(data), compress: true }])
+  const GELU = "aten::gelu(Tensor self, *, str approximate=\\\"none\\\") -> Tensor"
+
+  it.effect("text that is not JSON is BadJson at the entry", () =>
+    expectFault(withSchemas("[\"aten::relu(Tensor self) -> Tensor\""), { fault: "BadJson", entry: "op_schemas.json" }))
+
+  it.effect("anything but an array of strings is SchemaMismatch at its JSON path", () =>
+    Effect.gen(function*() {
+      yield* expectFault(withSchemas(`{"schemas": []}`), { fault: "SchemaMismatch", entry: "op_schemas.json", path: "$" })
+      yield* expectFault(withSchemas(`["${GELU}", 7]`), { fault: "SchemaMismatch", entry: "op_schemas.json", path: "$[1]" })
+    }))
+
+  it.effect("a string that is not a torch schema is SchemaMismatch at its index, with the parser's reason", () =>
+    Effect.gen(function*() {
+      const e = yield* expectFault(withSchemas(`["${GELU}", "aten::relu(Tensor self -> Tensor"]`), {
+        fault: "SchemaMismatch",
+        entry: "op_schemas.json",
+        path: "$[1]"
+      })
+      assert.include(e.detail, "not a torch schema")
+      assert.match(e.detail, /at offset \d+/)
+    }))
+
+  it.effect("a second, different schema for one operator is refused; the same one twice is not", () =>
+    Effect.gen(function*() {
+      const renamed = GELU.replace("Tensor self", "Tensor input")
+      const e = yield* expectFault(withSchemas(`["${GELU}", "aten::relu(Tensor self) -> Tensor", "${renamed}"]`), {
+        fault: "SchemaMismatch",
+        entry: "op_schemas.json",
+        path: "$[2]"
+      })
+      assert.include(e.detail, "torch.ops.aten.gelu.default")
+      assert.include(e.detail, "$[0]")
+      const same = yield* Tgm.readArchive({ _tag: "Bytes", bytes: yield* withSchemas(`["${GELU}", "${GELU}"]`), label: LABEL })
+      assert.deepStrictEqual([...same.schemas.keys()], ["torch.ops.aten.gelu.default"])
+    }))
+
+  it.effect("entry bytes that fail the CRC are CorruptZip at the entry", () =>
+    Effect.gen(function*() {
+      const bytes = yield* C.editSample("mlp", (e) => [...e, { name: "op_schemas.json", data: C.text(`["${GELU}"]`), compress: false }])
+      const entry = C.layout(bytes).entries.find((x) => x.name === "op_schemas.json")!
+      bytes[entry.dataStart + 3]! ^= 0x20
+      yield* expectFault(bytes, { fault: "CorruptZip", entry: "op_schemas.json" })
+    }))
+})
+

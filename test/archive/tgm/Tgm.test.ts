@@ -14,6 +14,7 @@ import * as Lint from "../../../src/graph/Lint.ts"
 import type * as Meta from "../../../src/graph/Meta.ts"
 import * as Module from "../../../src/graph/Module.ts"
 import * as Tensor from "../../../src/graph/Tensor.ts"
+import * as OpSchema from "../../../src/program/OpSchema.ts"
 import * as C from "../../utils/TgmCraft.ts"
 
 // ===== Helpers =====
@@ -820,5 +821,52 @@ describe("round-trip edge cases", () => {
     Effect.gen(function*() {
       const e = yield* Effect.flip(Tgm.readBytes(new Uint8Array(0), "empty"))
       assert.instanceOf(e, ArchiveError)
+    }))
+})
+
+// ===== op_schemas.json and the dumper-made archive =====
+
+describe("op_schemas.json", () => {
+  const EXAMPLE = nodePath.join(import.meta.dirname, "../../../examples/example.tgm")
+  const manifest = JSON.parse(
+    fs.readFileSync(nodePath.join(import.meta.dirname, "../../../examples/example.manifest.json"), "utf8")
+  ) as { readonly op_schemas: ReadonlyArray<string> }
+
+  it.effect("the dumper-made example carries the schemas of its fallback operators, as torch prints them", () =>
+    Effect.gen(function*() {
+      const { module, schemas } = yield* Tgm.readArchiveFile(EXAMPLE)
+      assert.deepStrictEqual([...schemas.keys()], ["torch.ops.aten.gelu.default", "torch.ops.aten.native_layer_norm.default"])
+      assert.deepStrictEqual([...schemas.values()].map(OpSchema.print), manifest.op_schemas)
+      // read gives the same module as readArchive.
+      assert.deepStrictEqual(encoded(yield* Tgm.readFile(EXAMPLE)), encoded(module))
+    }))
+
+  it.effect("an archive without the entry has no schemas", () =>
+    Effect.gen(function*() {
+      const { schemas } = yield* Tgm.readArchive({ _tag: "Bytes", bytes: C.sampleBytes("mlp"), label: "mlp" })
+      assert.strictEqual(schemas.size, 0)
+    }))
+
+  it.effect("schemas given to toBytes are written and read back; without them there is no entry", () =>
+    Effect.gen(function*() {
+      const { module, schemas } = yield* Tgm.readArchiveFile(EXAMPLE)
+      const bytes = yield* Tgm.toBytes(module, Tgm.trtxProducer, { schemas })
+      const back = yield* Tgm.readArchive({ _tag: "Bytes", bytes, label: "back" })
+      assert.deepStrictEqual([...back.schemas.values()].map(OpSchema.print), manifest.op_schemas)
+      assert.deepStrictEqual(encoded(back.module), encoded(module))
+      const names = (yield* C.unzip(yield* Tgm.toBytes(module))).map((e) => e.name)
+      assert.notInclude(names, "op_schemas.json")
+    }))
+
+  it.effect("the dumper writes, field for field, what trtx's writer writes for the module it reads", () =>
+    Effect.gen(function*() {
+      const fixture = new Uint8Array(fs.readFileSync(EXAMPLE))
+      const original = yield* C.unzip(fixture)
+      const m = yield* Tgm.readBytes(fixture, "example.tgm")
+      const e = Encode.encodeRoot(m)
+      assert.deepStrictEqual(JSON.parse(Json.stringify(e.root)), JSON.parse(C.str(C.entryOf(original, "module.json").data)))
+      const blobs = original.map((x) => x.name).filter((n) => n.startsWith("tensors/") || n.startsWith("engines/"))
+      assert.deepStrictEqual([...e.entries.keys()].sort(), blobs.sort())
+      for (const [k, v] of e.entries) assert.deepStrictEqual(Uint8Array.from(v), Uint8Array.from(C.entryOf(original, k).data))
     }))
 })
