@@ -3,7 +3,8 @@
  * library never prints.
  *
  * - `trtx export IN.tgm -o OUT.pt2 [--cross-compile] [--schemas FILE]`: read, run the exporter, write; prints
- *   the per-pass table and a summary.
+ *   the per-pass table and a summary. The operator schemas are those the archive carries (`op_schemas.json`),
+ *   and those of `--schemas`, which win for an operator that both give.
  * - `trtx load IN.pt2 -o OUT.pt2 [--check-gpu]`: the load side of a cross-compiled program (no-op placeholders
  *   back to `execute_engine`); `--check-gpu` first checks every engine against this machine's GPU (the
  *   native addon's `Cuda` layer) and fails, naming the engine, where one cannot run.
@@ -139,14 +140,19 @@ const exportCommand = Command.make("export", {
   ),
   schemas: Flag.String("schemas").pipe(
     Flag.optional,
-    Flag.withDescription("A JSON array of the torch schemas of the aten operators the module calls")
+    Flag.withDescription(
+      "A JSON array of the torch schemas of the aten operators the module calls, added to those the archive carries (and winning over them)"
+    )
   ),
   ...verbosityFlags
 }, ({ input, output, crossCompile, schemas, ...flags }) =>
   reported(Effect.gen(function*() {
     const v = verbosityOf(flags)
-    const known = yield* schemasFrom(schemas)
-    const module = yield* step(v, `reading ${input}`, Tgm.readFile(input))
+    const given = yield* schemasFrom(schemas)
+    const archive = yield* step(v, `reading ${input}`, Tgm.readArchiveFile(input))
+    // The archive's schemas first, so that a schema given on the command line replaces the archive's.
+    const known: OpSchema.OpSchemas = new Map([...archive.schemas, ...given])
+    const module = archive.module
     const { output: program, reports } = yield* step(
       v,
       "exporting",

@@ -9,11 +9,23 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as Reader from "../../src/archive/pt2/Reader.ts"
+import * as Zip from "../../src/archive/zip/Zip.ts"
 import * as Summary from "../../src/program/Summary.ts"
+import * as C from "../utils/TgmCraft.ts"
 
 const ROOT = path.join(import.meta.dirname, "../..")
 const SAMPLE = "test/fixtures/samples/mlp/input.tgm"
 const SCHEMAS = "test/fixtures/pt2/sample-schemas.json"
+
+// The name under which a written program's gelu node passes its tensor (the schema's first argument).
+const geluInput = (file: string) =>
+  Effect.scoped(Effect.gen(function*() {
+    const zip = yield* Zip.open({ _tag: "File", path: file })
+    const entry = [...zip.entries.keys()].find((n) => n.endsWith("/models/model.json"))!
+    const model = JSON.parse(new TextDecoder().decode(yield* zip.read(entry)))
+    const gelu = model.graph_module.graph.nodes.find((n: { target: string }) => n.target === "torch.ops.aten.gelu.default")
+    return gelu.inputs[0].name as string
+  }))
 
 const trtx = (...args: Array<string>) => {
   const r = spawnSync(process.execPath, ["src/cli/bin.ts", ...args], { cwd: ROOT, encoding: "utf8" })
@@ -105,6 +117,31 @@ describe("trtx CLI", () => {
       assert.strictEqual(v.code, 1)
       assert.match(v.stderr, /^error: .*junk\.pt2: CorruptZip: /)
       assert.notMatch(v.stderr, /\n\s+at /)
+    }), 30_000)
+
+  it.effect("export takes the schemas the archive carries (op_schemas.json); --schemas adds to them and wins", () =>
+    Effect.gen(function*() {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "trtx-cli-"))
+      try {
+        const GELU = "aten::gelu(Tensor self, *, str approximate=\\\"none\\\") -> Tensor"
+        // The mlp sample (gelu in PyTorch) with the entry the dumper writes: no --schemas needed.
+        const tgm = path.join(dir, "mlp.tgm")
+        fs.writeFileSync(tgm, yield* C.editSample("mlp", (e) => [...e, { name: "op_schemas.json", data: C.text(`["${GELU}"]`), compress: true }]))
+        const out = path.join(dir, "mlp.pt2")
+        const r = trtx("export", tgm, "-o", out)
+        assert.strictEqual(r.code, 0, r.stderr)
+        assert.strictEqual(yield* geluInput(out), "self")
+        // A schema given on the command line replaces the archive's for the same operator.
+        const file = path.join(dir, "s.json")
+        fs.writeFileSync(file, JSON.stringify([GELU.replace("Tensor self", "Tensor input").replaceAll("\\\"", "\"")]))
+        const w = trtx("export", tgm, "-o", out, "--schemas", file)
+        assert.strictEqual(w.code, 0, w.stderr)
+        assert.strictEqual(yield* geluInput(out), "input")
+        // The bundled example exports as it is.
+        assert.strictEqual(trtx("export", "examples/example.tgm", "-o", path.join(dir, "example.pt2"), "--quiet").code, 0)
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true })
+      }
     }), 30_000)
 
   it("inspect refuses a file that is neither .tgm nor .pt2: a usage error, exit 2", () =>
