@@ -95,10 +95,12 @@ describe.skipIf(skipReason !== undefined)(`on a GPU${skipReason === undefined ? 
         return { used, syncSame, asyncSame, pinnedSame: pinned.bytes.equals(back), pinned: pinned.pinned }
       }))
       const after = yield* cuda.memInfo()
-      console.log(`1 GiB: free memory dropped ${inScope.used} bytes in scope; after the scope ${base.free - after.free} bytes`)
+      console.log(`1 GiB: free memory dropped ${inScope.used} bytes in the scope; after it, free memory is ${after.free - base.free} bytes above the baseline`)
       assert.isAtLeast(inScope.used, GiB)
       assert.isTrue(inScope.syncSame && inScope.asyncSame && inScope.pinnedSame && inScope.pinned)
-      assert.strictEqual(after.free, base.free)
+      // Nothing leaked: every byte is back. (On the H100 free memory even rose by about 20 MB past the
+      // baseline here, the driver giving back memory of its own; the exact 0-byte check is the next test's.)
+      assert.isAtLeast(after.free, base.free)
       assert.deepInclude(yield* cuda.stats, { liveBuffers: 0, liveBytes: 0, liveStreams: 0, livePins: 0 })
     }).pipe(Effect.provide(Cuda.layer)), 60_000)
 
