@@ -179,12 +179,15 @@ export const mapNodes = (a: Argument, f: (node: Node) => Argument): Argument => 
 }
 
 const mapArray = (xs: ReadonlyArray<Argument>, f: (node: Node) => Argument): ReadonlyArray<Argument> => {
+  // Copied at its exact size on the first change (an array grown by push reserves room it never uses,
+  // and every node of a copied graph keeps its arguments).
   let out: Array<Argument> | undefined
   for (let i = 0; i < xs.length; i++) {
     const x = xs[i]!
     const y = mapNodes(x, f)
-    if (y !== x && out === undefined) out = xs.slice(0, i)
-    if (out !== undefined) out.push(y)
+    if (y === x) continue
+    out ??= xs.slice()
+    out[i] = y
   }
   return out ?? xs
 }
@@ -196,13 +199,17 @@ const mapArray = (xs: ReadonlyArray<Argument>, f: (node: Node) => Argument): Rea
  * @category combinators
  */
 export const mapKwargs = (kwargs: Kwargs, f: (node: Node) => Argument): Kwargs => {
-  let changed = false
-  const entries = Object.entries(kwargs).map(([k, v]) => {
+  // Nothing is allocated unless a value changes (most nodes have no keyword arguments at all).
+  let out: Record<string, Argument> | undefined
+  for (const k in kwargs) {
+    const v = kwargs[k]!
     const v2 = mapNodes(v, f)
-    if (v2 !== v) changed = true
-    return [k, v2] as const
-  })
-  return changed ? Object.fromEntries(entries) : kwargs
+    if (v2 === v) continue
+    out ??= { ...kwargs }
+    // A data property even for a key `__proto__` (an assignment would set the prototype).
+    Object.defineProperty(out, k, { value: v2, writable: true, enumerable: true, configurable: true })
+  }
+  return out ?? kwargs
 }
 
 /**

@@ -79,23 +79,13 @@ export class Graph {
   }
 
   /** The nodes in graph order. Safe to mutate while iterating, as in fx: an erased node is skipped. */
-  *nodes(): IterableIterator<Node> {
-    let cur = this.#root._next
-    while (cur !== this.#root) {
-      const node = cur as Node
-      if (!node._erased) yield node
-      cur = cur._next
-    }
+  nodes(): IterableIterator<Node> {
+    return new NodeIterator(this.#root, true)
   }
 
   /** The nodes in reverse graph order; as safe as {@link nodes}. */
-  *reversed(): IterableIterator<Node> {
-    let cur = this.#root._prev
-    while (cur !== this.#root) {
-      const node = cur as Node
-      if (!node._erased) yield node
-      cur = cur._prev
-    }
+  reversed(): IterableIterator<Node> {
+    return new NodeIterator(this.#root, false)
   }
 
   /** The first node, if any. */
@@ -474,6 +464,46 @@ export class Graph {
   }
 }
 
+
+/**
+ * The iterator of {@link Graph.nodes} and {@link Graph.reversed}: from the last node it gave, it steps to
+ * the next link and skips erased nodes (an erased node keeps its links, so the walk goes on past a node
+ * erased under it). Not a generator: every whole-graph walk goes through here, and a generator allocates
+ * a result per node. Its one result object is reused, which `for...of`, spreading and `Array.from` allow
+ * (they read each result before asking for the next).
+ */
+class NodeIterator implements IterableIterator<Node> {
+  #at: Link
+  readonly #root: Link
+  readonly #forward: boolean
+  readonly #result: { value: Node; done: boolean } = { value: undefined as unknown as Node, done: false }
+
+  constructor(root: Link, forward: boolean) {
+    this.#root = root
+    this.#at = root
+    this.#forward = forward
+  }
+
+  next(): IteratorResult<Node> {
+    const root = this.#root
+    const result = this.#result
+    if (result.done) return result
+    let cur = this.#forward ? this.#at._next : this.#at._prev
+    while (cur !== root && (cur as Node)._erased) cur = this.#forward ? cur._next : cur._prev
+    this.#at = cur
+    if (cur === root) {
+      result.value = undefined as unknown as Node
+      result.done = true
+    } else {
+      result.value = cur as Node
+    }
+    return result
+  }
+
+  [Symbol.iterator](): IterableIterator<Node> {
+    return this
+  }
+}
 
 // ===== Constructors =====
 

@@ -46,13 +46,7 @@ const copyModule = (mod: Module, memo: Map<Module, Module>, lazy: boolean, isRoo
   let copy: Module
   switch (mod.kind) {
     case "graph_module": {
-      let gm: GraphModule
-      if (lazy && !isRoot) {
-        gm = new GraphModule()
-        gm._copyLazily(mod._readGraph)
-      } else {
-        gm = new GraphModule(mod.graph.copy())
-      }
+      const gm = lazy && !isRoot ? new GraphModule(undefined, mod._readGraph) : new GraphModule(mod.graph.copy())
       gm.inSpec = mod.inSpec
       gm.outSpec = mod.outSpec
       gm.symbols = mod.symbols === undefined ? undefined : new Map(mod.symbols)

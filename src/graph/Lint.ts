@@ -41,7 +41,9 @@ export const lint = (graph: Graph): void => {
     // unlinked; the erased flag is the cheap proof of both.
     if (node.erased) fail(node, `Node '${node.name}' is not in the lookup table of this Graph!`)
     if (output !== undefined) fail(node, `Node '${node.name}' comes after the output node '${output.name}'`)
-    for (const input of node.inputNodes) {
+    const inputs = node.inputNodes
+    for (let i = 0; i < inputs.length; i++) {
+      const input = inputs[i]!
       if (input.graph !== graph) {
         fail(node, `Argument '${input.name}' of Node '${node.name}' does not belong to this Graph, but was used as an argument! If you are copying nodes from another graph, make sure to use \`arg_transform\` on node_copy() to remap values`)
       }
@@ -70,11 +72,16 @@ export const lint = (graph: Graph): void => {
   // As in fx, targets are checked in a second walk, once the structure is known to be sound.
   const owner = graph.owner
   if (owner === undefined) return
+  // In index order, without sorting the graph: only a failure needs graph order, to report fx's first one.
   for (const op of ["get_attr", "call_module"] as const) {
-    for (const node of graph.findNodes(op)) {
+    let first: { readonly node: Node; readonly problem: string } | undefined
+    for (const node of graph.findNodes(op, undefined, { sort: false })) {
       const problem = owner.checkTarget(node)
-      if (problem !== undefined) throw GraphError.make("Lint", problem, node.name)
+      if (problem !== undefined && (first === undefined || graph.positionOf(node) < graph.positionOf(first.node))) {
+        first = { node, problem }
+      }
     }
+    if (first !== undefined) throw GraphError.make("Lint", first.problem, first.node.name)
   }
 }
 

@@ -82,10 +82,19 @@ export class GraphModule extends ModuleBase {
   // A graph this module's graph is a copy of, not yet made (see `GraphModule.deepCopy`'s `lazy`).
   #pending: Graph | undefined
 
-  constructor(graph: Graph = new Graph()) {
+  /**
+   * A module owning `graph` (a new empty one by default). `lazyCopyOf` (internal, see
+   * `GraphModule.deepCopy`'s `lazy`) makes the graph a copy of that graph, made on first access to `graph`:
+   * no graph is made until then, so a fallback module that is only inlined never gets one.
+   */
+  constructor(graph?: Graph, lazyCopyOf?: Graph) {
     super()
-    this.#graph = graph
-    this.#own(graph)
+    if (lazyCopyOf !== undefined) {
+      this.#pending = lazyCopyOf
+      return
+    }
+    this.#graph = graph ?? new Graph()
+    this.#own(this.#graph)
   }
 
   /** The module's graph (made now if it was a pending copy). */
@@ -104,12 +113,6 @@ export class GraphModule extends ModuleBase {
    */
   get _readGraph(): Graph {
     return this.#pending ?? this.graph
-  }
-
-  /** @internal Makes this module's graph a copy of `source`, made on first access. */
-  _copyLazily(source: Graph): void {
-    this.#graph = undefined
-    this.#pending = source
   }
 
   #own(graph: Graph): void {

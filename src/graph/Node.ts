@@ -56,6 +56,14 @@ export class Link {
   _next: Link = this
 }
 
+// `#setArgsKwargs`'s collection: the distinct inputs found so far are `scratch[0..collected)`. Nodes are
+// made one at a time, and collecting calls nothing that makes another. The array is never truncated
+// (truncating it frees its storage, and the next push allocates it again), only overwritten.
+const scratch: Array<Node | undefined> = []
+let collected = 0
+// The shared input list of nodes without inputs.
+const NO_INPUTS: ReadonlyArray<Node> = Object.freeze([])
+
 /**
  * A graph node.
  *
@@ -94,7 +102,7 @@ export class Node extends Link {
   readonly target: string
   readonly #users = new Set<Node>()
   // Distinct inputs in argument order. An array: nodes read few inputs, and a set per node costs more.
-  #inputs: ReadonlyArray<Node> = []
+  #inputs: ReadonlyArray<Node> = NO_INPUTS
   #args: ReadonlyArray<Argument.Argument> = []
   #creating = false
   #kwargs: Argument.Kwargs = {}
@@ -218,7 +226,9 @@ export class Node extends Link {
       Object.assign(replacement.meta, this.meta)
     }
     const changed: Array<Node> = []
-    for (const user of [...this.#users]) {
+    const users = Array.from(this.#users)
+    for (let i = 0; i < users.length; i++) {
+      const user = users[i]!
       if (options?.deleteUserCb !== undefined && !options.deleteUserCb(user)) continue
       changed.push(user)
       user.replaceInputWith(this, replacement)
@@ -240,8 +250,9 @@ export class Node extends Link {
    * argument structure stays, so the inputs no longer count the node among their users.
    */
   _clearInputs(): void {
-    for (const input of this.#inputs) input.#users.delete(this)
-    this.#inputs = []
+    const old = this.#inputs
+    for (let i = 0; i < old.length; i++) old[i]!.#users.delete(this)
+    this.#inputs = NO_INPUTS
     const none = () => null
     this.#args = Argument.mapNodes(this.#args, none) as ReadonlyArray<Argument.Argument>
     this.#kwargs = Argument.mapKwargs(this.#kwargs, none)
@@ -261,21 +272,28 @@ export class Node extends Link {
   // input in argument order, so an updated node ends up last among its inputs' users.
   #setArgsKwargs(args: ReadonlyArray<Argument.Argument>, kwargs: Argument.Kwargs): void {
     // Validate everything before touching any users list, so a refused update changes nothing.
-    const inputs: Array<Node> = []
-    for (const a of args) this.#collect(a, inputs)
-    for (const k in kwargs) this.#collect(kwargs[k]!, inputs)
-    for (const input of this.#inputs) input.#users.delete(this)
-    this.#inputs = inputs
-    for (const input of inputs) input.#users.add(this)
+    // Collected into the scratch array and then copied at its exact size: an array grown by push reserves
+    // room for 17, which, kept by every node of a large graph, is most of the node's memory.
+    collected = 0
+    for (let i = 0; i < args.length; i++) this.#collect(args[i]!)
+    for (const k in kwargs) this.#collect(kwargs[k]!)
+    const old = this.#inputs
+    for (let i = 0; i < old.length; i++) old[i]!.#users.delete(this)
+    const added = collected === 0 ? NO_INPUTS : (scratch.slice(0, collected) as Array<Node>)
+    scratch.fill(undefined, 0, collected)
+    this.#inputs = added
+    for (let i = 0; i < added.length; i++) added[i]!.#users.add(this)
     this.#args = args
     this.#kwargs = kwargs
   }
 
   // `Argument.forEachNode` with the checks inlined: no closure per update, as this runs for every node made.
-  #collect(a: Argument.Argument, inputs: Array<Node>): void {
+  #collect(a: Argument.Argument): void {
     if (a === null || typeof a !== "object") return
     if (Array.isArray(a)) {
-      for (const x of a as ReadonlyArray<Argument.Argument>) this.#collect(x, inputs)
+      // Indexed loops here and below: an array iterator per argument is garbage on every node made.
+      const xs = a as ReadonlyArray<Argument.Argument>
+      for (let i = 0; i < xs.length; i++) this.#collect(xs[i]!)
       return
     }
     const t = a as Exclude<Argument.Argument, ReadonlyArray<Argument.Argument> | null | boolean | number | bigint | string>
@@ -291,22 +309,23 @@ export class Node extends Link {
         if (t._erased) {
           throw GraphError.make("ErasedNode", `Argument '${t._name}' of Node '${this._name}' was erased`, this.#creating ? t._name : this._name)
         }
-        if (!inputs.includes(t)) inputs.push(t)
+        for (let i = 0; i < collected; i++) if (scratch[i] === t) return
+        scratch[collected++] = t
         return
       }
       case "Tuple":
-        for (const x of t.items) this.#collect(x, inputs)
+        for (let i = 0; i < t.items.length; i++) this.#collect(t.items[i]!)
         return
       case "Dict":
         for (const [k, v] of t.entries) {
-          this.#collect(k, inputs)
-          this.#collect(v, inputs)
+          this.#collect(k)
+          this.#collect(v)
         }
         return
       case "Slice":
-        this.#collect(t.start, inputs)
-        this.#collect(t.stop, inputs)
-        this.#collect(t.step, inputs)
+        this.#collect(t.start)
+        this.#collect(t.stop)
+        this.#collect(t.step)
         return
       default:
         return

@@ -114,15 +114,17 @@ const symbolsOf = (val: Val | undefined, into: Set<string>): void => {
     for (const v of val as ReadonlyArray<Val>) symbolsOf(v, into)
     return
   }
-  const add = (x: number | string) => {
-    if (typeof x === "string") for (const m of x.matchAll(SYMBOL)) into.add(m[0])
-  }
   const v = val as Exclude<Val, ReadonlyArray<Val> | null>
   if ("tensor" in v) {
-    v.tensor.shape.forEach(add)
-    v.tensor.stride.forEach(add)
-    add(v.tensor.storage_offset)
-  } else if ("sym_int" in v) add(v.sym_int)
+    for (let i = 0; i < v.tensor.shape.length; i++) symbolsIn(v.tensor.shape[i]!, into)
+    for (let i = 0; i < v.tensor.stride.length; i++) symbolsIn(v.tensor.stride[i]!, into)
+    symbolsIn(v.tensor.storage_offset, into)
+  } else if ("sym_int" in v) symbolsIn(v.sym_int, into)
+}
+
+// A size is a number or, when symbolic, an expression (plain loops: this runs for every dim of every node).
+const symbolsIn = (x: number | string, into: Set<string>): void => {
+  if (typeof x === "string") for (const m of x.matchAll(SYMBOL)) into.add(m[0])
 }
 
 /**
@@ -134,9 +136,13 @@ const symbolsOf = (val: Val | undefined, into: Set<string>): void => {
  */
 export const rangeConstraints = (gm: GraphModule): Map<string, Signature.RangeConstraint> => {
   const out = new Map<string, Signature.RangeConstraint>()
+  // One set for the walk, emptied per node: most nodes use no symbol, and a set per node is garbage (so is
+  // clearing an empty set, which allocates a new table).
+  const used = new Set<string>()
   for (const node of gm.graph.nodes()) {
-    const used = new Set<string>()
+    if (used.size > 0) used.clear()
     symbolsOf(node.meta.val, used)
+    if (used.size === 0) continue
     for (const sym of used) {
       if (out.has(sym)) continue
       const range = gm.symbols?.get(sym)

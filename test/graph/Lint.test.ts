@@ -110,6 +110,15 @@ describe("lint: targets with an owning GraphModule", () => {
     assert.strictEqual(e.detail, "Node w target a.missing references nonexistent attribute missing of a")
   })
 
+  it("of several unresolved targets, the first in graph order is reported, whatever the creation order", () => {
+    const gm = owned()
+    const g = gm.graph
+    const late = g.getAttr("late.missing", { name: "late" })
+    g.insertingBefore(late, () => g.getAttr("early.missing", { name: "early" }))
+    const e = assertGraphError(() => lint(g), { fault: "Lint", node: "early" })
+    assert.strictEqual(e.detail, "Node early target early.missing references nonexistent attribute early of ")
+  })
+
   it("a get_attr through a non-module attribute fails", () => {
     const gm = owned()
     build([["w", "get_attr", "top.x"]], { graph: gm.graph })
