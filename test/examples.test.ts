@@ -54,7 +54,7 @@ it("npm start's job: the bundled example exports with the operator schemas it ca
     const args = pkg.scripts["start"]!.split(" ").slice(1).map((a) => (a === "out/example.pt2" ? path.join(dir, "example.pt2") : a))
     const r = spawnSync(process.execPath, args, { encoding: "utf8" })
     assert.strictEqual(r.status, 0, r.stderr)
-    assert.match(r.stdout, /exported program: 24 nodes, 4 engines, 4 weights \(256 B\), 9 inputs, 1 output/)
+    assert.match(r.stdout, /exported program: 21 nodes, 4 engines, 2 weights \(128 B\), 7 inputs, 1 output/)
     assert.isTrue(fs.existsSync(path.join(dir, "example.pt2")))
   } finally {
     fs.rmSync(dir, { recursive: true, force: true })

@@ -7,17 +7,21 @@ It is compiled the way ``torch_tensorrt.dynamo.compile`` does it, on the stand-i
 ``shared/reference`` (no TensorRT can build engines on these machines):
 
 1. ``torch.export.export`` (non-strict), the default decompositions, ``.module()``;
-2. partition in graph order, with ``torch_executed_ops`` = LayerNorm and GELU: those run in PyTorch, the
-   rest goes to TensorRT; each maximal run of one kind is a segment, split out with ``split_by_tags`` (what
-   Torch-TensorRT's partitioner calls), named ``_run_on_acc_<i>`` / ``_run_on_gpu_<i>``;
+2. partition in graph order, with the block's LayerNorm, GELU and the mean (the global average pool) as
+   ``torch_executed_ops``: those run in PyTorch, the rest goes to TensorRT; each maximal run of one kind is
+   a segment, split out with ``split_by_tags`` (what Torch-TensorRT's partitioner calls), named
+   ``_run_on_acc_<i>`` / ``_run_on_gpu_<i>``;
 3. each ``_run_on_acc_<i>`` becomes a ``TorchTensorRTModule`` over a ``tensorrt::Engine``; its engine
    bytes are a placeholder, the stand-in header ``TRTSTUB1 uid=... outs=<dtype>:<dims>...`` that declares
    the segment's outputs, then filler bytes (the stand-in runtime "runs" it); its call node gets the list of
    output metas; engines that feed the graph output get ``set_output_tensors_as_unowned(True)``, as
    Torch-TensorRT does.
 
-The result has 4 engines and 3 fallback segments (LayerNorm, GELU, LayerNorm, each with its parameters).
-The script then writes, into ``--out``:
+The result has 4 engines and 3 fallback segments (the block's LayerNorm with its parameters, GELU, the
+mean); the head's LayerNorm and Linear are in the last engine. Stand-in engines compute from the means of
+their inputs only, and a LayerNorm over an engine's (constant) output forgets them; the choice of ops keeps
+the module's output dependent on its input and on how the engines are wired, so that comparing programs by
+their outputs means something. The script then writes, into ``--out``:
 
 - ``example.tgm``: the module, by ``python/trtx_dump.py``;
 - ``example_ref.pt2`` / ``example_ref_cross.pt2``: the seed exporter's ``export(gm)`` and
@@ -91,10 +95,14 @@ INPUT_SHAPE = (2, 3, 32, 32)
 # ------------------------------------------------------------------------------------------- compiling
 
 
-def torch_executed_ops():
-    """The operators forced to run in PyTorch (Torch-TensorRT's ``torch_executed_ops``)."""
+def runs_in_pytorch(node: torch.fx.Node) -> bool:
+    """Whether a node is forced to run in PyTorch (what Torch-TensorRT's ``torch_executed_ops`` decides): the
+    block's LayerNorm, GELU, and the global average pool. The head's LayerNorm is the same operator as the
+    block's, so it is told apart by its input: only a LayerNorm over 4-d (NHWC) activations falls back."""
     aten = torch.ops.aten
-    return {aten.native_layer_norm.default, aten.layer_norm.default, aten.gelu.default}
+    if node.target is aten.native_layer_norm.default:
+        return node.args[0].meta["val"].dim() == 4
+    return node.target in (aten.gelu.default, aten.mean.dim)
 
 
 def exported_module(model: nn.Module, x: torch.Tensor) -> torch.fx.GraphModule:
@@ -112,7 +120,7 @@ def exported_module(model: nn.Module, x: torch.Tensor) -> torch.fx.GraphModule:
     return gm
 
 
-def tag_segments(gm: torch.fx.GraphModule, fallback) -> list:
+def tag_segments(gm: torch.fx.GraphModule, falls_back) -> list:
     """Tags every call node with its segment, ``_run_on_acc_<i>`` or ``_run_on_gpu_<i>``: a maximal run of
     nodes of one kind, in graph order. A getitem goes with the node it reads."""
     tags = []
@@ -125,7 +133,7 @@ def tag_segments(gm: torch.fx.GraphModule, fallback) -> list:
         if node.target is operator.getitem:
             node.tag = node.args[0].tag
             continue
-        k = "gpu" if node.target in fallback else "acc"
+        k = "gpu" if falls_back(node) else "acc"
         if k != kind:
             tags.append(f"_run_on_{k}_{len(tags)}")
             kind = k
@@ -146,7 +154,7 @@ def compile_module(model: nn.Module, x: torch.Tensor, TorchTensorRTModule) -> tu
     from torch.fx.passes.split_utils import split_by_tags
 
     gm = exported_module(model, x)
-    tags = tag_segments(gm, torch_executed_ops())
+    tags = tag_segments(gm, runs_in_pytorch)
     attr_meta = {n.target: n.meta for n in gm.graph.nodes if n.op == "get_attr"}
     split = split_by_tags(gm, tags)
     calls = {n.target: n for n in split.graph.nodes if n.op == "call_module"}
