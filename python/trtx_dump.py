@@ -551,16 +551,9 @@ def _node_source(source: Any) -> Any:
     if isinstance(source, dict):
         return source
     to_dict = getattr(source, "to_dict", None)
-    if callable(to_dict):
-        return json.loads(json.dumps(to_dict()))
-    return {
-        "name": source.name,
-        "target": source.target,
-        "graph_id": source.graph_id,
-        "pass_name": source.pass_name,
-        "action": [str(a) for a in source.action] if isinstance(source.action, list) else str(source.action),
-        "from_node": [_node_source(s) for s in source.from_node],
-    }
+    if not callable(to_dict):
+        raise DumpError(f"meta['from_node']: a {type(source).__qualname__} without to_dict(), which torch 2.11 has")
+    return json.loads(json.dumps(to_dict()))
 
 
 def _torch_tensorrt_version() -> Optional[str]:
