@@ -113,6 +113,12 @@ export class Graph {
       for (let n = this.#byOpTarget.get(op)?.get(target)?.first; n !== undefined; n = n._targetNext) found.push(n)
     }
     if (options?.sort !== false && found.length > 1) {
+      // Placeholders usually lead the graph: when the leading run holds them all, it is the answer, read
+      // without renumbering the whole graph.
+      if (op === "placeholder" && target === undefined) {
+        const leading = this.#leadingPlaceholders(found.length)
+        if (leading !== undefined) return leading
+      }
       this.#renumber()
       found.sort((a, b) => a._position - b._position)
     }
@@ -454,6 +460,16 @@ export class Graph {
     else node._targetNext._targetPrev = node._targetPrev
     node._targetPrev = node._targetNext = undefined
     if (bucket.first === undefined) byTarget.delete(node.target)
+  }
+
+  // The first `count` nodes, when they are all placeholders (erased ones are unlinked, so never met).
+  #leadingPlaceholders(count: number): Array<Node> | undefined {
+    const out: Array<Node> = []
+    for (let cur = this.#root._next; out.length < count; cur = cur._next) {
+      if (cur === this.#root || (cur as Node).op !== "placeholder") return undefined
+      out.push(cur as Node)
+    }
+    return out
   }
 
   #renumber(): void {

@@ -206,17 +206,18 @@ const checkTarget = (root: Module, name: string, op: string, target: string): st
   let mod: Module | undefined = root
   for (let i = 0; i < atoms.length; i++) {
     const atom = atoms[i]!
-    const seen = atoms.slice(0, i).join(".")
+    // The path walked so far, for the messages only (it is not built on the way to success).
+    const seen = () => atoms.slice(0, i).join(".")
     if (mod === undefined) {
       // The previous atom was a tensor or script object: fx's getattr on it finds no such attribute.
-      return `Node ${name} target ${target} references nonexistent attribute ${atom} of ${seen}`
+      return `Node ${name} target ${target} references nonexistent attribute ${atom} of ${seen()}`
     }
     const child: Module | undefined = mod.children.get(atom)
     if (child === undefined && !hasAttribute(mod, atom)) {
-      return `Node ${name} target ${target} references nonexistent attribute ${atom} of ${seen}`
+      return `Node ${name} target ${target} references nonexistent attribute ${atom} of ${seen()}`
     }
     if (op === "call_module" && child === undefined) {
-      return `Node ${name} target ${target} ${atom} of ${seen} does not reference an nn.Module`
+      return `Node ${name} target ${target} ${atom} of ${seen()} does not reference an nn.Module`
     }
     mod = child
   }

@@ -521,6 +521,21 @@ describe("Graph.findNodes and iteration (§4.6)", () => {
     assert.deepStrictEqual(namesOf(graph.findNodes("output")), ["output"])
   })
 
+  it("placeholders come in graph order, whether they lead the graph or not", () => {
+    const { graph, n } = build([ph("x"), ph("y"), fn("a", NEG, ["%x"]), out("%a")])
+    // Created last, inserted first: creation order is not graph order.
+    const w = graph.insertingBefore(n("x"), () => graph.placeholder("w"))
+    assert.deepStrictEqual(namesOf(graph.findNodes("placeholder")), ["w", "x", "y"])
+    // A placeholder after other nodes: the leading run does not hold them all.
+    const z = graph.insertingAfter(n("a"), () => graph.placeholder("z"))
+    assert.deepStrictEqual(namesOf(graph.findNodes("placeholder")), ["w", "x", "y", "z"])
+    n("a").prepend(z)
+    assert.deepStrictEqual(namesOf(graph.findNodes("placeholder")), ["w", "x", "y", "z"])
+    w.append(n("a"))
+    assert.deepStrictEqual(namesOf(graph.findNodes("placeholder")), ["w", "x", "y", "z"])
+    assert.deepStrictEqual(names(graph), ["w", "a", "x", "y", "z", "output"])
+  })
+
   it("nodes(), reversed(), first/last/next/prev, size, outputNode and positionOf agree", () => {
     const { graph, n } = build([ph("x"), fn("a", NEG, ["%x"]), out("%a")])
     assert.deepStrictEqual(namesOf(graph.reversed()), ["output", "a", "x"])
