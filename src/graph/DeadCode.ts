@@ -119,7 +119,7 @@ export const eliminateDeadCode = (
   const impure = options?.isImpureNode ?? isImpure
   let changed = false
   for (const node of graph.reversed()) {
-    if (node.users.size === 0 && !impure(node)) {
+    if (node.userCount === 0 && !impure(node)) {
       graph.eraseNode(node)
       changed = true
     }

@@ -249,11 +249,11 @@ export class Graph {
    * @throws GraphError `NodeHasUsers` with fx's message, or `WrongGraph`.
    */
   eraseNode(node: Node): void {
-    if (node.users.size > 0) {
-      const users = [...node.users].map((u) => `${u.name}: None`).join(", ")
+    if (node.userCount > 0) {
+      const users = node.userList.map((u) => `${u.name}: None`).join(", ")
       throw GraphError.make(
         "NodeHasUsers",
-        `Tried to erase Node ${node.name} but it still had ${node.users.size} users in the graph: {${users}}!`,
+        `Tried to erase Node ${node.name} but it still had ${node.userCount} users in the graph: {${users}}!`,
         node.name
       )
     }

@@ -97,11 +97,11 @@ export const lint = (graph: Graph): void => {
 export const checkUsers = (graph: Graph): void => {
   for (const node of graph.nodes()) {
     for (const input of node.inputNodes) {
-      if (!input.users.has(node)) {
+      if (!input.hasUser(node)) {
         throw GraphError.make("Lint", `Node '${node.name}' reads '${input.name}' but is not among its users`, node.name)
       }
     }
-    for (const user of node.users) {
+    for (const user of node.userList) {
       if (user.erased || user.graph !== graph || !user.inputNodes.includes(node)) {
         throw GraphError.make("Lint", `Node '${node.name}' lists '${user.name}' as a user, but it does not read it`, node.name)
       }

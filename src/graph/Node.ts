@@ -62,6 +62,8 @@ export class Link {
 const scratch: Array<Node | undefined> = []
 let collected = 0
 // The shared input list of nodes without inputs.
+// From this many users on, a node keeps them in a set.
+const SET_FROM = 8
 const NO_INPUTS: ReadonlyArray<Node> = Object.freeze([])
 
 /**
@@ -100,7 +102,10 @@ export class Node extends Link {
   readonly graph: Graph
   readonly op: Op
   readonly target: string
-  readonly #users = new Set<Node>()
+  // Users by count, in fx's order: none, one node (most nodes have one user), an exact-size array up to
+  // SET_FROM users, then a set, whose deletions stay O(1) for a node with many users. A set per node
+  // was a third of a large graph's memory.
+  #users: Node | ReadonlyArray<Node> | Set<Node> | undefined = undefined
   // Distinct inputs in argument order. An array: nodes read few inputs, and a set per node costs more.
   #inputs: ReadonlyArray<Node> = NO_INPUTS
   #args: ReadonlyArray<Argument.Argument> = []
@@ -143,9 +148,33 @@ export class Node extends Link {
   get kwargs(): Argument.Kwargs {
     return this.#kwargs
   }
-  /** The nodes that use this one, in the order fx keeps them (live view; copy before mutating the graph). */
+  /** The nodes that use this one, in the order fx keeps them (a snapshot, safe to keep while mutating). */
   get users(): ReadonlySet<Node> {
-    return this.#users
+    const us = this.#users
+    if (us === undefined) return new Set()
+    if (us instanceof Node) return new Set([us])
+    return new Set(us)
+  }
+  /** The number of {@link users}, without a snapshot. */
+  get userCount(): number {
+    const us = this.#users
+    if (us === undefined) return 0
+    if (us instanceof Node) return 1
+    return Array.isArray(us) ? us.length : (us as Set<Node>).size
+  }
+  /** Whether `node` is among the {@link users}, without a snapshot. */
+  hasUser(node: Node): boolean {
+    const us = this.#users
+    if (us === undefined) return false
+    if (us instanceof Node) return us === node
+    return Array.isArray(us) ? us.includes(node) : (us as Set<Node>).has(node)
+  }
+  /** The {@link users} as an array, in order (a snapshot). */
+  get userList(): Array<Node> {
+    const us = this.#users
+    if (us === undefined) return []
+    if (us instanceof Node) return [us]
+    return Array.from(us)
   }
   /** The distinct nodes this one reads, args before kwargs, in argument order (a snapshot). */
   get allInputNodes(): ReadonlyArray<Node> {
@@ -226,7 +255,7 @@ export class Node extends Link {
       Object.assign(replacement.meta, this.meta)
     }
     const changed: Array<Node> = []
-    const users = Array.from(this.#users)
+    const users = this.userList
     for (let i = 0; i < users.length; i++) {
       const user = users[i]!
       if (options?.deleteUserCb !== undefined && !options.deleteUserCb(user)) continue
@@ -251,7 +280,7 @@ export class Node extends Link {
    */
   _clearInputs(): void {
     const old = this.#inputs
-    for (let i = 0; i < old.length; i++) old[i]!.#users.delete(this)
+    for (let i = 0; i < old.length; i++) old[i]!.#deleteUser(this)
     this.#inputs = NO_INPUTS
     const none = () => null
     this.#args = Argument.mapNodes(this.#args, none) as ReadonlyArray<Argument.Argument>
@@ -278,13 +307,40 @@ export class Node extends Link {
     for (let i = 0; i < args.length; i++) this.#collect(args[i]!)
     for (const k in kwargs) this.#collect(kwargs[k]!)
     const old = this.#inputs
-    for (let i = 0; i < old.length; i++) old[i]!.#users.delete(this)
+    for (let i = 0; i < old.length; i++) old[i]!.#deleteUser(this)
     const added = collected === 0 ? NO_INPUTS : (scratch.slice(0, collected) as Array<Node>)
     scratch.fill(undefined, 0, collected)
     this.#inputs = added
-    for (let i = 0; i < added.length; i++) added[i]!.#users.add(this)
+    for (let i = 0; i < added.length; i++) added[i]!.#addUser(this)
     this.#args = args
     this.#kwargs = kwargs
+  }
+
+  // Set.add's semantics: a user already there keeps its place; a new one goes last.
+  #addUser(user: Node): void {
+    const us = this.#users
+    if (us === undefined) this.#users = user
+    else if (us instanceof Node) {
+      if (us !== user) this.#users = [us, user]
+    } else if (Array.isArray(us)) {
+      const list = us as ReadonlyArray<Node>
+      if (list.includes(user)) return
+      this.#users = list.length < SET_FROM ? [...list, user] : new Set(list).add(user)
+    } else (us as Set<Node>).add(user)
+  }
+
+  // Set.delete's semantics; the others keep their order.
+  #deleteUser(user: Node): void {
+    const us = this.#users
+    if (us === undefined) return
+    if (us instanceof Node) {
+      if (us === user) this.#users = undefined
+    } else if (Array.isArray(us)) {
+      const list = us as ReadonlyArray<Node>
+      const i = list.indexOf(user)
+      if (i < 0) return
+      this.#users = list.length === 2 ? list[1 - i] : list.filter((u) => u !== user)
+    } else (us as Set<Node>).delete(user)
   }
 
   // `Argument.forEachNode` with the checks inlined: no closure per update, as this runs for every node made.

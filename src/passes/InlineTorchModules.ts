@@ -164,7 +164,7 @@ const replaceUses = (node: Node, value: Argument.Argument): void => {
     node.replaceAllUsesWith(value)
     return
   }
-  for (const user of [...node.users]) {
+  for (const user of node.userList) {
     const swap = (n: Node): Argument.Argument => (n === node ? value : n)
     user.args = Argument.mapNodes(user.args, swap) as ReadonlyArray<Argument.Argument>
     user.kwargs = Argument.mapKwargs(user.kwargs, swap)
@@ -183,7 +183,7 @@ const routeResult = (call: Node, result: Argument.Argument): void => {
     replaceUses(call, result)
     return
   }
-  for (const user of [...call.users]) {
+  for (const user of call.userList) {
     const index = user.args[1]
     if (user.op === "call_function" && user.target === GETITEM && user.args[0] === call && typeof index === "number") {
       const element = elements[index < 0 ? elements.length + index : index]

@@ -141,7 +141,7 @@ const inlineCall = (
     setGetitemMetas(engine, outputs)
   }
   g.eraseNode(call)
-  for (const user of [...engine.users]) scalarFromTensor(g, user, outputs, device)
+  for (const user of engine.userList) scalarFromTensor(g, user, outputs, device)
 }
 
 const SCALAR_TENSOR = "torch.ops.aten.scalar_tensor.default"
@@ -180,7 +180,7 @@ const scalarFromTensor = (g: Module.GraphModule["graph"], getitem: Node, outputs
   if (getitem.target !== GETITEM || typeof index !== "number") return
   const scalar = outputs[index]
   const dtype = scalarDtype(scalar)
-  if (dtype === undefined || getitem.users.size === 0) return
+  if (dtype === undefined || getitem.userCount === 0) return
   getitem.meta.val = zeroDim(dtype, device)
   const item = g.insertingAfter(getitem, () => g.callFunction(ITEM, [getitem], {}, { meta: { val: scalar! } }))
   getitem.replaceAllUsesWith(item, { deleteUserCb: (u) => u !== item })
@@ -194,7 +194,7 @@ const scalarFromTensor = (g: Module.GraphModule["graph"], getitem: Node, outputs
  * @category mutations
  */
 export const setGetitemMetas = (node: Node, outputs: ReadonlyArray<Val>): void => {
-  for (const user of node.users) {
+  for (const user of node.userList) {
     const index = user.args[1]
     if (user.op === "call_function" && user.target === GETITEM && typeof index === "number" && outputs[index] !== undefined) {
       user.meta.val = outputs[index]

@@ -3,6 +3,7 @@
  * users order, replace_all_uses_with, erase_node, graph_copy / node_copy, Graph.__deepcopy__, find_nodes.
  */
 import { assert, describe, it } from "@effect/vitest"
+import { Schema } from "effect"
 import * as Argument from "../../src/graph/Argument.ts"
 import { Graph } from "../../src/graph/Graph.ts"
 import type { Node } from "../../src/graph/Node.ts"
@@ -564,5 +565,42 @@ describe("Graph.findNodes and iteration (§4.6)", () => {
     graph.eraseNode(dead)
     assertGraphError(() => n("x").append(dead), { fault: "ErasedNode", node: "dead" })
     assert.deepStrictEqual(names(graph), ["x", "a", "output"])
+  })
+})
+
+// fx keeps users in a dict: an update removes the node from every old input's users and adds it at the end of
+// every new input's. trtx stores them by count (none, one, a small array, a set); the order must not show it.
+const UserStep = Schema.Struct({
+  user: Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 11 })),
+  action: Schema.Literals(["read x", "read y", "read both", "read none", "erase"])
+})
+
+describe("Node: users keep fx's order through every storage size", () => {
+  it.prop("after random updates, x.users and y.users equal a dict model's order", { steps: Schema.Array(UserStep) }, ({ steps }) => {
+    const graph = new Graph()
+    const x = graph.placeholder("x")
+    const y = graph.placeholder("y")
+    const users: Array<Node | undefined> = Array.from({ length: 12 }, () => graph.callFunction(NEG, [x]))
+    const model = new Map([[x, new Set<Node>()], [y, new Set<Node>()]])
+    for (const u of users) model.get(x)!.add(u!)
+    for (const { action, user } of steps) {
+      const u = users[user]
+      if (u === undefined) continue
+      for (const set of model.values()) set.delete(u)
+      if (action === "erase") {
+        u.args = []
+        graph.eraseNode(u)
+        users[user] = undefined
+        continue
+      }
+      const reads = action === "read x" ? [x] : action === "read y" ? [y] : action === "read both" ? [x, y] : []
+      u.args = [Argument.tuple(...reads), ...reads]
+      for (const r of reads) model.get(r)!.add(u)
+    }
+    for (const [input, expected] of model) {
+      assert.deepStrictEqual(namesOf(input.users), namesOf(expected))
+      assert.strictEqual(input.userCount, expected.size)
+      for (const u of users) if (u !== undefined) assert.strictEqual(input.hasUser(u), expected.has(u))
+    }
   })
 })

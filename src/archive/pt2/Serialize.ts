@@ -276,7 +276,7 @@ const outputs = (
       const elements = val as ReadonlyArray<Val>
       // Element names come from the getitems that read them; the first getitem of an index wins.
       const names = new Map<number, string>()
-      for (const user of node.users) {
+      for (const user of node.userList) {
         if (user.target !== GETITEM || typeof user.args[1] !== "number") {
           return refuse(`${user.name} uses the multi-output node ${node.name} without a getitem`, user.name)
         }
