@@ -233,14 +233,16 @@ const checkTarget = (root: Module, name: string, op: string, target: string): st
  */
 export const resolve = (root: Module, target: string): Resolved | undefined => {
   if (target === "") return { kind: "module", module: root }
-  const atoms = target.split(".")
+  // Atom by atom without splitting (this runs for every get_attr and call_module of every state check).
   let mod: Module = root
-  for (let i = 0; i < atoms.length - 1; i++) {
-    const child = mod.children.get(atoms[i]!)
+  let start = 0
+  for (let dot = target.indexOf("."); dot >= 0; dot = target.indexOf(".", start)) {
+    const child = mod.children.get(target.slice(start, dot))
     if (child === undefined) return undefined
     mod = child
+    start = dot + 1
   }
-  const last = atoms[atoms.length - 1]!
+  const last = start === 0 ? target : target.slice(start)
   const child = mod.children.get(last)
   if (child !== undefined) return { kind: "module", module: child }
   const p = mod.parameters.get(last)

@@ -133,10 +133,21 @@ export const liftGetAttrs = (
     targets.add(t)
     return t
   }
-  const place = (f: () => Node): Node => (anchor === undefined ? g.insertingAfter(undefined, f) : g.insertingBefore(anchor, f))
+  // One insertion point for all: before the anchor (or at the end), so placeholders come out in order.
+  const liftEach = () => liftAll(g, ordered, placeholderTarget, into)
+  if (anchor === undefined) g.insertingAfter(undefined, liftEach)
+  else g.insertingBefore(anchor, liftEach)
+}
+
+const liftAll = (
+  g: Module.GraphModule["graph"],
+  ordered: ReadonlyArray<readonly [string, { readonly classified: Classified; readonly nodes: Array<Node> }]>,
+  placeholderTarget: (target: string) => string,
+  into: Lifted
+): void => {
   for (const [target, { classified, nodes }] of ordered) {
     const first = nodes[0]!
-    const ph = place(() => g.placeholder(placeholderTarget(target), { meta: Meta.copy(first.meta) }))
+    const ph = g.placeholder(placeholderTarget(target), { meta: Meta.copy(first.meta) })
     for (const node of nodes) {
       node.replaceAllUsesWith(ph)
       g.eraseNode(node)
