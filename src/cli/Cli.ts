@@ -25,6 +25,7 @@ import { ArchiveError } from "../archive/ArchiveError.ts"
 import * as Reader from "../archive/pt2/Reader.ts"
 import * as Writer from "../archive/pt2/Writer.ts"
 import * as Tgm from "../archive/tgm/Tgm.ts"
+import * as Progress from "../archive/zip/Progress.ts"
 import { checkEngines } from "../engine/CheckEngines.ts"
 import { Cuda } from "../engine/Cuda.ts"
 import * as Lint from "../graph/Lint.ts"
@@ -113,11 +114,20 @@ const verbosityOf = (f: { readonly quiet: boolean; readonly verbose: boolean }):
 
 // A step of a long command, shown on a terminal's stderr as it starts (and replaced by the next); nothing
 // when stderr is piped or the command is quiet, so that scripts see only results.
+// A step that reads or writes an archive also shows its bytes, at most ten times a second.
 const step = <A, E, R>(verbosity: Verbosity, label: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
   if (verbosity === "quiet" || process.stderr.isTTY !== true) return effect
   const started = Date.now()
+  let shown = 0
+  const render = (e: Progress.Event) => {
+    const now = Date.now()
+    if (now - shown < 100 || e.totalBytes === 0) return
+    shown = now
+    const percent = Math.floor((100 * e.bytes) / e.totalBytes)
+    process.stderr.write(`\r\x1b[2K${label}… ${Render.bytes(e.bytes)} of ${Render.bytes(e.totalBytes)} (${percent}%)`)
+  }
   return Effect.sync(() => process.stderr.write(`\r\x1b[2K${label}…`)).pipe(
-    Effect.andThen(effect),
+    Effect.andThen(effect.pipe(Effect.provideService(Progress.Progress, render))),
     Effect.tap(() => Effect.sync(() => process.stderr.write(`\r\x1b[2K${label}: ${Date.now() - started} ms\n`))),
     Effect.onError(() => Effect.sync(() => process.stderr.write("\r\x1b[2K")))
   )

@@ -54,6 +54,23 @@ describe("trtx CLI", () => {
       assert.isTrue(fs.existsSync(out))
     }), 30_000)
 
+  // util-linux's `script` gives the command a terminal, as a user's shell does.
+  it.skipIf(spawnSync("script", ["--version"]).status !== 0)(
+    "on a terminal, each step shows its progress, in bytes where it reads or writes an archive",
+    () =>
+      withDir((dir) => {
+        const out = path.join(dir, "tty.pt2")
+        const command = [process.execPath, "src/cli/bin.ts", "export", "examples/example.tgm", "-o", out].map((a) => `'${a}'`).join(" ")
+        const r = spawnSync("script", ["-qec", command, "/dev/null"], { cwd: ROOT, encoding: "utf8" })
+        assert.strictEqual(r.status, 0, r.stdout)
+        assert.match(r.stdout, /reading \S*example\.tgm… \d+ B of [\d.]+ KiB \(\d+%\)/)
+        assert.match(r.stdout, /writing \S*tty\.pt2… [\d.]+ \S?B of [\d.]+ KiB \(\d+%\)/)
+        assert.match(r.stdout, /writing \S*tty\.pt2: \d+ ms/)
+        assert.isTrue(fs.existsSync(out))
+      }),
+    30_000
+  )
+
   it("--quiet prints nothing; piped, no progress reaches stderr; --verbose adds the summary's tables", () =>
     withDir((dir) => {
       const out = path.join(dir, "q.pt2")

@@ -29,6 +29,7 @@ import { crc32 } from "node:zlib"
 import * as yauzl from "yauzl"
 import * as yazl from "yazl"
 import { type ArchiveError, type ArchiveFault, at, type Location } from "../ArchiveError.ts"
+import { type Event as ProgressEvent, Progress } from "./Progress.ts"
 
 // ===== Models =====
 
@@ -337,7 +338,7 @@ const storedChunk = 16 * 2 ** 20
 
 // A stored entry of a file, read by the kernel straight into one buffer of its size (no stream, no chunk
 // buffers, one copy), 16 MiB per read; each chunk's CRC is computed while the next one is read.
-const readStored = (zip: yauzl.ZipFile, reader: FileReader, entry: yauzl.Entry, location: Location) =>
+const readStored = (zip: yauzl.ZipFile, reader: FileReader, entry: yauzl.Entry, location: Location, onBytes: (n: number) => void) =>
   Effect.callback<Uint8Array, ArchiveError>((resume) => {
     let cancelled = false
     const fail = (fault: ArchiveFault, detail: string) => resume(Effect.fail(at(location, fault, detail)))
@@ -363,6 +364,7 @@ const readStored = (zip: yauzl.ZipFile, reader: FileReader, entry: yauzl.Entry, 
         reader.read(target, offset, length, start + offset, (e) => {
           if (cancelled) return
           if (e !== null) return resume(Effect.fail(readFault(location, e)))
+          onBytes(length)
           step(offset + length, offset)
         })
         crc = crc32(target.subarray(previous, offset), crc)
@@ -375,7 +377,7 @@ const readStored = (zip: yauzl.ZipFile, reader: FileReader, entry: yauzl.Entry, 
   })
 
 // A stored entry of an archive held in memory is a view of those bytes, once its CRC is checked: no copy.
-const viewStored = (zip: yauzl.ZipFile, bytes: Uint8Array, entry: yauzl.Entry, location: Location) =>
+const viewStored = (zip: yauzl.ZipFile, bytes: Uint8Array, entry: yauzl.Entry, location: Location, onBytes: (n: number) => void) =>
   Effect.callback<Uint8Array, ArchiveError>((resume) => {
     zip.readLocalFileHeader(entry, { minimal: true }, (error, header) => {
       if (error !== null) return resume(Effect.fail(readFault(location, error)))
@@ -384,6 +386,7 @@ const viewStored = (zip: yauzl.ZipFile, bytes: Uint8Array, entry: yauzl.Entry, l
       if (end > bytes.byteLength) return resume(Effect.fail(at(location, "CorruptZip", `entry data would end at ${end}, past ${bytes.byteLength}`)))
       const view = bytes.subarray(start, end)
       if (crc32(view) !== entry.crc32) return resume(Effect.fail(at(location, "CorruptZip", "CRC-32 mismatch")))
+      onBytes(view.byteLength)
       resume(Effect.succeed(view))
     })
   })
@@ -394,12 +397,13 @@ const readEntry = (
   zip: yauzl.ZipFile,
   source: ZipSource,
   entry: yauzl.Entry,
-  location: Location
+  location: Location,
+  onBytes: (n: number) => void
 ): Effect.Effect<Uint8Array, ArchiveError> => {
   // yauzl keeps the reader it was opened with as `reader` (untyped).
   const reader = (zip as unknown as { readonly reader: unknown }).reader
-  if (entry.compressionMethod === 0 && source._tag === "Bytes") return viewStored(zip, source.bytes, entry, location)
-  if (entry.compressionMethod === 0 && reader instanceof FileReader) return readStored(zip, reader, entry, location)
+  if (entry.compressionMethod === 0 && source._tag === "Bytes") return viewStored(zip, source.bytes, entry, location, onBytes)
+  if (entry.compressionMethod === 0 && reader instanceof FileReader) return readStored(zip, reader, entry, location, onBytes)
   return Effect.callback<Uint8Array, ArchiveError>((resume) => {
     const fail = (fault: ArchiveFault, detail: string) => Effect.fail(at(location, fault, detail))
     let settled = false
@@ -431,6 +435,7 @@ const readEntry = (
         target.set(chunk, offset)
         offset += chunk.length
         crc = crc32(chunk, crc)
+        onBytes(chunk.length)
       })
       opened.on("end", () => {
         if (offset !== size) return settle(fail("CorruptZip", `${offset} bytes, declared ${size}`))
@@ -471,14 +476,22 @@ export const open = (
     // Close at once on a bad directory rather than holding the file until the caller's scope ends.
     const files = yield* scan(zip, archive, limits).pipe(Effect.onError(() => Effect.sync(() => zip.close())))
     const entries = new Map<string, ZipEntry>()
+    let totalBytes = 0
     for (const [name, { compressedSize, uncompressedSize, compressionMethod }] of files) {
       entries.set(name, { name, compressedSize, uncompressedSize, stored: compressionMethod === 0 })
+      totalBytes += uncompressedSize
+    }
+    const report = yield* Progress
+    let readBytes = 0
+    const onBytes = (n: number) => {
+      readBytes += n
+      report({ archive, direction: "read", bytes: Math.min(readBytes, totalBytes), totalBytes })
     }
     const read = (name: string): Effect.Effect<Uint8Array, ArchiveError> => {
       const entry = files.get(name)
       if (entry === undefined) return Effect.fail(at({ archive, entry: name }, "MissingEntry", "no such entry"))
       if (!zip.isOpen) return Effect.die(new Error(`${archive}: read of ${name} after the archive's scope closed`))
-      return readEntry(zip, source, entry, { archive, entry: name })
+      return readEntry(zip, source, entry, { archive, entry: name }, onBytes)
     }
     return { archive, entries, read }
   })
@@ -497,6 +510,9 @@ const maxBufferEntry = 0x3fffffff
 // the file afterwards cannot race a pending open or write. The sink is made here, inside the callback, so
 // that no file is opened before the canceller exists.
 const pump = (archive: string, entries: Iterable<ZipWriteEntry>, makeSink: () => Writable) =>
+  Effect.flatMap(Progress, (report) => pumpTo(archive, entries, makeSink, report))
+
+const pumpTo = (archive: string, entries: Iterable<ZipWriteEntry>, makeSink: () => Writable, report: (event: ProgressEvent) => void) =>
   Effect.callback<void, ArchiveError>((resume) => {
     const sink = makeSink()
     const zip = new yazl.ZipFile()
@@ -513,7 +529,11 @@ const pump = (archive: string, entries: Iterable<ZipWriteEntry>, makeSink: () =>
       sink.destroy()
     }
     const writeFailed = (cause: unknown) => abort(at({ archive }, "WriteFailed", describe(cause)))
-    sink.on("finish", () => (finished = true))
+    sink.on("finish", () => {
+      finished = true
+      // Deflated entries write fewer bytes than their data: the end is reported as the whole.
+      report({ archive, direction: "write", bytes: totalBytes, totalBytes })
+    })
     sink.on("error", writeFailed)
     sink.on("close", () => {
       closed = true
@@ -524,10 +544,23 @@ const pump = (archive: string, entries: Iterable<ZipWriteEntry>, makeSink: () =>
     })
     zip.on("error", writeFailed)
     output.on("error", writeFailed)
+    // Bytes out of the zip stream, against the entries' data.
+    let totalBytes = 0
+    let written = 0
+    output.on("data", (chunk: Buffer) => {
+      written += chunk.length
+      report({ archive, direction: "write", bytes: Math.min(written, totalBytes), totalBytes })
+    })
     output.pipe(sink)
     try {
+      // The total first: yazl may write the first bytes while the first entry is being added.
+      const list = Array.from(entries)
+      for (const { data } of list) {
+        if (ArrayBuffer.isView(data)) totalBytes += data.byteLength
+        else for (let i = 0; i < data.length; i++) totalBytes += data[i]!.byteLength
+      }
       const seen = new Set<string>()
-      for (const entry of entries) {
+      for (const entry of list) {
         if (failure !== undefined) return
         const location = { archive, entry: entry.name }
         const problem = entry.name.endsWith("/") ? "directory names cannot be written" : nameProblem(entry.name)

@@ -6,6 +6,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import * as yazl from "yazl"
 import { ArchiveError } from "../../../src/archive/ArchiveError.ts"
+import * as Progress from "../../../src/archive/zip/Progress.ts"
 import * as Zip from "../../../src/archive/zip/Zip.ts"
 
 // ===== Fixtures =====
@@ -455,4 +456,52 @@ describe("writeFile", () => {
       assert.isTrue(Exit.hasInterrupts(exit))
       unchanged()
     }), 30_000)
+})
+
+// ===== Progress =====
+
+describe("Zip: byte progress", () => {
+  const dataBytes = sample.reduce((n, e) => n + joined(e.data).byteLength, 0)
+  const listen = () => {
+    const events: Array<Progress.Event> = []
+    return { events, listener: (e: Progress.Event) => void events.push(e) }
+  }
+  const rising = (events: ReadonlyArray<Progress.Event>) => {
+    for (let i = 1; i < events.length; i++) assert.isAtLeast(events[i]!.bytes, events[i - 1]!.bytes)
+  }
+
+  it.effect("a write reports its bytes, rising to every entry's data, to the listener given", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const target = path.join(dir, "p.zip")
+      const { events, listener } = listen()
+      yield* Zip.writeFile(target, sample).pipe(Effect.provideService(Progress.Progress, listener))
+      assert.isAbove(events.length, 0)
+      rising(events)
+      for (const e of events) {
+        assert.deepStrictEqual([e.archive, e.direction, e.totalBytes], [target, "write", dataBytes])
+      }
+      assert.strictEqual(events.at(-1)!.bytes, dataBytes)
+    }))
+
+  it.effect("a read reports the entries' data as it is read, from a file (stored, deflated) and from memory", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const target = path.join(dir, "p.zip")
+      yield* Zip.writeFile(target, sample)
+      for (const source of [file(target), bytes(fs.readFileSync(target))]) {
+        const { events, listener } = listen()
+        yield* readAll(source).pipe(Effect.provideService(Progress.Progress, listener))
+        rising(events)
+        for (const e of events) assert.deepStrictEqual([e.direction, e.totalBytes], ["read", dataBytes])
+        assert.strictEqual(events.at(-1)!.bytes, dataBytes)
+      }
+    }))
+
+  it.effect("without a listener nothing is reported and nothing changes", () =>
+    Effect.gen(function*() {
+      const written = yield* Zip.toBytes(sample)
+      const read = yield* readAll(bytes(written))
+      assert.strictEqual(read.size, sample.length)
+    }))
 })
