@@ -364,8 +364,14 @@ export const copy = (ns: Namespace): Namespace => ({
 export const candidateFor = (op: string, target: string): string => {
   let s: string
   if (op === "call_function") {
+    // A handful of function targets recur in every graph (getitem, the engine call): derived once each.
+    const known = functionCandidates.get(target)
+    if (known !== undefined) return known
     const parts = target.split(".")
     s = target.startsWith("torch.ops.") && parts.length >= 4 ? parts.slice(3).join(".") : parts[parts.length - 1]!
+    const candidate = snakeCase(s)
+    if (functionCandidates.size < MAX_FUNCTION_CANDIDATES) functionCandidates.set(target, candidate)
+    return candidate
   } else {
     // `_is_magic`: Python's `"___"[2:-2]` is the empty string, and JavaScript's slice(2, -2) agrees.
     s = target.startsWith("__") && target.endsWith("__") ? target.slice(2, -2) : target
@@ -379,4 +385,12 @@ export const candidateFor = (op: string, target: string): string => {
  * @since 0.1.0
  * @category getters
  */
-export const snakeCase = (s: string): string => s.replace(/(?<=[a-z])([A-Z])/g, "_$1").toLowerCase()
+export const snakeCase = (s: string): string => (HAS_CAPITAL.test(s) ? s.replace(/(?<=[a-z])([A-Z])/g, "_$1").toLowerCase() : s)
+
+// Without a capital letter (or any non-ASCII letter, which lower-casing may change), snake case is the
+// identity, as for most targets: no regex replacement, no new string.
+const HAS_CAPITAL = /[A-Z\u0080-\uffff]/
+
+// `candidateFor` of call_function targets, bounded: targets are operator names, not data.
+const functionCandidates = new Map<string, string>()
+const MAX_FUNCTION_CANDIDATES = 4096

@@ -348,3 +348,17 @@ describe("Namespace: agrees with §4.1's create_name", () => {
     }
   })
 })
+
+describe("Namespace: snakeCase's shortcut", () => {
+  const Text = Schema.String.check(Schema.isMaxLength(12))
+  it.prop("equals fx's substitution then lower-casing, on any string", { s: Text }, ({ s }) => {
+    assert.strictEqual(Namespace.snakeCase(s), s.replace(/(?<=[a-z])([A-Z])/g, "_$1").toLowerCase())
+  })
+  it("leaves lower-case names as they are and changes the rest", () => {
+    assert.strictEqual(Namespace.snakeCase("getitem_3"), "getitem_3")
+    assert.strictEqual(Namespace.snakeCase("addTensor"), "add_tensor")
+    assert.strictEqual(Namespace.snakeCase("ÄÖ"), "äö")
+    assert.strictEqual(Namespace.candidateFor("call_function", "torch.ops.aten.addMM.default"), "add_mm.default")
+    assert.strictEqual(Namespace.candidateFor("call_function", "torch.ops.aten.addMM.default"), "add_mm.default")
+  })
+})
