@@ -61,10 +61,9 @@ export class Graph {
   owner: Owner | undefined = undefined
   readonly #root = new Link()
   #namespace = Namespace.make()
-  // The index: for each op, and for each (op, target), the nodes in creation order, as lists threaded
-  // through the nodes themselves. Adding and removing touch only the node and its neighbours: no hash
-  // table grows with the graph, which keeps the cost per node flat on large graphs.
-  readonly #byOp = new Map<Op, Bucket>()
+  // The index: for each (op, target), the nodes in creation order, as lists threaded through the nodes
+  // themselves. Adding and removing touch only the node and its neighbours: no hash table grows with the
+  // graph, which keeps the cost per node flat on large graphs. The nodes of an op are its targets' lists.
   readonly #byOpTarget = new Map<Op, Map<string, Bucket>>()
   #insertAnchor: Link = this.#root
   #insertWhere: "before" | "after" = "before"
@@ -103,12 +102,17 @@ export class Graph {
    *
    * **Gotchas.** The result comes from an index, so it costs O(k) for k matches, plus one O(n) renumbering
    * of the graph the first time it is called after a structural change (and only with `sort`, the default).
-   * Query before a loop of mutations, not inside it.
+   * Query before a loop of mutations, not inside it. With `sort: false` the order is the index's: by target,
+   * and in creation order within a target.
    */
   findNodes(op: Op, target?: string, options?: { readonly sort?: boolean }): Array<Node> {
     const found: Array<Node> = []
     if (target === undefined) {
-      for (let n = this.#byOp.get(op)?.first; n !== undefined; n = n._opNext) found.push(n)
+      // Every (op, target) list of the op, one after another: creation order within a target only.
+      const byTarget = this.#byOpTarget.get(op)
+      if (byTarget !== undefined) {
+        for (const bucket of byTarget.values()) for (let n = bucket.first; n !== undefined; n = n._targetNext) found.push(n)
+      }
     } else {
       for (let n = this.#byOpTarget.get(op)?.get(target)?.first; n !== undefined; n = n._targetNext) found.push(n)
     }
@@ -344,14 +348,14 @@ export class Graph {
    */
   copy(valMap?: Map<Node, Argument.Argument>): Graph {
     const g = new Graph()
-    // graph_copy, with each node's copy kept on the node under this copy's stamp instead of in a map (a
-    // map as large as the graph is a cache miss per node on large graphs).
-    const stamp = ++copyStamp
+    // graph_copy, with each node's copy kept on the node instead of in a map (a map as large as the graph is
+    // a cache miss per node on large graphs); a copy is this copy's when it belongs to its graph.
     const lookup = (n: Node): Argument.Argument => {
-      if (n._copyStamp !== stamp) {
+      const copied = n._copy
+      if (copied === undefined || copied.graph !== g) {
         throw GraphError.make("InvalidArgument", `graph_copy: node ${n.name} was used before it was mapped`, n.name)
       }
-      return n._copy!
+      return copied
     }
     let output: Node | undefined
     for (const node of this.nodes()) {
@@ -360,18 +364,16 @@ export class Graph {
         break
       }
       node._copy = g.nodeCopy(node, lookup)
-      node._copyStamp = stamp
     }
     if (output !== undefined) {
-      const copied = g.output(Argument.mapNodes(output.args[0] ?? null, lookup), { meta: Meta.copy(output.meta) })
-      output._copy = copied
-      output._copyStamp = stamp
+      output._copy = g.output(Argument.mapNodes(output.args[0] ?? null, lookup), { meta: Meta.copy(output.meta) })
     }
     // Hand out the correspondence if asked, and drop the references, so that the original does not keep
     // its copy alive.
     for (const node of this.nodes()) {
-      if (node._copyStamp !== stamp) continue
-      valMap?.set(node, node._copy!)
+      const copied = node._copy
+      if (copied === undefined || copied.graph !== g) continue
+      valMap?.set(node, copied)
       node._copy = undefined
     }
     return g
@@ -429,12 +431,6 @@ export class Graph {
   }
 
   #index(node: Node): void {
-    let byOp = this.#byOp.get(node.op)
-    if (byOp === undefined) this.#byOp.set(node.op, (byOp = { first: undefined, last: undefined }))
-    node._opPrev = byOp.last
-    if (byOp.last === undefined) byOp.first = node
-    else byOp.last._opNext = node
-    byOp.last = node
     let byTarget = this.#byOpTarget.get(node.op)
     if (byTarget === undefined) this.#byOpTarget.set(node.op, (byTarget = new Map()))
     let bucket = byTarget.get(node.target)
@@ -446,12 +442,6 @@ export class Graph {
   }
 
   #unindex(node: Node): void {
-    const byOp = this.#byOp.get(node.op)!
-    if (node._opPrev === undefined) byOp.first = node._opNext
-    else node._opPrev._opNext = node._opNext
-    if (node._opNext === undefined) byOp.last = node._opPrev
-    else node._opNext._opPrev = node._opPrev
-    node._opPrev = node._opNext = undefined
     const byTarget = this.#byOpTarget.get(node.op)!
     const bucket = byTarget.get(node.target)!
     if (node._targetPrev === undefined) bucket.first = node._targetNext
@@ -529,7 +519,6 @@ interface Bucket {
   last: Node | undefined
 }
 
-let copyStamp = 0
 
 /**
  * An empty graph.

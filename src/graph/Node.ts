@@ -61,6 +61,9 @@ export class Link {
 // (truncating it frees its storage, and the next push allocates it again), only overwritten.
 const scratch: Array<Node | undefined> = []
 let collected = 0
+// Whether the node whose arguments are being collected is being made (nodes are made one at a time): a
+// refusal then names the offending argument, as the node has no name of its own yet.
+let creating = false
 // The shared input list of nodes without inputs.
 // From this many users on, a node keeps them in a set.
 const SET_FROM = 8
@@ -73,7 +76,8 @@ const NO_INPUTS: ReadonlyArray<Node> = Object.freeze([])
  * @category models
  */
 export class Node extends Link {
-  readonly _tag = "Node" as const
+  // On the prototype (below), not on every node: one field less per node of a large graph.
+  declare readonly _tag: "Node"
   /** @internal Set by the graph only (creation and rename), so that names stay registered. */
   _name: string
   /** @internal */
@@ -88,14 +92,14 @@ export class Node extends Link {
    * checks the slow way.
    */
   _assignedName = ""
-  /** @internal Links of the graph's index lists: all nodes of this op, and of this (op, target). */
-  _opPrev: Node | undefined = undefined
-  _opNext: Node | undefined = undefined
+  /** @internal Links of the graph's index list of this (op, target). */
   _targetPrev: Node | undefined = undefined
   _targetNext: Node | undefined = undefined
-  /** @internal The copy of this node made by the graph copy stamped `_copyStamp` (saves a map per copy). */
+  /**
+   * @internal The copy of this node made by a graph copy in progress, valid while it belongs to that copy's
+   * graph (saves a map per copy).
+   */
   _copy: Node | undefined = undefined
-  _copyStamp = 0
   /** Metadata; the record is the node's own, the values inside are shared immutable data. */
   meta: Meta
   /** The graph the node belongs to, for life. */
@@ -109,7 +113,6 @@ export class Node extends Link {
   // Distinct inputs in argument order. An array: nodes read few inputs, and a set per node costs more.
   #inputs: ReadonlyArray<Node> = NO_INPUTS
   #args: ReadonlyArray<Argument.Argument> = []
-  #creating = false
   #kwargs: Argument.Kwargs = {}
 
   /** @internal Use the graph's `createNode`. */
@@ -129,9 +132,12 @@ export class Node extends Link {
     this._name = name
     this.meta = meta
     // A node being created has no name of its own yet: a refusal names the offending argument instead.
-    this.#creating = true
-    this.#setArgsKwargs(args, kwargs)
-    this.#creating = false
+    creating = true
+    try {
+      this.#setArgsKwargs(args, kwargs)
+    } finally {
+      creating = false
+    }
   }
 
   // ===== Getters =====
@@ -359,11 +365,11 @@ export class Node extends Link {
           throw GraphError.make(
             "WrongGraph",
             `Argument '${t._name}' of Node '${this._name}' does not belong to this Graph`,
-            this.#creating ? t._name : this._name
+            creating ? t._name : this._name
           )
         }
         if (t._erased) {
-          throw GraphError.make("ErasedNode", `Argument '${t._name}' of Node '${this._name}' was erased`, this.#creating ? t._name : this._name)
+          throw GraphError.make("ErasedNode", `Argument '${t._name}' of Node '${this._name}' was erased`, creating ? t._name : this._name)
         }
         for (let i = 0; i < collected; i++) if (scratch[i] === t) return
         scratch[collected++] = t
@@ -389,3 +395,5 @@ export class Node extends Link {
   }
 
 }
+
+Object.defineProperty(Node.prototype, "_tag", { value: "Node", enumerable: false, writable: false })
