@@ -64,10 +64,8 @@ let collected = 0
 // Whether the node whose arguments are being collected is being made (nodes are made one at a time): a
 // refusal then names the offending argument, as the node has no name of its own yet.
 let creating = false
-// The shared input list of nodes without inputs.
 // From this many users on, a node keeps them in a set.
 const SET_FROM = 8
-const NO_INPUTS: ReadonlyArray<Node> = Object.freeze([])
 
 /**
  * A graph node.
@@ -110,8 +108,6 @@ export class Node extends Link {
   // SET_FROM users, then a set, whose deletions stay O(1) for a node with many users. A set per node
   // was a third of a large graph's memory.
   #users: Node | ReadonlyArray<Node> | Set<Node> | undefined = undefined
-  // Distinct inputs in argument order. An array: nodes read few inputs, and a set per node costs more.
-  #inputs: ReadonlyArray<Node> = NO_INPUTS
   #args: ReadonlyArray<Argument.Argument> = []
   #kwargs: Argument.Kwargs = {}
 
@@ -184,11 +180,17 @@ export class Node extends Link {
   }
   /** The distinct nodes this one reads, args before kwargs, in argument order (a snapshot). */
   get allInputNodes(): ReadonlyArray<Node> {
-    return [...this.#inputs]
+    return this.inputNodes
   }
-  /** The same as {@link allInputNodes}, as a live view (no copy; do not mutate the graph while iterating). */
+  /**
+   * The same as {@link allInputNodes}. Both are read from the arguments when asked: a node keeps no list
+   * of its inputs (one array less per node of a large graph).
+   */
   get inputNodes(): ReadonlyArray<Node> {
-    return this.#inputs
+    const out: Array<Node> = []
+    for (let i = 0; i < this.#args.length; i++) gather(this.#args[i]!, out)
+    for (const k in this.#kwargs) gather(this.#kwargs[k]!, out)
+    return out
   }
   /** Whether the node was erased from its graph. */
   get erased(): boolean {
@@ -285,9 +287,7 @@ export class Node extends Link {
    * argument structure stays, so the inputs no longer count the node among their users.
    */
   _clearInputs(): void {
-    const old = this.#inputs
-    for (let i = 0; i < old.length; i++) old[i]!.#deleteUser(this)
-    this.#inputs = NO_INPUTS
+    this.#leaveInputs()
     const none = () => null
     this.#args = Argument.mapNodes(this.#args, none) as ReadonlyArray<Argument.Argument>
     this.#kwargs = Argument.mapKwargs(this.#kwargs, none)
@@ -307,19 +307,53 @@ export class Node extends Link {
   // input in argument order, so an updated node ends up last among its inputs' users.
   #setArgsKwargs(args: ReadonlyArray<Argument.Argument>, kwargs: Argument.Kwargs): void {
     // Validate everything before touching any users list, so a refused update changes nothing.
-    // Collected into the scratch array and then copied at its exact size: an array grown by push reserves
-    // room for 17, which, kept by every node of a large graph, is most of the node's memory.
     collected = 0
     for (let i = 0; i < args.length; i++) this.#collect(args[i]!)
     for (const k in kwargs) this.#collect(kwargs[k]!)
-    const old = this.#inputs
-    for (let i = 0; i < old.length; i++) old[i]!.#deleteUser(this)
-    const added = collected === 0 ? NO_INPUTS : (scratch.slice(0, collected) as Array<Node>)
+    this.#leaveInputs()
+    for (let i = 0; i < collected; i++) scratch[i]!.#addUser(this)
     scratch.fill(undefined, 0, collected)
-    this.#inputs = added
-    for (let i = 0; i < added.length; i++) added[i]!.#addUser(this)
     this.#args = args
     this.#kwargs = kwargs
+  }
+
+  // Leaves the users of every node of the current arguments (leaving twice changes nothing), walking them
+  // in place: this runs on every argument update.
+  #leaveInputs(): void {
+    const args = this.#args
+    for (let i = 0; i < args.length; i++) this.#leave(args[i]!)
+    for (const k in this.#kwargs) this.#leave(this.#kwargs[k]!)
+  }
+
+  #leave(a: Argument.Argument): void {
+    if (a === null || typeof a !== "object") return
+    if (Array.isArray(a)) {
+      const xs = a as ReadonlyArray<Argument.Argument>
+      for (let i = 0; i < xs.length; i++) this.#leave(xs[i]!)
+      return
+    }
+    const t = a as Exclude<Argument.Argument, ReadonlyArray<Argument.Argument> | null | boolean | number | bigint | string>
+    switch (t._tag) {
+      case "Node":
+        t.#deleteUser(this)
+        return
+      case "Tuple":
+        for (let i = 0; i < t.items.length; i++) this.#leave(t.items[i]!)
+        return
+      case "Dict":
+        for (const [k, v] of t.entries) {
+          this.#leave(k)
+          this.#leave(v)
+        }
+        return
+      case "Slice":
+        this.#leave(t.start)
+        this.#leave(t.stop)
+        this.#leave(t.step)
+        return
+      default:
+        return
+    }
   }
 
   // Set.add's semantics: a user already there keeps its place; a new one goes last.
@@ -397,3 +431,35 @@ export class Node extends Link {
 }
 
 Object.defineProperty(Node.prototype, "_tag", { value: "Node", enumerable: false, writable: false })
+
+// The distinct nodes of an argument, in argument order, appended to `out` (arguments were checked when set).
+const gather = (a: Argument.Argument, out: Array<Node>): void => {
+  if (a === null || typeof a !== "object") return
+  if (Array.isArray(a)) {
+    const xs = a as ReadonlyArray<Argument.Argument>
+    for (let i = 0; i < xs.length; i++) gather(xs[i]!, out)
+    return
+  }
+  const t = a as Exclude<Argument.Argument, ReadonlyArray<Argument.Argument> | null | boolean | number | bigint | string>
+  switch (t._tag) {
+    case "Node":
+      if (!out.includes(t)) out.push(t)
+      return
+    case "Tuple":
+      for (let i = 0; i < t.items.length; i++) gather(t.items[i]!, out)
+      return
+    case "Dict":
+      for (const [k, v] of t.entries) {
+        gather(k, out)
+        gather(v, out)
+      }
+      return
+    case "Slice":
+      gather(t.start, out)
+      gather(t.stop, out)
+      gather(t.step, out)
+      return
+    default:
+      return
+  }
+}
