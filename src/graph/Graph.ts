@@ -14,6 +14,9 @@ import * as Meta from "./Meta.ts"
 import * as Namespace from "./Namespace.ts"
 import { Link, Node, type Op } from "./Node.ts"
 
+// The default keyword arguments: one shared empty record (a node stores it as given).
+const NO_KWARGS: Argument.Kwargs = Object.freeze({})
+
 // ===== Models =====
 
 /**
@@ -156,7 +159,7 @@ export class Graph {
     op: Op,
     target: string,
     args: ReadonlyArray<Argument.Argument> = [],
-    kwargs: Argument.Kwargs = {},
+    kwargs: Argument.Kwargs = NO_KWARGS,
     options?: CreateOptions
   ): Node {
     const candidate = options?.name ?? Namespace.candidateFor(op, target)
@@ -193,7 +196,7 @@ export class Graph {
   callFunction(
     target: string,
     args: ReadonlyArray<Argument.Argument> = [],
-    kwargs: Argument.Kwargs = {},
+    kwargs: Argument.Kwargs = NO_KWARGS,
     options?: CreateOptions
   ): Node {
     return this.createNode("call_function", target, args, kwargs, options)
@@ -203,7 +206,7 @@ export class Graph {
   callModule(
     target: string,
     args: ReadonlyArray<Argument.Argument> = [],
-    kwargs: Argument.Kwargs = {},
+    kwargs: Argument.Kwargs = NO_KWARGS,
     options?: CreateOptions
   ): Node {
     return this.createNode("call_module", target, args, kwargs, options)
@@ -213,7 +216,7 @@ export class Graph {
   callMethod(
     target: string,
     args: ReadonlyArray<Argument.Argument> = [],
-    kwargs: Argument.Kwargs = {},
+    kwargs: Argument.Kwargs = NO_KWARGS,
     options?: CreateOptions
   ): Node {
     return this.createNode("call_method", target, args, kwargs, options)

@@ -64,6 +64,8 @@ let collected = 0
 // Whether the node whose arguments are being collected is being made (nodes are made one at a time): a
 // refusal then names the offending argument, as the node has no name of its own yet.
 let creating = false
+// The keyword arguments of every node that has none.
+const NO_KWARGS: Argument.Kwargs = Object.freeze({})
 // From this many users on, a node keeps them in a set.
 const SET_FROM = 8
 
@@ -109,7 +111,7 @@ export class Node extends Link {
   // was a third of a large graph's memory.
   #users: Node | ReadonlyArray<Node> | Set<Node> | undefined = undefined
   #args: ReadonlyArray<Argument.Argument> = []
-  #kwargs: Argument.Kwargs = {}
+  #kwargs: Argument.Kwargs = NO_KWARGS
 
   /** @internal Use the graph's `createNode`. */
   constructor(
@@ -309,12 +311,17 @@ export class Node extends Link {
     // Validate everything before touching any users list, so a refused update changes nothing.
     collected = 0
     for (let i = 0; i < args.length; i++) this.#collect(args[i]!)
-    for (const k in kwargs) this.#collect(kwargs[k]!)
+    let keys = 0
+    for (const k in kwargs) {
+      this.#collect(kwargs[k]!)
+      keys++
+    }
     this.#leaveInputs()
     for (let i = 0; i < collected; i++) scratch[i]!.#addUser(this)
     scratch.fill(undefined, 0, collected)
     this.#args = args
-    this.#kwargs = kwargs
+    // Most nodes have no keyword arguments: they share one empty record rather than keep one each.
+    this.#kwargs = keys === 0 ? NO_KWARGS : kwargs
   }
 
   // Leaves the users of every node of the current arguments (leaving twice changes nothing), walking them
