@@ -68,6 +68,8 @@ export class Graph {
   // themselves. Adding and removing touch only the node and its neighbours: no hash table grows with the
   // graph, which keeps the cost per node flat on large graphs. The nodes of an op are its targets' lists.
   readonly #byOpTarget = new Map<Op, Map<string, Bucket>>()
+  // The number of live placeholders, for findNodes' leading run.
+  #placeholders = 0
   #insertAnchor: Link = this.#root
   #insertWhere: "before" | "after" = "before"
   #size = 0
@@ -109,6 +111,12 @@ export class Graph {
    * and in creation order within a target.
    */
   findNodes(op: Op, target?: string, options?: { readonly sort?: boolean }): Array<Node> {
+    // Placeholders usually lead the graph: when the leading run holds them all, it is the answer in graph
+    // order, read without the index or renumbering the graph.
+    if (op === "placeholder" && target === undefined && options?.sort !== false) {
+      const leading = this.#leadingPlaceholders(this.#placeholders)
+      if (leading !== undefined) return leading
+    }
     const found: Array<Node> = []
     if (target === undefined) {
       // Every (op, target) list of the op, one after another: creation order within a target only.
@@ -120,12 +128,6 @@ export class Graph {
       for (let n = this.#byOpTarget.get(op)?.get(target)?.first; n !== undefined; n = n._targetNext) found.push(n)
     }
     if (options?.sort !== false && found.length > 1) {
-      // Placeholders usually lead the graph: when the leading run holds them all, it is the answer, read
-      // without renumbering the whole graph.
-      if (op === "placeholder" && target === undefined) {
-        const leading = this.#leadingPlaceholders(found.length)
-        if (leading !== undefined) return leading
-      }
       this.#renumber()
       found.sort((a, b) => a._position - b._position)
     }
@@ -434,6 +436,7 @@ export class Graph {
   }
 
   #index(node: Node): void {
+    if (node.op === "placeholder") this.#placeholders++
     let byTarget = this.#byOpTarget.get(node.op)
     if (byTarget === undefined) this.#byOpTarget.set(node.op, (byTarget = new Map()))
     let bucket = byTarget.get(node.target)
@@ -445,6 +448,7 @@ export class Graph {
   }
 
   #unindex(node: Node): void {
+    if (node.op === "placeholder") this.#placeholders--
     const byTarget = this.#byOpTarget.get(node.op)!
     const bucket = byTarget.get(node.target)!
     if (node._targetPrev === undefined) bucket.first = node._targetNext

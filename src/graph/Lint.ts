@@ -34,6 +34,8 @@ export const lint = (graph: Graph): void => {
   const fail = (node: Node, detail: string): never => {
     throw GraphError.make("Lint", detail, node.name)
   }
+  // An input of another graph, or not defined before its user.
+  const unsound = (input: Node) => input.graph !== graph || input._lintMark !== mark
   for (const node of graph.nodes()) {
     if (!legalOps.has(node.op)) fail(node, `Node ${node.name} had unknown opcode ${node.op}!`)
     if (node.graph !== graph) fail(node, `Node '${node.name}' does not belong to this Graph!`)
@@ -41,9 +43,8 @@ export const lint = (graph: Graph): void => {
     // unlinked; the erased flag is the cheap proof of both.
     if (node.erased) fail(node, `Node '${node.name}' is not in the lookup table of this Graph!`)
     if (output !== undefined) fail(node, `Node '${node.name}' comes after the output node '${output.name}'`)
-    const inputs = node.inputNodes
-    for (let i = 0; i < inputs.length; i++) {
-      const input = inputs[i]!
+    const input = node._findInput(unsound)
+    if (input !== undefined) {
       if (input.graph !== graph) {
         fail(node, `Argument '${input.name}' of Node '${node.name}' does not belong to this Graph, but was used as an argument! If you are copying nodes from another graph, make sure to use \`arg_transform\` on node_copy() to remap values`)
       }

@@ -194,6 +194,22 @@ export class Node extends Link {
     for (const k in this.#kwargs) gather(this.#kwargs[k]!, out)
     return out
   }
+  /**
+   * @internal The first input, in argument order, for which `pred` holds, found without making a list
+   * (lint asks this of every node).
+   */
+  _findInput(pred: (input: Node) => boolean): Node | undefined {
+    const args = this.#args
+    for (let i = 0; i < args.length; i++) {
+      const found = findNode(args[i]!, pred)
+      if (found !== undefined) return found
+    }
+    for (const k in this.#kwargs) {
+      const found = findNode(this.#kwargs[k]!, pred)
+      if (found !== undefined) return found
+    }
+    return undefined
+  }
   /** Whether the node was erased from its graph. */
   get erased(): boolean {
     return this._erased
@@ -468,5 +484,35 @@ const gather = (a: Argument.Argument, out: Array<Node>): void => {
       return
     default:
       return
+  }
+}
+
+// The first node of an argument, in argument order, for which `pred` holds.
+const findNode = (a: Argument.Argument, pred: (node: Node) => boolean): Node | undefined => {
+  if (a === null || typeof a !== "object") return undefined
+  if (Array.isArray(a)) {
+    const xs = a as ReadonlyArray<Argument.Argument>
+    for (let i = 0; i < xs.length; i++) {
+      const found = findNode(xs[i]!, pred)
+      if (found !== undefined) return found
+    }
+    return undefined
+  }
+  const t = a as Exclude<Argument.Argument, ReadonlyArray<Argument.Argument> | null | boolean | number | bigint | string>
+  switch (t._tag) {
+    case "Node":
+      return pred(t) ? t : undefined
+    case "Tuple":
+      return findNode(t.items as ReadonlyArray<Argument.Argument>, pred)
+    case "Dict":
+      for (const [k, v] of t.entries) {
+        const found = findNode(k, pred) ?? findNode(v, pred)
+        if (found !== undefined) return found
+      }
+      return undefined
+    case "Slice":
+      return findNode(t.start, pred) ?? findNode(t.stop, pred) ?? findNode(t.step, pred)
+    default:
+      return undefined
   }
 }
