@@ -30,9 +30,11 @@ export const make = (graph?: Graph): GraphModule => new GraphModule(graph)
  * **Details.** Graphs are copied as fx's `Graph.__deepcopy__` copies them: every name is created again,
  * in graph order, in a fresh namespace (so names freed by nothing stay free of history, as in fx).
  *
- * With `lazy`, the graphs of descendant graph modules are copied on first access to their `graph`; until
- * then they are read from the original (the exporter inlines fallback modules by copying from them, so
- * their graphs are never copied twice). The original must then not change while the copy is in use.
+ * With `lazy`, the graphs of descendant graph modules are copied on first access to their `graph`, and the
+ * state of every module below the root (submodules, parameters, buffers, constants) on first access to it;
+ * until then they are read from the original (the exporter inlines fallback modules by copying from them,
+ * so their graphs and module trees are never copied only to be dropped). The original must then not change
+ * while the copy is in use.
  *
  * @since 0.1.0
  * @category constructors
@@ -68,11 +70,19 @@ const copyModule = (mod: Module, memo: Map<Module, Module>, lazy: boolean, isRoo
   }
   memo.set(mod, copy)
   copy.impure = mod.impure
-  for (const [name, child] of mod.children) copy.children.set(name, copyModule(child, memo, lazy, false))
-  for (const [name, t] of mod.parameters) copy.parameters.set(name, t)
-  for (const [name, t] of mod.buffers) copy.buffers.set(name, t)
-  for (const name of mod.nonPersistent) copy.nonPersistent.add(name)
-  for (const [name, c] of mod.constants) copy.constants.set(name, c)
+  const copyChild = (child: Module) => copyModule(child, memo, lazy, false)
+  // Below the root, a lazy copy's state is made when first asked for: a fallback module that is only
+  // inlined (its state read from the original) never gets maps of its own, nor do its submodules.
+  if (lazy && !isRoot) {
+    copy._copyLazily(mod, copyChild)
+    return copy
+  }
+  const from = mod._readState
+  for (const [name, child] of from.children) copy.children.set(name, copyChild(child))
+  for (const [name, t] of from.parameters) copy.parameters.set(name, t)
+  for (const [name, t] of from.buffers) copy.buffers.set(name, t)
+  for (const name of from.nonPersistent) copy.nonPersistent.add(name)
+  for (const [name, c] of from.constants) copy.constants.set(name, c)
   return copy
 }
 

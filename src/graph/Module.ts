@@ -52,17 +52,102 @@ export type EngineInfo = ReadonlyArray<string | Uint8Array>
  * @category models
  */
 abstract class ModuleBase {
-  /** Submodules in registration order. */
-  readonly children = new Map<string, Module>()
-  /** Direct parameters. */
-  readonly parameters = new Map<string, Tensor>()
-  /** Direct buffers; names in {@link nonPersistent} stay out of the state dict. */
-  readonly buffers = new Map<string, Tensor>()
-  readonly nonPersistent = new Set<string>()
-  /** Other tensor and script-object attributes read by `get_attr`. */
-  readonly constants = new Map<string, Constant>()
+  #state: State | undefined
+  // The module this one is a copy of, with the copy's memo, until its state is first asked for (see
+  // `GraphModule.deepCopy`'s `lazy`).
+  #pending: { readonly source: Module; readonly copyChild: (child: Module) => Module } | undefined = undefined
   /** fx's `_is_impure`: a `call_module` of this module survives dead-code elimination. */
   impure = false
+
+  /** Submodules in registration order. */
+  get children(): Map<string, Module> {
+    return this.#materialized().children
+  }
+  /** Direct parameters. */
+  get parameters(): Map<string, Tensor> {
+    return this.#materialized().parameters
+  }
+  /** Direct buffers; names in {@link nonPersistent} stay out of the state dict. */
+  get buffers(): Map<string, Tensor> {
+    return this.#materialized().buffers
+  }
+  get nonPersistent(): Set<string> {
+    return this.#materialized().nonPersistent
+  }
+  /** Other tensor and script-object attributes read by `get_attr`. */
+  get constants(): Map<string, Constant> {
+    return this.#materialized().constants
+  }
+
+  /**
+   * @internal The state to read without changing it: a pending copy's source's (its tensors and values
+   * are the copy's too; its submodules are the source's, to be read, never kept), else this module's.
+   */
+  get _readState(): ReadState {
+    if (this.#pending !== undefined) return this.#pending.source._readState
+    return this.#state ?? EMPTY_STATE
+  }
+
+  /**
+   * @internal Makes this module a copy of `source` whose state is made on first access: its tensors and
+   * values shared, each submodule the result of `copyChild`.
+   */
+  _copyLazily(source: Module, copyChild: (child: Module) => Module): void {
+    this.#state = undefined
+    this.#pending = { source, copyChild }
+  }
+
+  #materialized(): State {
+    if (this.#state !== undefined) return this.#state
+    const state: State = {
+      children: new Map(),
+      parameters: new Map(),
+      buffers: new Map(),
+      nonPersistent: new Set(),
+      constants: new Map()
+    }
+    this.#state = state
+    const pending = this.#pending
+    if (pending !== undefined) {
+      this.#pending = undefined
+      const from = pending.source._readState
+      for (const [name, child] of from.children) state.children.set(name, pending.copyChild(child))
+      for (const [name, t] of from.parameters) state.parameters.set(name, t)
+      for (const [name, t] of from.buffers) state.buffers.set(name, t)
+      for (const name of from.nonPersistent) state.nonPersistent.add(name)
+      for (const [name, c] of from.constants) state.constants.set(name, c)
+    }
+    return state
+  }
+}
+
+// A module's own state: what `ModuleBase` exposes, made when first asked for.
+interface State {
+  readonly children: Map<string, Module>
+  readonly parameters: Map<string, Tensor>
+  readonly buffers: Map<string, Tensor>
+  readonly nonPersistent: Set<string>
+  readonly constants: Map<string, Constant>
+}
+
+// The state of a module none of whose state was ever asked for.
+const EMPTY_STATE: ReadState = {
+  children: new Map(),
+  parameters: new Map(),
+  buffers: new Map(),
+  nonPersistent: new Set(),
+  constants: new Map()
+}
+
+/**
+ * @internal A module's state, read only.
+ */
+export interface ReadState {
+  readonly children: ReadonlyMap<string, Module>
+  readonly parameters: ReadonlyMap<string, Tensor>
+  readonly buffers: ReadonlyMap<string, Tensor>
+  readonly nonPersistent: ReadonlySet<string>
+  readonly constants: ReadonlyMap<string, Constant>
 }
 
 /**
@@ -252,6 +337,22 @@ export const resolve = (root: Module, target: string): Resolved | undefined => {
   const c = mod.constants.get(last)
   if (c !== undefined) return { kind: "constant", owner: mod, name: last, value: c }
   return undefined
+}
+
+/**
+ * @internal Whether a dotted path names a submodule, read without making the state of lazily copied
+ * modules on the way (see `GraphModule.deepCopy`'s `lazy`).
+ */
+export const isModuleAt = (root: Module, target: string): boolean => {
+  let mod: Module = root
+  let start = 0
+  for (let dot = target.indexOf("."); ; dot = target.indexOf(".", start)) {
+    const child = mod._readState.children.get(dot < 0 ? target.slice(start) : target.slice(start, dot))
+    if (child === undefined) return false
+    if (dot < 0) return true
+    mod = child
+    start = dot + 1
+  }
 }
 
 /**

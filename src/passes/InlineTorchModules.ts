@@ -138,7 +138,8 @@ const inlineCall = (gm: Module.GraphModule, call: Node, sub: Module.GraphModule,
         meta: Meta.copy(node.meta)
       })
       valMap.set(node, copied)
-      if (!reads) continue
+      // Most of these read a weight: asked without making the fallback module's (lazily copied) state.
+      if (!reads || !Module.isModuleAt(sub, node.target)) continue
       const reached = Module.getSubmodule(sub, node.target)
       if (reached === undefined) continue
       if (node.op === "call_module") nestedCalls.push({ call: copied, nested: { module: reached, path: path(node.target) } })
@@ -229,15 +230,18 @@ const copyAttributes = (gm: Module.GraphModule, sub: Module.GraphModule, call: N
   // State of every module inside, nested graph modules included. Every name counts: a module or tensor
   // registered under two names is assigned under both (upstream walked `named_parameters()`, which skips
   // the second name of a tied weight and leaves its get_attr dangling).
+  // Read through `_readState`: the fallback module's (lazily copied) state is read, never made, and only
+  // its tensors and values, which the copy shares, are kept.
   const onPath = new Set<Module.Module>()
   const walk = (mod: Module.Module, prefix: string): void => {
     if (onPath.has(mod)) return
     onPath.add(mod)
     const key = (name: string) => (prefix === "" ? name : `${prefix}.${name}`)
-    for (const [name, t] of mod.parameters) assign(key(name), t, "parameter")
-    for (const [name, t] of mod.buffers) assign(key(name), t, "buffer", !mod.nonPersistent.has(name))
-    for (const [name, c] of mod.constants) assign(key(name), c, "constant")
-    for (const [name, child] of mod.children) if (child.kind !== "trt_module") walk(child, key(name))
+    const state = mod._readState
+    for (const [name, t] of state.parameters) assign(key(name), t, "parameter")
+    for (const [name, t] of state.buffers) assign(key(name), t, "buffer", !state.nonPersistent.has(name))
+    for (const [name, c] of state.constants) assign(key(name), c, "constant")
+    for (const [name, child] of state.children) if (child.kind !== "trt_module") walk(child, key(name))
     onPath.delete(mod)
   }
   walk(sub, "")

@@ -12,6 +12,7 @@ import {
   addSubmodule,
   deleteSubmodule,
   getSubmodule,
+  isModuleAt,
   namedModules,
   registerBuffer,
   registerParameter,
@@ -203,6 +204,51 @@ describe("GraphModule.deepCopy: sharing and aliasing", () => {
     const copy = GraphModule.deepCopy(root)
     assert.strictEqual(getSubmodule(copy, "p.m"), getSubmodule(copy, "q.m"))
     assert.notStrictEqual(getSubmodule(copy, "p.m"), shared)
+  })
+})
+
+describe("GraphModule.deepCopy: lazy", () => {
+  it("below the root, a module's state is the original's until first asked for, then its own copy", () => {
+    const { root, conv, weight } = sample()
+    const copy = GraphModule.deepCopy(root, { lazy: true })
+    const gpu = copy.children.get("_run_on_gpu_0")!
+    // Not yet made: read through to the original (tensors and values are shared either way).
+    assert.strictEqual(gpu._readState.children.get("conv"), conv)
+    assert.isTrue(isModuleAt(copy, "_run_on_gpu_0.conv"))
+    assert.isFalse(isModuleAt(copy, "_run_on_gpu_0.conv.weight"))
+    assert.strictEqual(gpu._readState.children.get("conv"), conv)
+    // Asked for: the copy's own submodules, each a copy, with the same tensors.
+    const convCopy = gpu.children.get("conv")!
+    assert.notStrictEqual(convCopy, conv)
+    assert.strictEqual(gpu._readState.children.get("conv"), convCopy)
+    assert.strictEqual(convCopy.parameters.get("weight"), weight)
+    assert.strictEqual(printModule(copy), printModule(root))
+  })
+
+  it("aliasing holds across lazily made states: one copy per module, one tensor per tensor", () => {
+    const root = GraphModule.make()
+    const shared = new PlainModule()
+    registerParameter(shared, "w", tensor([2]))
+    addSubmodule(root, "p.m", shared)
+    addSubmodule(root, "q.m", shared)
+    const copy = GraphModule.deepCopy(root, { lazy: true })
+    const viaQ = getSubmodule(copy, "q.m")
+    const viaP = getSubmodule(copy, "p.m")
+    assert.strictEqual(viaP, viaQ)
+    assert.notStrictEqual(viaP, shared)
+    assert.strictEqual(viaP!.parameters.get("w"), shared.parameters.get("w"))
+  })
+
+  it("no mutation of a lazy copy changes the original, and the original's state is never made by reads", () => {
+    const { root } = sample()
+    const before = printModule(root)
+    const copy = GraphModule.deepCopy(root, { lazy: true })
+    registerParameter(getSubmodule(copy, "lin")!, "weight", tensor([2, 2], 9))
+    registerBuffer(getSubmodule(copy, "_run_on_gpu_0.conv")!, "scratch", tensor([2]), true)
+    deleteSubmodule(copy, "lin_alias")
+    addSubmodule(copy, "_run_on_gpu_0.added", new PlainModule())
+    assert.notStrictEqual(printModule(copy), before)
+    assert.strictEqual(printModule(root), before)
   })
 })
 
