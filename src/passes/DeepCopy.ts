@@ -3,10 +3,11 @@
  * `torch_tensorrt/dynamo/_exporter.py`), so that the caller's module is never changed.
  *
  * Unlike upstream, which deep-copies every weight and rebuilds every engine through its pickle, the copy
- * shares tensors, storages and engine bytes: they are immutable, and a 1 GB model must not be copied. The
- * graphs of fallback modules are copied lazily, on first access: inlining copies their nodes into the root
- * graph straight from the original, so they are copied once, not twice. The caller's module must not change
- * while the pipeline runs.
+ * shares tensors, storages and engine bytes: they are immutable, and a 1 GB model must not be copied. Below
+ * the root, graphs and module state are copied lazily, on first access: inlining copies a fallback module's
+ * nodes into the root graph and its tensors into the root's tree straight from the original, so they are
+ * copied once, not twice, and a fallback module's own tree is never made. The caller's module must not
+ * change while the pipeline runs.
  *
  * @since 0.1.0
  */
