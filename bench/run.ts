@@ -6,6 +6,7 @@ import * as os from "node:os"
 import * as ExporterBench from "./exporter.ts"
 import * as GpuBench from "./gpu.ts"
 import * as GraphBench from "./graph.ts"
+import * as MemoryBench from "./memory.ts"
 import * as Pt2Bench from "./pt2.ts"
 
 const cpu = os.cpus()[0]?.model ?? "unknown CPU"
@@ -82,6 +83,13 @@ console.log(
     `${views ? "ok (views: one buffer per file, weight bytes held once)" : "FAIL (copied or wrong)"}`
 )
 ok &&= writeGbps >= 1 && readGbps >= 1 && wm.peakArrayBuffers < 1.2 * pt2.weightBytes && views
+
+const memory = MemoryBench.run()
+console.log(
+  `\nMemory: ${memory.bytesPerCopiedNode.toFixed(0)} bytes per node of a copied 100k-node graph; ` +
+    `the exported program of the 50k-node module keeps ${(memory.exportedProgramBytes / 1e6).toFixed(1)} MB ` +
+    `(${memory.bytesPerExportedNode.toFixed(0)} bytes per exported node)`
+)
 
 const gpu = await GpuBench.run()
 if (gpu._tag === "Skipped") {
