@@ -219,30 +219,44 @@ export const mapKwargs = (kwargs: Kwargs, f: (node: Node) => Argument): Kwargs =
  * @category combinators
  */
 export const forEachNode = (a: Argument, f: (node: Node) => void): void => {
-  if (a === null || typeof a !== "object") return
+  findNode(a, (node) => {
+    f(node)
+    return false
+  })
+}
+
+/**
+ * The first node inside an argument, in argument order (depth first, left to right), for which `pred`
+ * holds; the walk stops there. Indexed loops: graph code calls this for every node it checks.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const findNode = (a: Argument, pred: (node: Node) => boolean): Node | undefined => {
+  if (a === null || typeof a !== "object") return undefined
   if (Array.isArray(a)) {
-    for (const x of a as ReadonlyArray<Argument>) forEachNode(x, f)
-    return
+    const xs = a as ReadonlyArray<Argument>
+    for (let i = 0; i < xs.length; i++) {
+      const found = findNode(xs[i]!, pred)
+      if (found !== undefined) return found
+    }
+    return undefined
   }
   const tagged = a as Exclude<Argument, ReadonlyArray<Argument> | null | boolean | number | bigint | string>
   switch (tagged._tag) {
     case "Node":
-      return f(tagged)
+      return pred(tagged) ? tagged : undefined
     case "Tuple":
-      for (const x of tagged.items) forEachNode(x, f)
-      return
+      return findNode(tagged.items as ReadonlyArray<Argument>, pred)
     case "Dict":
       for (const [k, v] of tagged.entries) {
-        forEachNode(k, f)
-        forEachNode(v, f)
+        const found = findNode(k, pred) ?? findNode(v, pred)
+        if (found !== undefined) return found
       }
-      return
+      return undefined
     case "Slice":
-      forEachNode(tagged.start, f)
-      forEachNode(tagged.stop, f)
-      forEachNode(tagged.step, f)
-      return
+      return findNode(tagged.start, pred) ?? findNode(tagged.stop, pred) ?? findNode(tagged.step, pred)
     default:
-      return
+      return undefined
   }
 }

@@ -190,8 +190,12 @@ export class Node extends Link {
    */
   get inputNodes(): ReadonlyArray<Node> {
     const out: Array<Node> = []
-    for (let i = 0; i < this.#args.length; i++) gather(this.#args[i]!, out)
-    for (const k in this.#kwargs) gather(this.#kwargs[k]!, out)
+    const add = (node: Node) => {
+      if (!out.includes(node)) out.push(node)
+      return false
+    }
+    for (let i = 0; i < this.#args.length; i++) Argument.findNode(this.#args[i]!, add)
+    for (const k in this.#kwargs) Argument.findNode(this.#kwargs[k]!, add)
     return out
   }
   /**
@@ -201,11 +205,11 @@ export class Node extends Link {
   _findInput(pred: (input: Node) => boolean): Node | undefined {
     const args = this.#args
     for (let i = 0; i < args.length; i++) {
-      const found = findNode(args[i]!, pred)
+      const found = Argument.findNode(args[i]!, pred)
       if (found !== undefined) return found
     }
     for (const k in this.#kwargs) {
-      const found = findNode(this.#kwargs[k]!, pred)
+      const found = Argument.findNode(this.#kwargs[k]!, pred)
       if (found !== undefined) return found
     }
     return undefined
@@ -340,43 +344,14 @@ export class Node extends Link {
     this.#kwargs = keys === 0 ? NO_KWARGS : kwargs
   }
 
-  // Leaves the users of every node of the current arguments (leaving twice changes nothing), walking them
-  // in place: this runs on every argument update.
+  // Leaves the users of every node of the current arguments (leaving twice changes nothing).
   #leaveInputs(): void {
-    const args = this.#args
-    for (let i = 0; i < args.length; i++) this.#leave(args[i]!)
-    for (const k in this.#kwargs) this.#leave(this.#kwargs[k]!)
-  }
-
-  #leave(a: Argument.Argument): void {
-    if (a === null || typeof a !== "object") return
-    if (Array.isArray(a)) {
-      const xs = a as ReadonlyArray<Argument.Argument>
-      for (let i = 0; i < xs.length; i++) this.#leave(xs[i]!)
-      return
+    const leave = (input: Node) => {
+      input.#deleteUser(this)
+      return false
     }
-    const t = a as Exclude<Argument.Argument, ReadonlyArray<Argument.Argument> | null | boolean | number | bigint | string>
-    switch (t._tag) {
-      case "Node":
-        t.#deleteUser(this)
-        return
-      case "Tuple":
-        for (let i = 0; i < t.items.length; i++) this.#leave(t.items[i]!)
-        return
-      case "Dict":
-        for (const [k, v] of t.entries) {
-          this.#leave(k)
-          this.#leave(v)
-        }
-        return
-      case "Slice":
-        this.#leave(t.start)
-        this.#leave(t.stop)
-        this.#leave(t.step)
-        return
-      default:
-        return
-    }
+    for (let i = 0; i < this.#args.length; i++) Argument.findNode(this.#args[i]!, leave)
+    for (const k in this.#kwargs) Argument.findNode(this.#kwargs[k]!, leave)
   }
 
   // Set.add's semantics: a user already there keeps its place; a new one goes last.
@@ -406,7 +381,7 @@ export class Node extends Link {
     } else (us as Set<Node>).delete(user)
   }
 
-  // `Argument.forEachNode` with the checks inlined: no closure per update, as this runs for every node made.
+  // `Argument.findNode` with the checks inlined: no closure per node, as this runs for every node made.
   #collect(a: Argument.Argument): void {
     if (a === null || typeof a !== "object") return
     if (Array.isArray(a)) {
@@ -450,69 +425,6 @@ export class Node extends Link {
         return
     }
   }
-
 }
 
 Object.defineProperty(Node.prototype, "_tag", { value: "Node", enumerable: false, writable: false })
-
-// The distinct nodes of an argument, in argument order, appended to `out` (arguments were checked when set).
-const gather = (a: Argument.Argument, out: Array<Node>): void => {
-  if (a === null || typeof a !== "object") return
-  if (Array.isArray(a)) {
-    const xs = a as ReadonlyArray<Argument.Argument>
-    for (let i = 0; i < xs.length; i++) gather(xs[i]!, out)
-    return
-  }
-  const t = a as Exclude<Argument.Argument, ReadonlyArray<Argument.Argument> | null | boolean | number | bigint | string>
-  switch (t._tag) {
-    case "Node":
-      if (!out.includes(t)) out.push(t)
-      return
-    case "Tuple":
-      for (let i = 0; i < t.items.length; i++) gather(t.items[i]!, out)
-      return
-    case "Dict":
-      for (const [k, v] of t.entries) {
-        gather(k, out)
-        gather(v, out)
-      }
-      return
-    case "Slice":
-      gather(t.start, out)
-      gather(t.stop, out)
-      gather(t.step, out)
-      return
-    default:
-      return
-  }
-}
-
-// The first node of an argument, in argument order, for which `pred` holds.
-const findNode = (a: Argument.Argument, pred: (node: Node) => boolean): Node | undefined => {
-  if (a === null || typeof a !== "object") return undefined
-  if (Array.isArray(a)) {
-    const xs = a as ReadonlyArray<Argument.Argument>
-    for (let i = 0; i < xs.length; i++) {
-      const found = findNode(xs[i]!, pred)
-      if (found !== undefined) return found
-    }
-    return undefined
-  }
-  const t = a as Exclude<Argument.Argument, ReadonlyArray<Argument.Argument> | null | boolean | number | bigint | string>
-  switch (t._tag) {
-    case "Node":
-      return pred(t) ? t : undefined
-    case "Tuple":
-      return findNode(t.items as ReadonlyArray<Argument.Argument>, pred)
-    case "Dict":
-      for (const [k, v] of t.entries) {
-        const found = findNode(k, pred) ?? findNode(v, pred)
-        if (found !== undefined) return found
-      }
-      return undefined
-    case "Slice":
-      return findNode(t.start, pred) ?? findNode(t.stop, pred) ?? findNode(t.step, pred)
-    default:
-      return undefined
-  }
-}
