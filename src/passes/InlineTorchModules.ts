@@ -232,16 +232,21 @@ const copyAttributes = (gm: Module.GraphModule, sub: Module.GraphModule, call: N
   // the second name of a tied weight and leaves its get_attr dangling).
   // Read through `_readState`: the fallback module's (lazily copied) state is read, never made, and only
   // its tensors and values, which the copy shares, are kept.
+  // Empty maps are not iterated: most modules of a fallback tree hold one kind of state or none.
   const onPath = new Set<Module.Module>()
   const walk = (mod: Module.Module, prefix: string): void => {
     if (onPath.has(mod)) return
     onPath.add(mod)
-    const key = (name: string) => (prefix === "" ? name : `${prefix}.${name}`)
+    const at = prefix === "" ? "" : `${prefix}.`
     const state = mod._readState
-    for (const [name, t] of state.parameters) assign(key(name), t, "parameter")
-    for (const [name, t] of state.buffers) assign(key(name), t, "buffer", !state.nonPersistent.has(name))
-    for (const [name, c] of state.constants) assign(key(name), c, "constant")
-    for (const [name, child] of state.children) if (child.kind !== "trt_module") walk(child, key(name))
+    if (state.parameters.size > 0) for (const [name, t] of state.parameters) assign(at + name, t, "parameter")
+    if (state.buffers.size > 0) {
+      for (const [name, t] of state.buffers) assign(at + name, t, "buffer", !state.nonPersistent.has(name))
+    }
+    if (state.constants.size > 0) for (const [name, c] of state.constants) assign(at + name, c, "constant")
+    if (state.children.size > 0) {
+      for (const [name, child] of state.children) if (child.kind !== "trt_module") walk(child, at + name)
+    }
     onPath.delete(mod)
   }
   walk(sub, "")
