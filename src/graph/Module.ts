@@ -287,27 +287,31 @@ export type Resolved =
 
 // fx's `Graph.lint` target walk: a getattr per atom; call_module needs a module at every step.
 const checkTarget = (root: Module, name: string, op: string, target: string): string | undefined => {
-  const atoms = target.split(".")
+  // Atom by atom without splitting: lint asks this of every get_attr and call_module.
   let mod: Module | undefined = root
-  for (let i = 0; i < atoms.length; i++) {
-    const atom = atoms[i]!
-    // The path walked so far, for the messages only (it is not built on the way to success).
-    const seen = () => atoms.slice(0, i).join(".")
+  let start = 0
+  for (;;) {
+    const dot = target.indexOf(".", start)
+    const atom = dot < 0 ? target.slice(start) : target.slice(start, dot)
     if (mod === undefined) {
       // The previous atom was a tensor or script object: fx's getattr on it finds no such attribute.
-      return `Node ${name} target ${target} references nonexistent attribute ${atom} of ${seen()}`
+      return `Node ${name} target ${target} references nonexistent attribute ${atom} of ${pathBefore(target, start)}`
     }
     const child: Module | undefined = mod.children.get(atom)
     if (child === undefined && !hasAttribute(mod, atom)) {
-      return `Node ${name} target ${target} references nonexistent attribute ${atom} of ${seen()}`
+      return `Node ${name} target ${target} references nonexistent attribute ${atom} of ${pathBefore(target, start)}`
     }
     if (op === "call_module" && child === undefined) {
-      return `Node ${name} target ${target} ${atom} of ${seen()} does not reference an nn.Module`
+      return `Node ${name} target ${target} ${atom} of ${pathBefore(target, start)} does not reference an nn.Module`
     }
+    if (dot < 0) return undefined
     mod = child
+    start = dot + 1
   }
-  return undefined
 }
+
+// The atoms of a dotted target before the one starting at `start`, for messages.
+const pathBefore = (target: string, start: number): string => (start === 0 ? "" : target.slice(0, start - 1))
 
 /**
  * Resolves a dotted target by a `getattr` chain: the leading atoms name submodules, the last names a
