@@ -103,6 +103,15 @@ export type Argument =
  */
 export type Kwargs = Readonly<Record<string, Argument>>
 
+/**
+ * The keyword arguments of a call that has none: one shared, frozen record (most nodes have none, and a
+ * record each would be kept by every node of a large graph).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const noKwargs: Kwargs = Object.freeze({})
+
 // ===== Constructors =====
 
 /** @since 0.1.0 @category constructors */

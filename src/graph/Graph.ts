@@ -14,9 +14,6 @@ import * as Meta from "./Meta.ts"
 import * as Namespace from "./Namespace.ts"
 import { Link, Node, type Op } from "./Node.ts"
 
-// The default keyword arguments: one shared empty record (a node stores it as given).
-const NO_KWARGS: Argument.Kwargs = Object.freeze({})
-
 // ===== Models =====
 
 /**
@@ -161,7 +158,7 @@ export class Graph {
     op: Op,
     target: string,
     args: ReadonlyArray<Argument.Argument> = [],
-    kwargs: Argument.Kwargs = NO_KWARGS,
+    kwargs: Argument.Kwargs = Argument.noKwargs,
     options?: CreateOptions
   ): Node {
     const candidate = options?.name ?? Namespace.candidateFor(op, target)
@@ -198,7 +195,7 @@ export class Graph {
   callFunction(
     target: string,
     args: ReadonlyArray<Argument.Argument> = [],
-    kwargs: Argument.Kwargs = NO_KWARGS,
+    kwargs: Argument.Kwargs = Argument.noKwargs,
     options?: CreateOptions
   ): Node {
     return this.createNode("call_function", target, args, kwargs, options)
@@ -208,7 +205,7 @@ export class Graph {
   callModule(
     target: string,
     args: ReadonlyArray<Argument.Argument> = [],
-    kwargs: Argument.Kwargs = NO_KWARGS,
+    kwargs: Argument.Kwargs = Argument.noKwargs,
     options?: CreateOptions
   ): Node {
     return this.createNode("call_module", target, args, kwargs, options)
@@ -218,7 +215,7 @@ export class Graph {
   callMethod(
     target: string,
     args: ReadonlyArray<Argument.Argument> = [],
-    kwargs: Argument.Kwargs = NO_KWARGS,
+    kwargs: Argument.Kwargs = Argument.noKwargs,
     options?: CreateOptions
   ): Node {
     return this.createNode("call_method", target, args, kwargs, options)

@@ -70,19 +70,9 @@ const copyModule = (mod: Module, memo: Map<Module, Module>, lazy: boolean, isRoo
   }
   memo.set(mod, copy)
   copy.impure = mod.impure
-  const copyChild = (child: Module) => copyModule(child, memo, lazy, false)
   // Below the root, a lazy copy's state is made when first asked for: a fallback module that is only
   // inlined (its state read from the original) never gets maps of its own, nor do its submodules.
-  if (lazy && !isRoot) {
-    copy._copyLazily(mod, copyChild)
-    return copy
-  }
-  const from = mod._readState
-  for (const [name, child] of from.children) copy.children.set(name, copyChild(child))
-  for (const [name, t] of from.parameters) copy.parameters.set(name, t)
-  for (const [name, t] of from.buffers) copy.buffers.set(name, t)
-  for (const name of from.nonPersistent) copy.nonPersistent.add(name)
-  for (const [name, c] of from.constants) copy.constants.set(name, c)
+  copy._copyStateOf(mod, (child) => copyModule(child, memo, lazy, false), lazy && !isRoot)
   return copy
 }
 

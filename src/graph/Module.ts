@@ -89,12 +89,13 @@ abstract class ModuleBase {
   }
 
   /**
-   * @internal Makes this module a copy of `source` whose state is made on first access: its tensors and
-   * values shared, each submodule the result of `copyChild`.
+   * @internal Makes this module's state a copy of `source`'s: its tensors and values shared, each submodule
+   * the result of `copyChild`. With `lazy`, the copy is made on first access to the state.
    */
-  _copyLazily(source: Module, copyChild: (child: Module) => Module): void {
+  _copyStateOf(source: Module, copyChild: (child: Module) => Module, lazy: boolean): void {
     this.#state = undefined
     this.#pending = { source, copyChild }
+    if (!lazy) this.#materialized()
   }
 
   #materialized(): State {

@@ -212,11 +212,8 @@ export const createName = (ns: Namespace, candidate: string): string => {
 export const takeExact = (ns: Namespace, name: string): boolean => {
   if (ns.used.has(name)) return false
   const d = derive(ns, name)
-  const same = d.name === name
-  const base = d.base
-  const num = d.num
   ns.used.add(name)
-  if (same) ns.baseCount.set(base, num)
+  if (d.name === name) ns.baseCount.set(d.base, d.num)
   return true
 }
 

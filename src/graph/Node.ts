@@ -64,8 +64,6 @@ let collected = 0
 // Whether the node whose arguments are being collected is being made (nodes are made one at a time): a
 // refusal then names the offending argument, as the node has no name of its own yet.
 let creating = false
-// The keyword arguments of every node that has none.
-const NO_KWARGS: Argument.Kwargs = Object.freeze({})
 // From this many users on, a node keeps them in a set.
 const SET_FROM = 8
 
@@ -111,7 +109,7 @@ export class Node extends Link {
   // was a third of a large graph's memory.
   #users: Node | ReadonlyArray<Node> | Set<Node> | undefined = undefined
   #args: ReadonlyArray<Argument.Argument> = []
-  #kwargs: Argument.Kwargs = NO_KWARGS
+  #kwargs: Argument.Kwargs = Argument.noKwargs
 
   /** @internal Use the graph's `createNode`. */
   constructor(
@@ -190,12 +188,10 @@ export class Node extends Link {
    */
   get inputNodes(): ReadonlyArray<Node> {
     const out: Array<Node> = []
-    const add = (node: Node) => {
+    this._findInput((node) => {
       if (!out.includes(node)) out.push(node)
       return false
-    }
-    for (let i = 0; i < this.#args.length; i++) Argument.findNode(this.#args[i]!, add)
-    for (const k in this.#kwargs) Argument.findNode(this.#kwargs[k]!, add)
+    })
     return out
   }
   /**
@@ -340,18 +336,15 @@ export class Node extends Link {
     for (let i = 0; i < collected; i++) scratch[i]!.#addUser(this)
     scratch.fill(undefined, 0, collected)
     this.#args = args
-    // Most nodes have no keyword arguments: they share one empty record rather than keep one each.
-    this.#kwargs = keys === 0 ? NO_KWARGS : kwargs
+    this.#kwargs = keys === 0 ? Argument.noKwargs : kwargs
   }
 
   // Leaves the users of every node of the current arguments (leaving twice changes nothing).
   #leaveInputs(): void {
-    const leave = (input: Node) => {
+    this._findInput((input) => {
       input.#deleteUser(this)
       return false
-    }
-    for (let i = 0; i < this.#args.length; i++) Argument.findNode(this.#args[i]!, leave)
-    for (const k in this.#kwargs) Argument.findNode(this.#kwargs[k]!, leave)
+    })
   }
 
   // Set.add's semantics: a user already there keeps its place; a new one goes last.

@@ -140,8 +140,7 @@ const inlineCall = (gm: Module.GraphModule, call: Node, sub: Module.GraphModule,
       valMap.set(node, copied)
       // Most of these read a weight: asked without making the fallback module's (lazily copied) state.
       if (!reads || !Module.isModuleAt(sub, node.target)) continue
-      const reached = Module.getSubmodule(sub, node.target)
-      if (reached === undefined) continue
+      const reached = Module.getSubmodule(sub, node.target)!
       if (node.op === "call_module") nestedCalls.push({ call: copied, nested: { module: reached, path: path(node.target) } })
       else hoist(gm, copied.target, reached, call)
     }
