@@ -39,16 +39,25 @@ export const make = (graph?: Graph): GraphModule => new GraphModule(graph)
  * @since 0.1.0
  * @category constructors
  */
-export const deepCopy = <M extends Module>(root: M, options?: { readonly lazy?: boolean }): M =>
-  copyModule(root, new Map(), options?.lazy === true, true) as M
+export const deepCopy = <M extends Module>(
+  root: M,
+  options?: {
+    readonly lazy?: boolean
+    /**
+     * The root's graph, instead of a copy of it: a graph the caller built from the root's (the fused
+     * `copyAndInline` pass builds the inlined graph straight from the original), owned by the copy.
+     */
+    readonly graph?: Graph
+  }
+): M => copyModule(root, new Map(), options?.lazy === true, true, options?.graph) as M
 
-const copyModule = (mod: Module, memo: Map<Module, Module>, lazy: boolean, isRoot: boolean): Module => {
+const copyModule = (mod: Module, memo: Map<Module, Module>, lazy: boolean, isRoot: boolean, rootGraph?: Graph): Module => {
   const done = memo.get(mod)
   if (done !== undefined) return done
   let copy: Module
   switch (mod.kind) {
     case "graph_module": {
-      const gm = lazy && !isRoot ? new GraphModule(undefined, mod._readGraph) : new GraphModule(mod.graph.copy())
+      const gm = lazy && !isRoot ? new GraphModule(undefined, mod._readGraph) : new GraphModule(rootGraph ?? mod.graph.copy())
       gm.inSpec = mod.inSpec
       gm.outSpec = mod.outSpec
       gm.symbols = mod.symbols === undefined ? undefined : new Map(mod.symbols)
@@ -101,31 +110,63 @@ export const lint = (root: GraphModule): void => {
  * @category mutations
  */
 export const deleteAllUnusedSubmodules = (root: GraphModule): void => {
-  const used = new Set<string>()
+  // The used paths as a tree of atoms (`used.get("a")?.get("b")`: "a.b" is used; `true`: used, nothing
+  // below it is), so that neither the prefixes of every target nor the path of every module are built as
+  // strings.
+  const used: UsedPaths = new Map()
+  const use = (from: UsedPaths, atom: string): UsedPaths => {
+    const next = from.get(atom)
+    if (next instanceof Map) return next
+    const made: UsedPaths = new Map()
+    from.set(atom, made)
+    return made
+  }
   const graph = root.graph
   for (const op of ["call_module", "get_attr"] as const) {
     for (const node of graph.findNodes(op, undefined, { sort: false })) {
-      const atoms = node.target.split(".")
-      for (let i = 1; i <= atoms.length; i++) used.add(atoms.slice(0, i).join("."))
-      if (op === "call_module") {
-        const sub = getSubmodule(root, node.target)
-        if (sub !== undefined) for (const [name] of namedModules(sub)) if (name !== "") used.add(`${node.target}.${name}`)
+      const target = node.target
+      let at = used
+      let start = 0
+      for (let dot = target.indexOf("."); dot >= 0; dot = target.indexOf(".", start)) {
+        at = use(at, target.slice(start, dot))
+        start = dot + 1
       }
+      const last = start === 0 ? target : target.slice(start)
+      const sub = op === "call_module" ? getSubmodule(root, target) : undefined
+      // Everything below a called module is used.
+      if (sub !== undefined) useAll(sub, use(at, last), new Set())
+      else if (!at.has(last)) at.set(last, true)
     }
   }
   // One pre-order walk, as `named_modules()` lists them: an unused module goes with everything below it (fx
   // deletes each of them). A module met again under a second name is not listed by fx, so never deleted.
   const seen = new Set<Module>([root])
-  const walk = (mod: Module, prefix: string): void => {
-    for (const [name, child] of [...mod.children]) {
-      if (seen.has(child)) continue
+  const walk = (mod: Module, paths: UsedPaths | undefined): void => {
+    const children = mod._state.children
+    if (children.size === 0) return
+    mod.children.forEach((child, name) => {
+      if (seen.has(child)) return
       seen.add(child)
-      const path = prefix === "" ? name : `${prefix}.${name}`
-      if (!used.has(path)) mod.children.delete(name)
-      else walk(child, path)
-    }
+      const below = paths?.get(name)
+      if (below === undefined) mod.children.delete(name)
+      else walk(child, below === true ? undefined : below)
+    })
   }
-  walk(root, "")
+  walk(root, used)
+}
+
+// A tree of used path atoms; `true` for a used path with nothing used below it.
+type UsedPaths = Map<string, UsedPaths | true>
+
+// Marks every module below `mod` used, as the names `named_modules()` gives them (each module once).
+const useAll = (mod: Module, at: UsedPaths, seen: Set<Module>): void => {
+  seen.add(mod)
+  mod._state.children.forEach((child, name) => {
+    if (seen.has(child)) return
+    let next = at.get(name)
+    if (!(next instanceof Map)) at.set(name, (next = new Map()))
+    useAll(child, next, seen)
+  })
 }
 
 /**

@@ -61,22 +61,27 @@ abstract class ModuleBase {
 
   /** Submodules in registration order. */
   get children(): Map<string, Module> {
-    return this.#materialized().children
+    const s = this.#materialized()
+    return (s._children ??= new Map())
   }
   /** Direct parameters. */
   get parameters(): Map<string, Tensor> {
-    return this.#materialized().parameters
+    const s = this.#materialized()
+    return (s._parameters ??= new Map())
   }
   /** Direct buffers; names in {@link nonPersistent} stay out of the state dict. */
   get buffers(): Map<string, Tensor> {
-    return this.#materialized().buffers
+    const s = this.#materialized()
+    return (s._buffers ??= new Map())
   }
   get nonPersistent(): Set<string> {
-    return this.#materialized().nonPersistent
+    const s = this.#materialized()
+    return (s._nonPersistent ??= new Set())
   }
   /** Other tensor and script-object attributes read by `get_attr`. */
   get constants(): Map<string, Constant> {
-    return this.#materialized().constants
+    const s = this.#materialized()
+    return (s._constants ??= new Map())
   }
 
   /**
@@ -86,6 +91,15 @@ abstract class ModuleBase {
   get _readState(): ReadState {
     if (this.#pending !== undefined) return this.#pending.source._readState
     return this.#state ?? EMPTY_STATE
+  }
+
+  /**
+   * @internal This module's own state to read (a pending copy's is made, its submodules copies), without
+   * making the maps nobody wrote to: most modules hold one kind of state or none, and a tree of thousands
+   * of modules would otherwise carry five empty collections each.
+   */
+  get _state(): ReadState {
+    return this.#materialized()
   }
 
   /**
@@ -100,45 +114,55 @@ abstract class ModuleBase {
 
   #materialized(): State {
     if (this.#state !== undefined) return this.#state
-    const state: State = {
-      children: new Map(),
-      parameters: new Map(),
-      buffers: new Map(),
-      nonPersistent: new Set(),
-      constants: new Map()
-    }
+    const state = new State()
     this.#state = state
     const pending = this.#pending
     if (pending !== undefined) {
       this.#pending = undefined
       const from = pending.source._readState
-      for (const [name, child] of from.children) state.children.set(name, pending.copyChild(child))
-      for (const [name, t] of from.parameters) state.parameters.set(name, t)
-      for (const [name, t] of from.buffers) state.buffers.set(name, t)
-      for (const name of from.nonPersistent) state.nonPersistent.add(name)
-      for (const [name, c] of from.constants) state.constants.set(name, c)
+      if (from.children.size > 0) {
+        const children = (state._children = new Map())
+        from.children.forEach((child, name) => children.set(name, pending.copyChild(child)))
+      }
+      if (from.parameters.size > 0) state._parameters = new Map(from.parameters)
+      if (from.buffers.size > 0) state._buffers = new Map(from.buffers)
+      if (from.nonPersistent.size > 0) state._nonPersistent = new Set(from.nonPersistent)
+      if (from.constants.size > 0) state._constants = new Map(from.constants)
     }
     return state
   }
 }
 
-// A module's own state: what `ModuleBase` exposes, made when first asked for.
-interface State {
-  readonly children: Map<string, Module>
-  readonly parameters: Map<string, Tensor>
-  readonly buffers: Map<string, Tensor>
-  readonly nonPersistent: Set<string>
-  readonly constants: Map<string, Constant>
+const EMPTY_MAP: ReadonlyMap<any, never> = new Map<any, never>()
+const EMPTY_SET: ReadonlySet<any> = new Set<any>()
+
+// A module's own state: what `ModuleBase` exposes, each collection made when first written to (read, an
+// absent one is empty).
+class State implements ReadState {
+  _children: Map<string, Module> | undefined = undefined
+  _parameters: Map<string, Tensor> | undefined = undefined
+  _buffers: Map<string, Tensor> | undefined = undefined
+  _nonPersistent: Set<string> | undefined = undefined
+  _constants: Map<string, Constant> | undefined = undefined
+  get children(): ReadonlyMap<string, Module> {
+    return this._children ?? EMPTY_MAP
+  }
+  get parameters(): ReadonlyMap<string, Tensor> {
+    return this._parameters ?? EMPTY_MAP
+  }
+  get buffers(): ReadonlyMap<string, Tensor> {
+    return this._buffers ?? EMPTY_MAP
+  }
+  get nonPersistent(): ReadonlySet<string> {
+    return this._nonPersistent ?? EMPTY_SET
+  }
+  get constants(): ReadonlyMap<string, Constant> {
+    return this._constants ?? EMPTY_MAP
+  }
 }
 
 // The state of a module none of whose state was ever asked for.
-const EMPTY_STATE: ReadState = {
-  children: new Map(),
-  parameters: new Map(),
-  buffers: new Map(),
-  nonPersistent: new Set(),
-  constants: new Map()
-}
+const EMPTY_STATE: ReadState = new State()
 
 /**
  * @internal A module's state, read only.
@@ -298,7 +322,7 @@ const checkTarget = (root: Module, name: string, op: string, target: string): st
       // The previous atom was a tensor or script object: fx's getattr on it finds no such attribute.
       return `Node ${name} target ${target} references nonexistent attribute ${atom} of ${pathBefore(target, start)}`
     }
-    const child: Module | undefined = mod.children.get(atom)
+    const child: Module | undefined = mod._state.children.get(atom)
     if (child === undefined && !hasAttribute(mod, atom)) {
       return `Node ${name} target ${target} references nonexistent attribute ${atom} of ${pathBefore(target, start)}`
     }
@@ -327,19 +351,20 @@ export const resolve = (root: Module, target: string): Resolved | undefined => {
   let mod: Module = root
   let start = 0
   for (let dot = target.indexOf("."); dot >= 0; dot = target.indexOf(".", start)) {
-    const child = mod.children.get(target.slice(start, dot))
+    const child = mod._state.children.get(target.slice(start, dot))
     if (child === undefined) return undefined
     mod = child
     start = dot + 1
   }
   const last = start === 0 ? target : target.slice(start)
-  const child = mod.children.get(last)
+  const state = mod._state
+  const child = state.children.get(last)
   if (child !== undefined) return { kind: "module", module: child }
-  const p = mod.parameters.get(last)
+  const p = state.parameters.get(last)
   if (p !== undefined) return { kind: "parameter", owner: mod, name: last, tensor: p }
-  const b = mod.buffers.get(last)
+  const b = state.buffers.get(last)
   if (b !== undefined) return { kind: "buffer", owner: mod, name: last, tensor: b }
-  const c = mod.constants.get(last)
+  const c = state.constants.get(last)
   if (c !== undefined) return { kind: "constant", owner: mod, name: last, value: c }
   return undefined
 }
@@ -377,8 +402,10 @@ export const getSubmodule = (root: Module, target: string): Module | undefined =
  * @since 0.1.0
  * @category getters
  */
-export const hasAttribute = (mod: Module, name: string): boolean =>
-  mod.children.has(name) || mod.parameters.has(name) || mod.buffers.has(name) || mod.constants.has(name)
+export const hasAttribute = (mod: Module, name: string): boolean => {
+  const state = mod._state
+  return state.children.has(name) || state.parameters.has(name) || state.buffers.has(name) || state.constants.has(name)
+}
 
 /**
  * Direct children in registration order, each module object once (under its first name).
@@ -389,7 +416,7 @@ export const hasAttribute = (mod: Module, name: string): boolean =>
 export const namedChildren = (mod: Module): Array<readonly [string, Module]> => {
   const seen = new Set<Module>()
   const out: Array<readonly [string, Module]> = []
-  for (const [name, child] of mod.children) {
+  for (const [name, child] of mod._state.children) {
     if (seen.has(child)) continue
     seen.add(child)
     out.push([name, child])
@@ -410,7 +437,7 @@ export const namedModules = (root: Module): Array<readonly [string, Module]> => 
     if (seen.has(mod)) return
     seen.add(mod)
     out.push([prefix, mod])
-    for (const [name, child] of mod.children) walk(child, prefix === "" ? name : `${prefix}.${name}`)
+    for (const [name, child] of mod._state.children) walk(child, prefix === "" ? name : `${prefix}.${name}`)
   }
   walk(root, "")
   return out
@@ -432,9 +459,10 @@ export const stateDict = (root: Module): Map<string, Tensor> => {
     if (onPath.has(mod)) return
     onPath.add(mod)
     const key = (name: string) => (prefix === "" ? name : `${prefix}.${name}`)
-    for (const [name, t] of mod.parameters) out.set(key(name), t)
-    for (const [name, t] of mod.buffers) if (!mod.nonPersistent.has(name)) out.set(key(name), t)
-    for (const [name, child] of mod.children) walk(child, key(name))
+    const state = mod._state
+    for (const [name, t] of state.parameters) out.set(key(name), t)
+    for (const [name, t] of state.buffers) if (!state.nonPersistent.has(name)) out.set(key(name), t)
+    for (const [name, child] of state.children) walk(child, key(name))
     onPath.delete(mod)
   }
   walk(root, "")
@@ -473,7 +501,9 @@ export const namedBuffers = (root: Module): Array<readonly [string, Tensor]> => 
 // ===== Mutations =====
 
 const refuseOther = (mod: Module, name: string, kind: "parameters" | "buffers" | "constants" | "children") => {
-  const taken = (["children", "parameters", "buffers", "constants"] as const).some((k) => k !== kind && mod[k].has(name))
+  const state = mod._state
+  const taken = (kind !== "children" && state.children.has(name)) || (kind !== "parameters" && state.parameters.has(name)) ||
+    (kind !== "buffers" && state.buffers.has(name)) || (kind !== "constants" && state.constants.has(name))
   if (taken) throw GraphError.make("AttributeExists", `attribute '${name}' already exists`)
   if (name === "" || name.includes(".")) {
     throw GraphError.make("InvalidArgument", `attribute name can't be empty or contain ".", got '${name}'`)

@@ -26,7 +26,7 @@ export interface Namespace {
    * `getitem_1` is created again and again (its count is looked up by the whole candidate, so it starts
    * from 0 every time). Names are never released, so these hints stay valid.
    */
-  readonly skip: Map<string, Map<number, number>>
+  readonly skip: Map<string, Int32Array>
 }
 
 // Suffixes up to this go to a base's bit set; larger ones (only written by hand) to `other`.
@@ -308,19 +308,30 @@ const derive = (ns: Namespace, candidate: string): Derived => {
   return derived
 }
 
-// The smallest k >= start with `${base}_${k}` unused: fx's loop, with path-compressed hints.
+// The smallest k >= start with `${base}_${k}` unused: fx's loop, with path-compressed hints. A hint
+// `skip[k] > k` says that every suffix from k up to it is taken (0: no hint); the hints of a base are one
+// typed array, not a map entry per suffix.
 const firstFree = (ns: Namespace, base: string, start: number): number => {
   // Usually the first suffix tried is free: no hints needed.
   if (!ns.used.hasSuffix(base, start)) return start
   let skip = ns.skip.get(base)
-  if (skip === undefined) ns.skip.set(base, (skip = new Map()))
-  const visited: Array<number> = []
-  let k = start
-  while (ns.used.hasSuffix(base, k)) {
-    visited.push(k)
-    k = skip.get(k) ?? k + 1
+  const next = (k: number): number => {
+    const hint = skip !== undefined && k < skip.length ? skip[k]! : 0
+    return hint > k ? hint : k + 1
   }
-  for (const v of visited) skip.set(v, k)
+  let k = start
+  while (ns.used.hasSuffix(base, k)) k = next(k)
+  // Compress: every suffix on the way now points at the answer (suffixes past MAX_BIT keep no hint).
+  for (let v = start; v !== k && v < MAX_BIT;) {
+    const after = next(v)
+    if (skip === undefined || v >= skip.length) {
+      const grown = new Int32Array(Math.max(v + 1, (skip?.length ?? 0) * 2, 16))
+      if (skip !== undefined) grown.set(skip)
+      ns.skip.set(base, (skip = grown))
+    }
+    skip[v] = k
+    v = after
+  }
   return k
 }
 
@@ -343,7 +354,7 @@ export const reserve = (ns: Namespace, name: string): void => {
 export const copy = (ns: Namespace): Namespace => ({
   used: ns.used.copy(),
   baseCount: new Map(ns.baseCount),
-  skip: new Map([...ns.skip].map(([base, m]) => [base, new Map(m)]))
+  skip: new Map([...ns.skip].map(([base, hints]) => [base, hints.slice()]))
 })
 
 // ===== Getters =====

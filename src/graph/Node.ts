@@ -64,6 +64,7 @@ let collected = 0
 // Whether the node whose arguments are being collected is being made (nodes are made one at a time): a
 // refusal then names the offending argument, as the node has no name of its own yet.
 let creating = false
+const NO_ARGS: ReadonlyArray<Argument.Argument> = Object.freeze([])
 // From this many users on, a node keeps them in a set.
 const SET_FROM = 8
 
@@ -108,7 +109,8 @@ export class Node extends Link {
   // SET_FROM users, then a set, whose deletions stay O(1) for a node with many users. A set per node
   // was a third of a large graph's memory.
   #users: Node | ReadonlyArray<Node> | Set<Node> | undefined = undefined
-  #args: ReadonlyArray<Argument.Argument> = []
+  // Until the constructor sets them: one shared empty array, not a new one per node.
+  #args: ReadonlyArray<Argument.Argument> = NO_ARGS
   #kwargs: Argument.Kwargs = Argument.noKwargs
 
   /** @internal Use the graph's `createNode`. */

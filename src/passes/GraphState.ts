@@ -82,8 +82,20 @@ export const inlinedViolation = (gm: Module.GraphModule): string | undefined => 
   if (gm.graph.outputNode === undefined) return "the graph has no output node"
   const call = gm.graph.findNodes("call_module", undefined, { sort: false })[0]
   if (call !== undefined) return `call_module ${call.name} (${call.target}) is still in the graph`
-  for (const [name, mod] of Module.namedModules(gm)) {
-    if (mod.kind === "trt_module") return `TensorRT module ${name} is still in the module tree`
+  const trt = trtModulePath(gm, new Set())
+  if (trt !== undefined) return `TensorRT module ${trt} is still in the module tree`
+  return undefined
+}
+
+// The path of the first TensorRT module in pre-order, each module visited once; paths are built only for
+// the answer (this runs between passes, on trees of thousands of modules).
+const trtModulePath = (mod: Module.Module, seen: Set<Module.Module>): string | undefined => {
+  seen.add(mod)
+  for (const [name, child] of mod._readState.children) {
+    if (seen.has(child)) continue
+    if (child.kind === "trt_module") return name
+    const below = trtModulePath(child, seen)
+    if (below !== undefined) return `${name}.${below}`
   }
   return undefined
 }

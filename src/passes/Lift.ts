@@ -65,6 +65,13 @@ type Classified =
 
 const RANK = { Parameter: 0, Buffer: 1, ConstantTensor: 2, CustomObj: 3 } as const
 
+// The get_attrs of one target, and what they read.
+interface Entry {
+  readonly target: string
+  readonly classified: Classified
+  readonly nodes: Array<Node>
+}
+
 /**
  * Lifts the given `get_attr` nodes (in graph order) into placeholders inserted before `before` (the first
  * user input; `undefined`: after the last placeholder, or first in a graph without any), adding to `into`. Shared by the lift pass and by the
@@ -82,7 +89,7 @@ export const liftGetAttrs = (
   pass: string = NAME
 ): void => {
   const g = gm.graph
-  const byTarget = new Map<string, { readonly classified: Classified; readonly nodes: Array<Node> }>()
+  const byTarget = new Map<string, Entry>()
   for (const node of getAttrs) {
     const entry = byTarget.get(node.target)
     if (entry !== undefined) {
@@ -106,7 +113,7 @@ export const liftGetAttrs = (
         classified = { kind: "Parameter", tensor: found.tensor }
         break
       case "buffer":
-        classified = { kind: "Buffer", tensor: found.tensor, persistent: !found.owner.nonPersistent.has(found.name) }
+        classified = { kind: "Buffer", tensor: found.tensor, persistent: !found.owner._state.nonPersistent.has(found.name) }
         break
       case "constant":
         classified = found.value._tag === "Tensor"
@@ -114,14 +121,20 @@ export const liftGetAttrs = (
           : { kind: "CustomObj", object: found.value }
         break
     }
-    byTarget.set(node.target, { classified, nodes: [node] })
+    byTarget.set(node.target, { target: node.target, classified, nodes: [node] })
   }
-  const ordered = [...byTarget].sort(([, a], [, b]) => RANK[a.classified.kind] - RANK[b.classified.kind])
+  // Canonical order, each kind in graph order: parameters, buffers, constant tensors, custom objects.
+  const ordered: Array<Entry> = []
+  for (let rank = 0; rank < 4; rank++) {
+    byTarget.forEach((e) => {
+      if (RANK[e.classified.kind] === rank) ordered.push(e)
+    })
+  }
   const placeholders = g.findNodes("placeholder")
   let anchor = before ?? (placeholders.length > 0 ? placeholders.at(-1)!.next : g.first)
   // Never anchor on a get_attr about to be erased: step past those.
   const lifted = new Set<Node>()
-  for (const [, { nodes }] of byTarget) for (const n of nodes) lifted.add(n)
+  byTarget.forEach(({ nodes }) => nodes.forEach((n) => lifted.add(n)))
   while (anchor !== undefined && lifted.has(anchor)) anchor = anchor.next
   // Placeholder targets are parameter names of the generated code: a derived target already taken (a
   // parameter `a.b` and a constant `a_b`) gets a `_k` suffix (upstream emitted a duplicate argument).
@@ -141,11 +154,11 @@ export const liftGetAttrs = (
 
 const liftAll = (
   g: Module.GraphModule["graph"],
-  ordered: ReadonlyArray<readonly [string, { readonly classified: Classified; readonly nodes: Array<Node> }]>,
+  ordered: ReadonlyArray<Entry>,
   placeholderTarget: (target: string) => string,
   into: Lifted
 ): void => {
-  for (const [target, { classified, nodes }] of ordered) {
+  for (const { target, classified, nodes } of ordered) {
     const first = nodes[0]!
     const ph = g.placeholder(placeholderTarget(target), { meta: Meta.copy(first.meta) })
     for (const node of nodes) {
