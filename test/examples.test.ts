@@ -27,8 +27,9 @@ it.effect("the README's exporter example runs a user pass between transform and 
     const { exportTagged } = yield* Effect.promise(() => import("../examples/custom-pass.ts"))
     const result = yield* exportTagged("test/fixtures/samples/mlp/input.tgm")
     assert.deepStrictEqual(result.tagged, ["execute_engine_default", "execute_engine_default_1"])
+    // deepCopy and the two inlining passes run fused (CopyAndInline)
     assert.deepStrictEqual(result.passes, [
-      "deepCopy", "inlineTrtModules", "inlineTorchModules", "cleanup", "tagEngines", "lift", "createExportedProgram"
+      "deepCopy+inlineTrtModules+inlineTorchModules", "cleanup", "tagEngines", "lift", "createExportedProgram"
     ])
   }))
 

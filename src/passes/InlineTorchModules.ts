@@ -91,30 +91,10 @@ const inlineCall = (gm: Module.GraphModule, call: Node, sub: Module.GraphModule,
   const g = gm.graph
   // Read only: a lazily copied module's graph is read from its original, never copied just to be copied.
   const source = sub._readGraph
-  const placeholders = source.findNodes("placeholder")
-  const kwargs = call.kwargs
-  if (placeholders.length < call.args.length) {
-    throw PassError.run(NAME, `${call.name} passes ${call.args.length} arguments to ${call.target}, which takes ${placeholders.length}`, {
-      node: call.name
-    })
-  }
   const path = (target: string) => (prefix === "" ? target : `${prefix}.${target}`)
-  const byPosition = new Set(placeholders.slice(0, call.args.length).map((ph) => ph.target))
-  const byKeyword = new Set(placeholders.slice(call.args.length).map((ph) => ph.target))
-  for (const key of Object.keys(kwargs)) {
-    if (!byKeyword.has(key)) {
-      const why = byPosition.has(key) ? "also given by position" : "not an input"
-      throw PassError.run(NAME, `keyword argument ${key} of ${call.name} is ${why} of ${call.target}`, { node: call.name })
-    }
-  }
-  // The value each placeholder stands for: positional arguments, then keywords by name, then defaults.
-  const valMap = new Map<Node, Argument.Argument>()
-  placeholders.forEach((ph, i) => {
-    if (i < call.args.length) valMap.set(ph, call.args[i]!)
-    else if (Object.hasOwn(kwargs, ph.target)) valMap.set(ph, kwargs[ph.target]!)
-    else if (ph.args.length > 0) valMap.set(ph, ph.args[0]!)
-    else throw PassError.run(NAME, `${call.name} gives no value for input ${ph.target} of ${call.target}`, { node: call.name })
-  })
+  const placeholders = source.findNodes("placeholder")
+  const wired = wireInputs(call, placeholders, (a) => a)
+  const valMap = new Map<Node, Argument.Argument>(placeholders.map((ph, i) => [ph, wired[i]!]))
   // fx's graph_copy (every node, placeholders too, named in the root's namespace), with targets rewritten.
   // A placeholder's copy would be replaced by its value and erased at once: it only takes its name, so
   // that later names are fx's, and its users read the value directly.
@@ -151,6 +131,38 @@ const inlineCall = (gm: Module.GraphModule, call: Node, sub: Module.GraphModule,
   return nestedCalls
 }
 
+/**
+ * @internal The value each placeholder of a fallback graph stands for (rule 2), in placeholder order:
+ * positional arguments, then keywords by name, then defaults; `map` turns an argument of the call into a
+ * value of the graph being built (the identity when the call is in it).
+ */
+export const wireInputs = (
+  call: Node,
+  placeholders: ReadonlyArray<Node>,
+  map: (a: Argument.Argument) => Argument.Argument
+): Array<Argument.Argument> => {
+  const kwargs = call.kwargs
+  if (placeholders.length < call.args.length) {
+    throw PassError.run(NAME, `${call.name} passes ${call.args.length} arguments to ${call.target}, which takes ${placeholders.length}`, {
+      node: call.name
+    })
+  }
+  const byPosition = new Set(placeholders.slice(0, call.args.length).map((ph) => ph.target))
+  const byKeyword = new Set(placeholders.slice(call.args.length).map((ph) => ph.target))
+  for (const key of Object.keys(kwargs)) {
+    if (!byKeyword.has(key)) {
+      const why = byPosition.has(key) ? "also given by position" : "not an input"
+      throw PassError.run(NAME, `keyword argument ${key} of ${call.name} is ${why} of ${call.target}`, { node: call.name })
+    }
+  }
+  return placeholders.map((ph, i) => {
+    if (i < call.args.length) return map(call.args[i]!)
+    if (Object.hasOwn(kwargs, ph.target)) return map(kwargs[ph.target]!)
+    if (ph.args.length > 0) return ph.args[0]!
+    throw PassError.run(NAME, `${call.name} gives no value for input ${ph.target} of ${call.target}`, { node: call.name })
+  })
+}
+
 // A graph module read by get_attr (a subgraph) at its path in the root; another module there is refused.
 const hoist = (gm: Module.GraphModule, target: string, module: Module.Module, call: Node): void => {
   const existing = Module.getSubmodule(gm, target)
@@ -171,7 +183,8 @@ const replaceUses = (node: Node, value: Argument.Argument): void => {
   }
 }
 
-const elementsOf = (result: Argument.Argument): ReadonlyArray<Argument.Argument> | undefined => {
+/** @internal The elements of a tuple or list result, or undefined for any other value. */
+export const elementsOf = (result: Argument.Argument): ReadonlyArray<Argument.Argument> | undefined => {
   if (Array.isArray(result)) return result as ReadonlyArray<Argument.Argument>
   if (typeof result === "object" && result !== null && "_tag" in result && result._tag === "Tuple") return result.items
   return undefined
@@ -199,27 +212,45 @@ const routeResult = (call: Node, result: Argument.Argument): void => {
   replaceUses(call, result)
 }
 
-const copyAttributes = (gm: Module.GraphModule, sub: Module.GraphModule, call: Node): void => {
-  const assign = (fqn: string, value: Module.Constant, kind: "parameter" | "buffer" | "constant", persistent = true) => {
-    const atoms = fqn.split(".")
-    const leaf = atoms.pop()!
-    let mod: Module.Module = gm
-    for (const atom of atoms) {
-      let next: Module.Module | undefined = mod.children.get(atom)
+/**
+ * @internal Registers the state of a fallback module and of every module inside it on the root at its
+ * original FQN (rule 4); `call` names the call in a refusal.
+ */
+export const copyAttributes = (gm: Module.GraphModule, sub: Module.GraphModule, call: Node): void => {
+  // The walk goes down the fallback module's tree and the root's at once: `atoms` is the path inside the
+  // fallback module, `into[d]` the root's module at the first d atoms, made (a plain module) only when
+  // something is assigned below it, as fx's setattr along the FQN would. FQN strings are built only for a
+  // refusal.
+  const atoms: Array<string> = []
+  const into: Array<Module.Module | undefined> = [gm]
+  const fqn = (leaf: string) => [...atoms, leaf].join(".")
+  const target = (leaf: string): Module.Module => {
+    let mod = into[0]!
+    for (let d = 1; d <= atoms.length; d++) {
+      let next = into[d]
       if (next === undefined) {
-        if (Module.hasAttribute(mod, atom)) conflict(fqn, call)
-        next = new Module.PlainModule()
-        mod.children.set(atom, next)
+        const atom = atoms[d - 1]!
+        next = mod._state.children.get(atom)
+        if (next === undefined) {
+          if (Module.hasAttribute(mod, atom)) conflict(fqn(leaf), call)
+          next = new Module.PlainModule()
+          mod.children.set(atom, next)
+        }
+        into[d] = next
       }
       mod = next
     }
+    return mod
+  }
+  const assign = (leaf: string, value: Module.Constant, kind: "parameter" | "buffer" | "constant", persistent: boolean) => {
+    const mod = target(leaf)
     const existing = Module.resolve(mod, leaf)
     if (existing !== undefined) {
       const same = existing.kind === "parameter" || existing.kind === "buffer"
         ? existing.tensor === value && existing.kind === kind
         : existing.kind === "constant" && existing.value === value && kind === "constant"
-      if (!same) conflict(fqn, call)
-      if (existing.kind === "buffer" && mod.nonPersistent.has(leaf) === persistent) conflict(fqn, call)
+      if (!same) conflict(fqn(leaf), call)
+      if (existing.kind === "buffer" && mod._state.nonPersistent.has(leaf) === persistent) conflict(fqn(leaf), call)
       return
     }
     if (kind === "parameter") Module.registerParameter(mod, leaf, value as never)
@@ -232,23 +263,27 @@ const copyAttributes = (gm: Module.GraphModule, sub: Module.GraphModule, call: N
   // Read through `_readState`: the fallback module's (lazily copied) state is read, never made, and only
   // its tensors and values, which the copy shares, are kept.
   // Empty maps are not iterated: most modules of a fallback tree hold one kind of state or none.
-  const onPath = new Set<Module.Module>()
-  const walk = (mod: Module.Module, prefix: string): void => {
-    if (onPath.has(mod)) return
-    onPath.add(mod)
-    const at = prefix === "" ? "" : `${prefix}.`
+  const onPath: Array<Module.Module> = []
+  const walk = (mod: Module.Module): void => {
+    if (onPath.includes(mod)) return
+    onPath.push(mod)
     const state = mod._readState
-    if (state.parameters.size > 0) for (const [name, t] of state.parameters) assign(at + name, t, "parameter")
-    if (state.buffers.size > 0) {
-      for (const [name, t] of state.buffers) assign(at + name, t, "buffer", !state.nonPersistent.has(name))
-    }
-    if (state.constants.size > 0) for (const [name, c] of state.constants) assign(at + name, c, "constant")
+    if (state.parameters.size > 0) state.parameters.forEach((t, name) => assign(name, t, "parameter", true))
+    if (state.buffers.size > 0) state.buffers.forEach((t, name) => assign(name, t, "buffer", !state.nonPersistent.has(name)))
+    if (state.constants.size > 0) state.constants.forEach((c, name) => assign(name, c, "constant", true))
     if (state.children.size > 0) {
-      for (const [name, child] of state.children) if (child.kind !== "trt_module") walk(child, at + name)
+      state.children.forEach((child, name) => {
+        if (child.kind === "trt_module") return
+        atoms.push(name)
+        into.push(undefined)
+        walk(child)
+        atoms.pop()
+        into.pop()
+      })
     }
-    onPath.delete(mod)
+    onPath.pop()
   }
-  walk(sub, "")
+  walk(sub)
 }
 
 const conflict = (fqn: string, call: Node): never => {

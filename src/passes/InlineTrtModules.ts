@@ -68,41 +68,70 @@ export const inlineTrtModules = (options?: { readonly crossCompile?: boolean }):
   })
 
 const inline = (gm: Module.GraphModule, crossCompile: boolean): void => {
-  // Every name counts: a module registered under two names is called through both (one engine, one record).
   const engines = new Map<Module.TrtModule, string | undefined>()
   for (const [name, child] of gm.children) {
     if (child.kind !== "trt_module") continue
     const calls = gm.graph.findNodes("call_module", name)
     if (calls.length === 0) continue
-    if (engines.has(child)) {
-      const known = engines.get(child)
-      const record = EngineRecord.decodeRawResult(crossCompile ? child.packedEngineInfo : (child.engineState ?? child.packedEngineInfo), name)
-      if (Result.isFailure(record)) throw PassError.run(NAME, record.failure.message, { cause: record.failure })
-      const packed = crossCompile ? EngineRecord.encodeBase64(record.success) : []
-      for (const call of calls) inlineCall(gm, child, record.success, call, known, packed)
-      continue
-    }
-    const source = crossCompile ? child.packedEngineInfo : (child.engineState ?? child.packedEngineInfo)
-    const decoded = EngineRecord.decodeRawResult(source, name)
-    if (Result.isFailure(decoded)) {
-      throw PassError.run(NAME, `engine record of ${name}: ${decoded.failure.message}`, { cause: decoded.failure })
-    }
-    const record = decoded.success
-    const bindings = EngineRecord.validateBindingsResult(record, child, name)
-    if (Result.isFailure(bindings)) throw PassError.run(NAME, bindings.failure.message, { cause: bindings.failure })
-    let engineAttr: string | undefined
-    if (!crossCompile) {
-      engineAttr = `${name}_engine`
-      const existing = gm.constants.get(engineAttr)
-      if (Module.hasAttribute(gm, engineAttr) && !(existing?._tag === "ScriptObject" && existing.state === source)) {
-        throw PassError.run(NAME, `cannot register engine ${engineAttr}: the module already has an attribute of that name`)
-      }
-      Module.setConstant(gm, engineAttr, { _tag: "ScriptObject", classFqn: EngineRecord.ENGINE_CLASS_FQN, state: source })
-    }
-    engines.set(child, engineAttr)
-    const packed = crossCompile ? EngineRecord.encodeBase64(record) : []
-    for (const call of calls) inlineCall(gm, child, record, call, engineAttr, packed)
+    const engine = prepareEngine(gm, name, child, engines, crossCompile)
+    for (const call of calls) inlineCall(gm, child, engine.record, call, engine.engineAttr, engine.packed)
   }
+}
+
+/**
+ * What the calls of one TensorRT module are inlined with: its decoded record, the constant that holds its
+ * engine (plain path) and the record as strings (cross-compile path).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PreparedEngine {
+  readonly record: EngineRecord.EngineRecord
+  readonly engineAttr: string | undefined
+  readonly packed: ReadonlyArray<string>
+}
+
+/**
+ * Decodes and validates the record of the TensorRT module registered as `name`, and on the plain path
+ * registers its engine as the constant `{name}_engine`. Every name counts: a module registered under two
+ * names is called through both, with one engine, registered under the first name that is called
+ * (`engines` remembers it, in the order of the module's children).
+ *
+ * @since 0.1.0
+ * @category mutations
+ */
+export const prepareEngine = (
+  gm: Module.GraphModule,
+  name: string,
+  child: Module.TrtModule,
+  engines: Map<Module.TrtModule, string | undefined>,
+  crossCompile: boolean
+): PreparedEngine => {
+  if (engines.has(child)) {
+    const record = EngineRecord.decodeRawResult(crossCompile ? child.packedEngineInfo : (child.engineState ?? child.packedEngineInfo), name)
+    if (Result.isFailure(record)) throw PassError.run(NAME, record.failure.message, { cause: record.failure })
+    const packed = crossCompile ? EngineRecord.encodeBase64(record.success) : []
+    return { record: record.success, engineAttr: engines.get(child), packed }
+  }
+  const source = crossCompile ? child.packedEngineInfo : (child.engineState ?? child.packedEngineInfo)
+  const decoded = EngineRecord.decodeRawResult(source, name)
+  if (Result.isFailure(decoded)) {
+    throw PassError.run(NAME, `engine record of ${name}: ${decoded.failure.message}`, { cause: decoded.failure })
+  }
+  const record = decoded.success
+  const bindings = EngineRecord.validateBindingsResult(record, child, name)
+  if (Result.isFailure(bindings)) throw PassError.run(NAME, bindings.failure.message, { cause: bindings.failure })
+  let engineAttr: string | undefined
+  if (!crossCompile) {
+    engineAttr = `${name}_engine`
+    const existing = gm.constants.get(engineAttr)
+    if (Module.hasAttribute(gm, engineAttr) && !(existing?._tag === "ScriptObject" && existing.state === source)) {
+      throw PassError.run(NAME, `cannot register engine ${engineAttr}: the module already has an attribute of that name`)
+    }
+    Module.setConstant(gm, engineAttr, { _tag: "ScriptObject", classFqn: EngineRecord.ENGINE_CLASS_FQN, state: source })
+  }
+  engines.set(child, engineAttr)
+  return { record, engineAttr, packed: crossCompile ? EngineRecord.encodeBase64(record) : [] }
 }
 
 const inlineCall = (
@@ -147,8 +176,8 @@ const inlineCall = (
 const SCALAR_TENSOR = "torch.ops.aten.scalar_tensor.default"
 const ITEM = "torch.ops.aten.item.default"
 
-// The dtype a Python scalar becomes as a tensor, and whether a meta describes a scalar.
-const scalarDtype = (val: Val | undefined): string | undefined => {
+/** @internal The dtype a Python scalar becomes as a tensor, when a meta describes a scalar. */
+export const scalarDtype = (val: Val | undefined): string | undefined => {
   if (val === undefined || val === null || Array.isArray(val)) return undefined
   const v = val as Exclude<Val, ReadonlyArray<Val> | null>
   if ("sym_int" in v || "int" in v) return "int64"
@@ -161,13 +190,21 @@ const zeroDim = (dtype: string, device: string): Val => ({
   tensor: { shape: [], stride: [], storage_offset: 0, dtype, device, requires_grad: false }
 })
 
+/**
+ * @internal The dtype of the 0-d tensor an engine input becomes when it is a scalar (rule 8), or undefined
+ * for a tensor and everything else.
+ */
+export const scalarInputDtype = (a: Argument.Argument): string | undefined => {
+  if (Argument.isNode(a)) return scalarDtype(a.meta.val)
+  if (typeof a === "number" || typeof a === "bigint") return "int64"
+  if (typeof a === "boolean") return "bool"
+  if (typeof a === "object" && a !== null && !Array.isArray(a) && (a as { _tag?: string })._tag === "Float") return "float32"
+  return undefined
+}
+
 // A scalar input as a 0-d tensor; tensors and everything else pass unchanged.
 const tensorFromScalar = (g: Module.GraphModule["graph"], a: Argument.Argument, device: string): Argument.Argument => {
-  let dtype: string | undefined
-  if (Argument.isNode(a)) dtype = scalarDtype(a.meta.val)
-  else if (typeof a === "number" || typeof a === "bigint") dtype = "int64"
-  else if (typeof a === "boolean") dtype = "bool"
-  else if (typeof a === "object" && a !== null && !Array.isArray(a) && (a as { _tag?: string })._tag === "Float") dtype = "float32"
+  const dtype = scalarInputDtype(a)
   if (dtype === undefined) return a
   return g.callFunction(SCALAR_TENSOR, [a], { dtype: Argument.dtype(dtype), device: Argument.device(device) }, {
     meta: { val: zeroDim(dtype, device) }
@@ -202,8 +239,8 @@ export const setGetitemMetas = (node: Node, outputs: ReadonlyArray<Val>): void =
   }
 }
 
-// Positional arguments first, then keyword arguments in binding order.
-const engineInputs = (call: Node, child: Module.TrtModule): Array<Argument.Argument> => {
+/** @internal A call's engine inputs (rule 3): positional arguments first, then keywords in binding order. */
+export const engineInputs = (call: Node, child: Module.TrtModule): Array<Argument.Argument> => {
   const inputs = [...call.args]
   const keys = Object.keys(call.kwargs)
   const arity = () => {

@@ -106,7 +106,31 @@ export const apply = <I, O, R>(
   Effect.gen(function*() {
     const start = yield* Clock.currentTimeNanos
     const before = GraphState.nodeCount(input)
-    const checked = options?.checked === true ? input : yield* check<I>(pass.name, "requires", pass.requires, input)
+    const ensured = yield* checkedRun(pass, input, options?.checked === true)
+    const after = GraphState.nodeCount(ensured)
+    if (after !== undefined) yield* Effect.annotateCurrentSpan("trtx.nodes.after", after)
+    const observer = yield* PassObserver
+    const end = yield* Clock.currentTimeNanos
+    yield* observer({ pass: pass.name, nodesBefore: before, nodesAfter: after, millis: Number(end - start) / 1e6 })
+    return ensured
+  }).pipe(span(pass, input))
+
+/**
+ * Runs a pass as {@link apply} does, in its span, but reports nothing: for a fused pass that runs the
+ * passes it stands for, and reports once for them all.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const applyQuietly = <I, O, R>(
+  pass: Pass<I, O, R>,
+  input: I,
+  options?: { readonly checked?: boolean }
+): Effect.Effect<O, PassError, R> => checkedRun(pass, input, options?.checked === true).pipe(span(pass, input))
+
+const checkedRun = <I, O, R>(pass: Pass<I, O, R>, input: I, inputChecked: boolean): Effect.Effect<O, PassError, R> =>
+  Effect.gen(function*() {
+    const checked = inputChecked ? input : yield* check<I>(pass.name, "requires", pass.requires, input)
     const output = yield* pass.run(checked)
     const ensured = yield* check<O>(pass.name, "ensures", pass.ensures, output)
     if (yield* GraphState.LintBetweenPasses) {
@@ -114,14 +138,11 @@ export const apply = <I, O, R>(
       const lint = module === undefined ? undefined : GraphState.lintMessage(module)
       if (lint !== undefined) return yield* Effect.fail(new PassError({ pass: pass.name, phase: "ensures", detail: lint }))
     }
-    const after = GraphState.nodeCount(ensured)
-    if (after !== undefined) yield* Effect.annotateCurrentSpan("trtx.nodes.after", after)
-    const observer = yield* PassObserver
-    const end = yield* Clock.currentTimeNanos
-    yield* observer({ pass: pass.name, nodesBefore: before, nodesAfter: after, millis: Number(end - start) / 1e6 })
     return ensured
-  }).pipe(
-    Effect.withSpan(`trtx.pass.${pass.name}`, {
-      attributes: { "trtx.pass.upstream": pass.upstream, "trtx.nodes.before": GraphState.nodeCount(input) ?? -1 }
-    })
-  )
+  })
+
+const span = (pass: Pass<any, any, any>, input: unknown) =>
+  Effect.withSpan(`trtx.pass.${pass.name}`, {
+    attributes: { "trtx.pass.upstream": pass.upstream, "trtx.nodes.before": GraphState.nodeCount(input) ?? -1 }
+  })
+
