@@ -124,5 +124,7 @@ export const eliminateDeadCode = (
       changed = true
     }
   }
+  // Dead-code free by fx's own rules only: a caller's rules may keep what fx's would erase.
+  if (options?.isImpureNode === undefined) graph._deadFreeAt = graph._version
   return changed
 }

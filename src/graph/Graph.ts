@@ -71,6 +71,7 @@ export class Graph {
   #insertWhere: "before" | "after" = "before"
   #size = 0
   #orderValid = false
+  #version = 0
 
   // ===== Getters =====
 
@@ -135,6 +136,28 @@ export class Graph {
   get outputNode(): Node | undefined {
     const last = this.last
     return last !== undefined && last.op === "output" ? last : undefined
+  }
+
+  /**
+   * @internal Counts the changes of the graph's structure, arguments and names, so that a check can tell
+   * whether it has seen the graph as it is: `_lintedAt` and `_deadFreeAt` are the versions at which lint
+   * last passed and dead-code elimination last finished (-1: never).
+   */
+  get _version(): number {
+    return this.#version
+  }
+  /** @internal Records a change made to a node's arguments (the node calls it). */
+  _changed(): void {
+    this.#version++
+  }
+  /** @internal See {@link _version}. */
+  _lintedAt = -1
+  /** @internal See {@link _version}. */
+  _deadFreeAt = -1
+
+  /** @internal Whether every placeholder comes before every other node (they usually lead the graph). */
+  get _placeholdersLead(): boolean {
+    return this.#leadingPlaceholders(this.#placeholders) !== undefined
   }
 
   /** Whether a name is taken in this graph's namespace (names are never released). */
@@ -205,6 +228,7 @@ export class Graph {
   _nameNode(node: Node): void {
     node._name = Namespace.createName(this.#namespace, node._name)
     node._assignedName = node._name
+    this.#version++
   }
 
   /** A placeholder for input `name` (fx's `placeholder`); `defaultValue` becomes its only argument. */
@@ -320,6 +344,7 @@ export class Graph {
     if (candidate === node.name) return candidate
     node._name = Namespace.createName(this.#namespace, candidate)
     node._assignedName = node._name
+    this.#version++
     return node._name
   }
 
@@ -449,6 +474,7 @@ export class Graph {
     prev._next = node
     next._prev = node
     this.#orderValid = false
+    this.#version++
   }
 
   // Like fx's `_remove_from_list`, the unlinked node keeps its own pointers, so an iterator standing on it
@@ -457,6 +483,7 @@ export class Graph {
     node._prev._next = node._next
     node._next._prev = node._prev
     this.#orderValid = false
+    this.#version++
   }
 
   #index(node: Node): void {

@@ -72,7 +72,10 @@ export const lint = (graph: Graph): void => {
   }
   // As in fx, targets are checked in a second walk, once the structure is known to be sound.
   const owner = graph.owner
-  if (owner === undefined) return
+  if (owner === undefined) {
+    graph._lintedAt = graph._version
+    return
+  }
   // In index order, without sorting the graph: only a failure needs graph order, to report fx's first one.
   for (const op of ["get_attr", "call_module"] as const) {
     let first: { readonly node: Node; readonly problem: string } | undefined
@@ -84,6 +87,7 @@ export const lint = (graph: Graph): void => {
     }
     if (first !== undefined) throw GraphError.make("Lint", first.problem, first.node.name)
   }
+  graph._lintedAt = graph._version
 }
 
 /**

@@ -339,6 +339,7 @@ export class Node extends Link {
     scratch.fill(undefined, 0, collected)
     this.#args = args
     this.#kwargs = keys === 0 ? Argument.noKwargs : kwargs
+    this.graph._changed()
   }
 
   // Leaves the users of every node of the current arguments (leaving twice changes nothing).

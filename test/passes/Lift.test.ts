@@ -6,6 +6,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as Argument from "../../src/graph/Argument.ts"
+import * as DeadCode from "../../src/graph/DeadCode.ts"
+import * as Lint from "../../src/graph/Lint.ts"
 import * as Module from "../../src/graph/Module.ts"
 import * as Tensor from "../../src/graph/Tensor.ts"
 import { lift } from "../../src/passes/Lift.ts"
@@ -262,6 +264,54 @@ describe("lift: rules", () => {
       // The closing lint: a graph out of order fails the pass's own run.
       const e = yield* passError(run(unorderedModule()))
       assertPassError(e, { pass: NAME, phase: "run", node: "neg" })
+    }))
+})
+
+describe("lift: rule 7, the walks it skips", () => {
+  const weighted = () =>
+    graphModule([
+      ph("x", meta(tval([2]))),
+      getAttr("w", "w"),
+      fn("mul", ops.MUL, ["%x", "%w"]),
+      out("%mul")
+    ], (gm) => Module.registerParameter(gm, "w", tensorOf([2], 1)))
+
+  it.effect("a graph as cleanup left it (dead-code free and linted, unchanged since) is not walked again, and comes out marked as such", () =>
+    Effect.gen(function*() {
+      const { gm } = weighted()
+      DeadCode.eliminateDeadCode(gm.graph)
+      Lint.lint(gm.graph)
+      yield* run(gm)
+      assert.strictEqual(gm.graph._lintedAt, gm.graph._version)
+      assert.strictEqual(gm.graph._deadFreeAt, gm.graph._version)
+      Lint.lint(gm.graph) // what the skipped lint would have said
+      assert.isFalse(DeadCode.eliminateDeadCode(gm.graph))
+    }))
+
+  it.effect("a change after the last elimination (a pass in between made dead code) makes lift eliminate it", () =>
+    Effect.gen(function*() {
+      const { gm } = weighted()
+      DeadCode.eliminateDeadCode(gm.graph)
+      Lint.lint(gm.graph)
+      const x = nodeNamed(gm, "x")
+      gm.graph.insertingAfter(x, () => gm.graph.callFunction(ops.RELU, [x]))
+      yield* run(gm)
+      assert.notInclude(lines(gm).join("\n"), ops.RELU)
+    }))
+
+  it.effect("placeholders that do not lead the graph are linted: a get_attr read before a user input fails as upstream's lint does", () =>
+    Effect.gen(function*() {
+      const { gm } = graphModule([
+        getAttr("w", "w"),
+        fn("relu", ops.RELU, ["%w"]),
+        ph("x", meta(tval([2]))),
+        out(["%relu", "%x"])
+      ], (gm) => Module.registerParameter(gm, "w", tensorOf([2], 1)))
+      DeadCode.eliminateDeadCode(gm.graph)
+      Lint.lint(gm.graph)
+      const e = yield* passError(run(gm))
+      assertPassError(e, { pass: NAME, phase: "run", node: "relu" })
+      assert.include(e.detail, "used before it has been defined")
     }))
 })
 
