@@ -56,6 +56,9 @@ export interface CreateOptions {
  * @since 0.1.0
  * @category models
  */
+// Whether the graph's index lists an op's nodes by target (calls, whose targets recur) or by op only.
+const keyedByTarget = (op: Op): boolean => op === "call_function" || op === "call_module" || op === "call_method"
+
 export class Graph {
   /** The module whose graph this is, if any: `lint` resolves targets through it. */
   owner: Owner | undefined = undefined
@@ -65,6 +68,10 @@ export class Graph {
   // themselves. Adding and removing touch only the node and its neighbours: no hash table grows with the
   // graph, which keeps the cost per node flat on large graphs. The nodes of an op are its targets' lists.
   readonly #byOpTarget = new Map<Op, Map<string, Bucket>>()
+  // The ops whose targets are names of their own (placeholders, get_attrs, the output) are listed by op
+  // only: a bucket and a map entry for every one of thousands of distinct targets cost more than the rare
+  // query by target, which filters the op's list.
+  readonly #byOp = new Map<Op, Bucket>()
   // The number of live placeholders, for findNodes' leading run.
   #placeholders = 0
   #insertAnchor: Link = this.#root
@@ -105,8 +112,10 @@ export class Graph {
    *
    * **Gotchas.** The result comes from an index, so it costs O(k) for k matches, plus one O(n) renumbering
    * of the graph the first time it is called after a structural change (and only with `sort`, the default).
-   * Query before a loop of mutations, not inside it. With `sort: false` the order is the index's: by target,
-   * and in creation order within a target.
+   * Calls are indexed by target; placeholders, get_attrs and the output by op only, so a query of one of
+   * those by target filters all of the op's nodes. Query before a loop of mutations, not inside it. With
+   * `sort: false` the order is the index's: for calls by target, and in creation order within a target; for
+   * the others in creation order.
    */
   findNodes(op: Op, target?: string, options?: { readonly sort?: boolean }): Array<Node> {
     // Placeholders usually lead the graph: when the leading run holds them all, it is the answer in graph
@@ -116,7 +125,11 @@ export class Graph {
       if (leading !== undefined) return leading
     }
     const found: Array<Node> = []
-    if (target === undefined) {
+    if (!keyedByTarget(op)) {
+      for (let n = this.#byOp.get(op)?.first; n !== undefined; n = n._targetNext) {
+        if (target === undefined || n.target === target) found.push(n)
+      }
+    } else if (target === undefined) {
       // Every (op, target) list of the op, one after another: creation order within a target only.
       const byTarget = this.#byOpTarget.get(op)
       if (byTarget !== undefined) {
@@ -488,10 +501,16 @@ export class Graph {
 
   #index(node: Node): void {
     if (node.op === "placeholder") this.#placeholders++
-    let byTarget = this.#byOpTarget.get(node.op)
-    if (byTarget === undefined) this.#byOpTarget.set(node.op, (byTarget = new Map()))
-    let bucket = byTarget.get(node.target)
-    if (bucket === undefined) byTarget.set(node.target, (bucket = { first: undefined, last: undefined }))
+    let bucket: Bucket | undefined
+    if (keyedByTarget(node.op)) {
+      let byTarget = this.#byOpTarget.get(node.op)
+      if (byTarget === undefined) this.#byOpTarget.set(node.op, (byTarget = new Map()))
+      bucket = byTarget.get(node.target)
+      if (bucket === undefined) byTarget.set(node.target, (bucket = { first: undefined, last: undefined }))
+    } else {
+      bucket = this.#byOp.get(node.op)
+      if (bucket === undefined) this.#byOp.set(node.op, (bucket = { first: undefined, last: undefined }))
+    }
     node._targetPrev = bucket.last
     if (bucket.last === undefined) bucket.first = node
     else bucket.last._targetNext = node
@@ -500,14 +519,15 @@ export class Graph {
 
   #unindex(node: Node): void {
     if (node.op === "placeholder") this.#placeholders--
-    const byTarget = this.#byOpTarget.get(node.op)!
-    const bucket = byTarget.get(node.target)!
+    const keyed = keyedByTarget(node.op)
+    const byTarget = keyed ? this.#byOpTarget.get(node.op)! : undefined
+    const bucket = byTarget !== undefined ? byTarget.get(node.target)! : this.#byOp.get(node.op)!
     if (node._targetPrev === undefined) bucket.first = node._targetNext
     else node._targetPrev._targetNext = node._targetNext
     if (node._targetNext === undefined) bucket.last = node._targetPrev
     else node._targetNext._targetPrev = node._targetPrev
     node._targetPrev = node._targetNext = undefined
-    if (bucket.first === undefined) byTarget.delete(node.target)
+    if (byTarget !== undefined && bucket.first === undefined) byTarget.delete(node.target)
   }
 
   // The first `count` nodes, when they are all placeholders (erased ones are unlinked, so never met).

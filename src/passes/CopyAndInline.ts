@@ -109,6 +109,32 @@ export const attempt = (gm: Module.GraphModule, crossCompile: boolean): Module.G
   }
 }
 
+/**
+ * What the walk knows of the original root graph, by each node's position there: what its users read in the
+ * new graph (arrays, not maps: a map as large as the graph is a cache miss per node).
+ */
+class Walk {
+  /** The position of the node being walked: a node before it has its value. */
+  at = 0
+  /** What each node stands for in the new graph. */
+  readonly values: Array<Argument.Argument>
+  /** 1 for a getitem of a fallback result: it reads an element of the result and is not copied. */
+  readonly routed: Uint8Array
+  /** The outputs of each multi-output engine call, for the metas of its getitems. */
+  readonly outputs: Array<ReadonlyArray<Val> | undefined>
+  readonly lookup: (n: Node) => Argument.Argument
+
+  constructor(source: Graph) {
+    // Positions are valid from here on: the original does not change while the walk reads it.
+    source.positionOf(source.first ?? unfused())
+    this.values = new Array(source.size)
+    this.routed = new Uint8Array(source.size)
+    this.outputs = new Array(source.size)
+    // A node read before it is walked is out of order: left to the passes, for their error.
+    this.lookup = (n) => (n.graph === source && n._position < this.at ? this.values[n._position]! : unfused())
+  }
+}
+
 // One call of a TensorRT module: the nodes made for it, in the order the pass makes them (for a dead call,
 // the names they take: the pass makes them before dead code is eliminated).
 interface EngineCall {
@@ -143,24 +169,18 @@ const fuse = (gm: Module.GraphModule, crossCompile: boolean): Module.GraphModule
     if (child.kind === "trt_module" && called.has(name)) engines.set(name, InlineTrt.prepareEngine(copy, name, child, seen, crossCompile))
   })
 
-  // The walk. `value` maps an original node to what its users read in the new graph.
-  const value = new Map<Node, Argument.Argument>()
-  const lookup = (n: Node): Argument.Argument => {
-    const v = value.get(n)
-    return v !== undefined || value.has(n) ? v! : unfused()
-  }
+  const walk = new Walk(src)
   const engineCalls = new Map<string, Array<EngineCall>>()
   const fallbackCalls: Array<FallbackCall> = []
-  // The outputs of each multi-output engine call, for the metas of its getitems.
-  const engineOutputs = new Map<Node, ReadonlyArray<Val>>()
   for (const node of src.nodes()) {
-    if (value.has(node) || (dead !== undefined && dead.has(node) && node.op !== "call_module")) {
+    walk.at = node._position
+    if (walk.routed[node._position] === 1 || (dead !== undefined && dead.has(node) && node.op !== "call_module")) {
       // A getitem of a fallback result, which inlining erases, or a dead node: its copy only took its name.
       g.createName(node.name)
       continue
     }
     if (node.op === "output") {
-      g.output(Argument.mapNodes(node.args[0] ?? null, lookup), { meta: Meta.copy(node.meta) })
+      g.output(Argument.mapNodes(node.args[0] ?? null, walk.lookup), { meta: Meta.copy(node.meta) })
       break
     }
     if (node.op === "call_module") {
@@ -170,24 +190,25 @@ const fuse = (gm: Module.GraphModule, crossCompile: boolean): Module.GraphModule
       const engine = engines.get(node.target)
       if (engine !== undefined) {
         const child = copy.children.get(node.target) as Module.TrtModule
-        inlineEngine(g, node, child, engine, live, lookup, value, engineOutputs, engineCalls)
+        inlineEngine(g, node, child, engine, live, walk, engineCalls)
       } else {
         const sub = Module.getSubmodule(gm, node.target)
         if (sub?.kind !== "graph_module") return unfused()
         // A dead call is erased before fallback modules are inlined: it is not inlined.
-        if (live) inlineFallback(g, node, sub, lookup, value, fallbackCalls)
+        if (live) inlineFallback(g, node, sub, walk, fallbackCalls)
       }
       continue
     }
-    const copied = g.createNode(node.op, node.target, Argument.mapNodes(node.args, lookup) as ReadonlyArray<Argument.Argument>,
-      Argument.mapKwargs(node.kwargs, lookup), { name: node.name, meta: Meta.copy(node.meta) })
+    const copied = g.createNode(node.op, node.target, Argument.mapNodes(node.args, walk.lookup) as ReadonlyArray<Argument.Argument>,
+      Argument.mapKwargs(node.kwargs, walk.lookup), { name: node.name, meta: Meta.copy(node.meta) })
     // inlineTrtModules rule 6: a getitem of a multi-output engine call takes the meta of its index.
     const index = node.args[1]
-    if (node.op === "call_function" && node.target === InlineTrt.GETITEM && typeof index === "number") {
-      const outputs = Argument.isNode(node.args[0] ?? null) ? engineOutputs.get(node.args[0] as Node) : undefined
+    const of = node.args[0]
+    if (node.op === "call_function" && node.target === InlineTrt.GETITEM && typeof index === "number" && Argument.isNode(of ?? null)) {
+      const outputs = (of as Node).graph === src ? walk.outputs[(of as Node)._position] : undefined
       if (outputs?.[index] !== undefined) copied.meta.val = outputs[index]
     }
-    value.set(node, copied)
+    walk.values[node._position] = copied
   }
 
   // Names, in the passes' order: the engine nodes, module by module, then the fallback modules' nodes.
@@ -217,9 +238,7 @@ const inlineEngine = (
   child: Module.TrtModule,
   engine: InlineTrt.PreparedEngine,
   live: boolean,
-  lookup: (n: Node) => Argument.Argument,
-  value: Map<Node, Argument.Argument>,
-  engineOutputs: Map<Node, ReadonlyArray<Val>>,
+  walk: Walk,
   engineCalls: Map<string, Array<EngineCall>>
 ): void => {
   const val = call.meta.val
@@ -240,7 +259,7 @@ const inlineEngine = (
     calls.push({ made, attr: undefined })
     return
   }
-  const inputs = args.map((a) => Argument.mapNodes(a, lookup))
+  const inputs = args.map((a) => Argument.mapNodes(a, walk.lookup))
   let attr: Node | undefined
   let result: Node
   if (engine.engineAttr === undefined) {
@@ -262,9 +281,9 @@ const inlineEngine = (
         unfused()
       }
     }
-    engineOutputs.set(call, outputs)
+    walk.outputs[call._position] = outputs
   }
-  value.set(call, result)
+  walk.values[call._position] = result
   calls.push({ made, attr })
 }
 
@@ -273,13 +292,12 @@ const inlineFallback = (
   g: Graph,
   call: Node,
   sub: Module.GraphModule,
-  lookup: (n: Node) => Argument.Argument,
-  value: Map<Node, Argument.Argument>,
+  walk: Walk,
   fallbackCalls: Array<FallbackCall>
 ): void => {
   const source = sub._readGraph
   const placeholders = source.findNodes("placeholder")
-  const wired = wireInputs(call, placeholders, (a) => Argument.mapNodes(a, lookup))
+  const wired = wireInputs(call, placeholders, (a) => Argument.mapNodes(a, walk.lookup))
   // What each node of the fallback graph stands for, by its position there (a map per call was a tenth of
   // the pass's allocations); a node read before the walk reaches it is out of order, left to the passes.
   source.positionOf(source.first ?? unfused())
@@ -312,7 +330,7 @@ const inlineFallback = (
   fallbackCalls.push({ call, sub, made })
   // Rule 3: each getitem of a tuple or list result reads its element, and is not copied; other users read
   // the result itself.
-  value.set(call, result)
+  walk.values[call._position] = result
   const elements = elementsOf(result)
   if (elements === undefined) return
   for (const user of call.userList) {
@@ -320,7 +338,8 @@ const inlineFallback = (
     if (user.op === "call_function" && user.target === InlineTrt.GETITEM && user.args[0] === call && typeof index === "number") {
       const element = elements[index < 0 ? elements.length + index : index]
       if (element === undefined) unfused()
-      value.set(user, element!)
+      walk.values[user._position] = element!
+      walk.routed[user._position] = 1
     }
   }
 }
