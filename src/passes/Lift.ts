@@ -135,9 +135,8 @@ export const liftGetAttrs = (
   const placeholders = g.findNodes("placeholder")
   let anchor = before ?? (placeholders.length > 0 ? placeholders.at(-1)!.next : g.first)
   // Never anchor on a get_attr about to be erased: step past those.
-  const lifted = new Set<Node>()
-  byTarget.forEach(({ nodes }) => nodes.forEach((n) => lifted.add(n)))
-  while (anchor !== undefined && lifted.has(anchor)) anchor = anchor.next
+  const isLifted = (n: Node) => n.op === "get_attr" && byTarget.get(n.target)?.nodes.includes(n) === true
+  while (anchor !== undefined && isLifted(anchor)) anchor = anchor.next
   // Placeholder targets are parameter names of the generated code: a derived target already taken (a
   // parameter `a.b` and a constant `a_b`) gets a `_k` suffix (upstream emitted a duplicate argument).
   const targets = new Set(placeholders.map((p) => p.target))
