@@ -44,7 +44,8 @@ const MAX_BIT = 1 << 22
 export class UsedNames {
   readonly #bare = new Set<string>()
   readonly #other = new Set<string>()
-  readonly #bits = new Map<string, Uint32Array>()
+  // Per base, its one suffix as a number (most bases have one: a lifted input `w_1`), or a bit set of them.
+  readonly #bits = new Map<string, Uint32Array | number>()
   #size = 0
 
   /** The number of names. */
@@ -74,6 +75,7 @@ export class UsedNames {
   hasSuffix(base: string, k: number): boolean {
     if (k >= MAX_BIT) return this.#other.has(`${base}_${k}`)
     const words = this.#bits.get(base)
+    if (typeof words === "number") return words === k
     const w = k >>> 5
     return words !== undefined && w < words.length && (words[w]! & (1 << (k & 31))) !== 0
   }
@@ -106,11 +108,19 @@ export class UsedNames {
   addSuffix(name: string, base: string, k: number): void {
     this.#size++
     if (k >= MAX_BIT) return void this.#other.add(name)
-    let words = this.#bits.get(base)
+    const held = this.#bits.get(base)
+    if (held === undefined) return void this.#bits.set(base, k)
+    let words: Uint32Array
+    if (typeof held === "number") {
+      // A second suffix: the base gets its bit set.
+      words = new Uint32Array(Math.max((Math.max(held, k) >>> 5) + 1, 4))
+      words[held >>> 5]! |= 1 << (held & 31)
+      this.#bits.set(base, words)
+    } else words = held
     const w = k >>> 5
-    if (words === undefined || w >= words.length) {
-      const grown = new Uint32Array(Math.max(w + 1, (words?.length ?? 0) * 2, 4))
-      if (words !== undefined) grown.set(words)
+    if (w >= words.length) {
+      const grown = new Uint32Array(Math.max(w + 1, words.length * 2, 4))
+      grown.set(words)
       this.#bits.set(base, (words = grown))
     }
     words[w]! |= 1 << (k & 31)
@@ -121,7 +131,7 @@ export class UsedNames {
     const c = new UsedNames()
     for (const n of this.#bare) c.#bare.add(n)
     for (const n of this.#other) c.#other.add(n)
-    for (const [base, words] of this.#bits) c.#bits.set(base, words.slice())
+    for (const [base, words] of this.#bits) c.#bits.set(base, typeof words === "number" ? words : words.slice())
     c.#size = this.#size
     return c
   }
