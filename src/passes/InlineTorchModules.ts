@@ -147,11 +147,10 @@ export const wireInputs = (
       node: call.name
     })
   }
-  const byPosition = new Set(placeholders.slice(0, call.args.length).map((ph) => ph.target))
-  const byKeyword = new Set(placeholders.slice(call.args.length).map((ph) => ph.target))
-  for (const key of Object.keys(kwargs)) {
-    if (!byKeyword.has(key)) {
-      const why = byPosition.has(key) ? "also given by position" : "not an input"
+  for (const key in kwargs) {
+    const at = placeholders.findIndex((ph) => ph.target === key)
+    if (at < call.args.length) {
+      const why = at >= 0 ? "also given by position" : "not an input"
       throw PassError.run(NAME, `keyword argument ${key} of ${call.name} is ${why} of ${call.target}`, { node: call.name })
     }
   }

@@ -240,9 +240,10 @@ export const setGetitemMetas = (node: Node, outputs: ReadonlyArray<Val>): void =
 }
 
 /** @internal A call's engine inputs (rule 3): positional arguments first, then keywords in binding order. */
-export const engineInputs = (call: Node, child: Module.TrtModule): Array<Argument.Argument> => {
-  const inputs = [...call.args]
+export const engineInputs = (call: Node, child: Module.TrtModule): ReadonlyArray<Argument.Argument> => {
   const keys = Object.keys(call.kwargs)
+  // Without keywords the positional arguments are the inputs, read as they are.
+  const inputs: Array<Argument.Argument> = keys.length === 0 ? (call.args as Array<Argument.Argument>) : [...call.args]
   const arity = () => {
     if (inputs.length !== child.inputBindingNames.length) {
       throw PassError.run(
