@@ -415,33 +415,26 @@ export class Graph {
    */
   copy(valMap?: Map<Node, Argument.Argument>): Graph {
     const g = new Graph()
-    // graph_copy, with each node's copy kept on the node instead of in a map (a map as large as the graph is
-    // a cache miss per node on large graphs); a copy is this copy's when it belongs to its graph.
+    // graph_copy, with the copies in an array by the source's positions (a map as large as the graph is a
+    // cache miss per node on large graphs); a node read before the walk reaches it was never mapped.
+    const first = this.first
+    if (first !== undefined) this.positionOf(first)
+    const copies: Array<Node> = new Array(this.#size)
+    let at = 0
     const lookup = (n: Node): Argument.Argument => {
-      const copied = n._copy
-      if (copied === undefined || copied.graph !== g) {
+      if (n.graph !== this || n._position >= at) {
         throw GraphError.make("InvalidArgument", `graph_copy: node ${n.name} was used before it was mapped`, n.name)
       }
-      return copied
+      return copies[n._position]!
     }
-    let output: Node | undefined
     for (const node of this.nodes()) {
-      if (node.op === "output") {
-        output = node
-        break
-      }
-      node._copy = g.nodeCopy(node, lookup)
-    }
-    if (output !== undefined) {
-      output._copy = g.output(Argument.mapNodes(output.args[0] ?? null, lookup), { meta: Meta.copy(output.meta) })
-    }
-    // Hand out the correspondence if asked, and drop the references, so that the original does not keep
-    // its copy alive.
-    for (const node of this.nodes()) {
-      const copied = node._copy
-      if (copied === undefined || copied.graph !== g) continue
+      at = node._position
+      const copied = node.op === "output"
+        ? g.output(Argument.mapNodes(node.args[0] ?? null, lookup), { meta: Meta.copy(node.meta) })
+        : g.nodeCopy(node, lookup)
+      copies[at] = copied
       valMap?.set(node, copied)
-      node._copy = undefined
+      if (node.op === "output") break
     }
     return g
   }

@@ -56,7 +56,7 @@ export class Link {
   _next: Link = this
 }
 
-// `#setArgsKwargs`'s collection: the distinct inputs found so far are `scratch[0..collected)`. Nodes are
+// `_setArgsKwargs`'s collection: the distinct inputs found so far are `scratch[0..collected)`. Nodes are
 // made one at a time, and collecting calls nothing that makes another. The array is never truncated
 // (truncating it frees its storage, and the next push allocates it again), only overwritten.
 const scratch: Array<Node | undefined> = []
@@ -94,11 +94,6 @@ export class Node extends Link {
   /** @internal Links of the graph's index list of this (op, target). */
   _targetPrev: Node | undefined = undefined
   _targetNext: Node | undefined = undefined
-  /**
-   * @internal The copy of this node made by a graph copy in progress, valid while it belongs to that copy's
-   * graph (saves a map per copy).
-   */
-  _copy: Node | undefined = undefined
   /** Metadata; the record is the node's own, the values inside are shared immutable data. */
   meta: Meta
   /** The graph the node belongs to, for life. */
@@ -132,7 +127,7 @@ export class Node extends Link {
     // A node being created has no name of its own yet: a refusal names the offending argument instead.
     creating = true
     try {
-      this.#setArgsKwargs(args, kwargs)
+      this._setArgsKwargs(args, kwargs)
     } finally {
       creating = false
     }
@@ -229,11 +224,11 @@ export class Node extends Link {
 
   /** Replaces the positional arguments (fx's `node.args = ...`). */
   set args(args: ReadonlyArray<Argument.Argument>) {
-    this.#setArgsKwargs(args, this.#kwargs)
+    this._setArgsKwargs(args, this.#kwargs)
   }
   /** Replaces the keyword arguments (fx's `node.kwargs = ...`). */
   set kwargs(kwargs: Argument.Kwargs) {
-    this.#setArgsKwargs(this.#args, kwargs)
+    this._setArgsKwargs(this.#args, kwargs)
   }
 
   /** Replaces one positional argument (fx's `update_arg`). */
@@ -253,9 +248,9 @@ export class Node extends Link {
 
   /** Replaces every occurrence of `old` among this node's inputs by `replacement` (fx's `replace_input_with`). */
   replaceInputWith(old: Node, replacement: Node): void {
-    this.#assertLive()
+    this._assertLive()
     const f = (n: Node): Argument.Argument => (n === old ? replacement : n)
-    this.#setArgsKwargs(Argument.mapNodes(this.#args, f) as ReadonlyArray<Argument.Argument>, Argument.mapKwargs(this.#kwargs, f))
+    this._setArgsKwargs(Argument.mapNodes(this.#args, f) as ReadonlyArray<Argument.Argument>, Argument.mapKwargs(this.#kwargs, f))
   }
 
   /**
@@ -271,7 +266,7 @@ export class Node extends Link {
     replacement: Node,
     options?: { readonly deleteUserCb?: (user: Node) => boolean; readonly propagateMeta?: boolean }
   ): Array<Node> {
-    this.#assertLive()
+    this._assertLive()
     if (options?.propagateMeta === true) {
       if (Object.keys(replacement.meta).length > 0) {
         throw GraphError.make(
@@ -307,7 +302,7 @@ export class Node extends Link {
    * argument structure stays, so the inputs no longer count the node among their users.
    */
   _clearInputs(): void {
-    this.#leaveInputs()
+    this._leaveInputs()
     const none = () => null
     this.#args = Argument.mapNodes(this.#args, none) as ReadonlyArray<Argument.Argument>
     this.#kwargs = Argument.mapKwargs(this.#kwargs, none)
@@ -319,23 +314,25 @@ export class Node extends Link {
 
   // ===== Internals =====
 
-  #assertLive(): void {
+  /** @internal */
+  _assertLive(): void {
     if (this._erased) throw GraphError.make("ErasedNode", `Node ${this._name} was erased`, this._name)
   }
 
   // `NodeBase__update_args_kwargs`: leave the users of every old input, then join the users of every new
   // input in argument order, so an updated node ends up last among its inputs' users.
-  #setArgsKwargs(args: ReadonlyArray<Argument.Argument>, kwargs: Argument.Kwargs): void {
+  /** @internal */
+  _setArgsKwargs(args: ReadonlyArray<Argument.Argument>, kwargs: Argument.Kwargs): void {
     // Validate everything before touching any users list, so a refused update changes nothing.
     collected = 0
-    for (let i = 0; i < args.length; i++) this.#collect(args[i]!)
+    for (let i = 0; i < args.length; i++) this._collect(args[i]!)
     let keys = 0
     for (const k in kwargs) {
-      this.#collect(kwargs[k]!)
+      this._collect(kwargs[k]!)
       keys++
     }
-    this.#leaveInputs()
-    for (let i = 0; i < collected; i++) scratch[i]!.#addUser(this)
+    this._leaveInputs()
+    for (let i = 0; i < collected; i++) scratch[i]!._addUser(this)
     scratch.fill(undefined, 0, collected)
     this.#args = args
     this.#kwargs = keys === 0 ? Argument.noKwargs : kwargs
@@ -343,15 +340,17 @@ export class Node extends Link {
   }
 
   // Leaves the users of every node of the current arguments (leaving twice changes nothing).
-  #leaveInputs(): void {
+  /** @internal */
+  _leaveInputs(): void {
     this._findInput((input) => {
-      input.#deleteUser(this)
+      input._deleteUser(this)
       return false
     })
   }
 
   // Set.add's semantics: a user already there keeps its place; a new one goes last.
-  #addUser(user: Node): void {
+  /** @internal */
+  _addUser(user: Node): void {
     const us = this.#users
     if (us === undefined) this.#users = user
     else if (us instanceof Node) {
@@ -364,7 +363,8 @@ export class Node extends Link {
   }
 
   // Set.delete's semantics; the others keep their order.
-  #deleteUser(user: Node): void {
+  /** @internal */
+  _deleteUser(user: Node): void {
     const us = this.#users
     if (us === undefined) return
     if (us instanceof Node) {
@@ -378,12 +378,13 @@ export class Node extends Link {
   }
 
   // `Argument.findNode` with the checks inlined: no closure per node, as this runs for every node made.
-  #collect(a: Argument.Argument): void {
+  /** @internal */
+  _collect(a: Argument.Argument): void {
     if (a === null || typeof a !== "object") return
     if (Array.isArray(a)) {
       // Indexed loops here and below: an array iterator per argument is garbage on every node made.
       const xs = a as ReadonlyArray<Argument.Argument>
-      for (let i = 0; i < xs.length; i++) this.#collect(xs[i]!)
+      for (let i = 0; i < xs.length; i++) this._collect(xs[i]!)
       return
     }
     const t = a as Exclude<Argument.Argument, ReadonlyArray<Argument.Argument> | null | boolean | number | bigint | string>
@@ -404,18 +405,18 @@ export class Node extends Link {
         return
       }
       case "Tuple":
-        for (let i = 0; i < t.items.length; i++) this.#collect(t.items[i]!)
+        for (let i = 0; i < t.items.length; i++) this._collect(t.items[i]!)
         return
       case "Dict":
         for (const [k, v] of t.entries) {
-          this.#collect(k)
-          this.#collect(v)
+          this._collect(k)
+          this._collect(v)
         }
         return
       case "Slice":
-        this.#collect(t.start)
-        this.#collect(t.stop)
-        this.#collect(t.step)
+        this._collect(t.start)
+        this._collect(t.stop)
+        this._collect(t.step)
         return
       default:
         return
