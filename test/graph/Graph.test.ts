@@ -522,6 +522,26 @@ describe("Graph.findNodes and iteration (§4.6)", () => {
     assert.deepStrictEqual(namesOf(graph.findNodes("output")), ["output"])
   })
 
+  it("placeholders, get_attrs and the output are listed by op: a query by target filters them, in graph order or (unsorted) creation order", () => {
+    const { graph, n } = build([ph("x"), fn("a", NEG, ["%x"]), out("%a")])
+    const w2 = graph.insertingBefore(n("a"), () => graph.getAttr("w.b"))
+    const w1 = graph.insertingBefore(w2, () => graph.getAttr("w.a"))
+    const again = graph.insertingAfter(n("a"), () => graph.getAttr("w.a"))
+    assert.deepStrictEqual(namesOf(graph.findNodes("get_attr")), [w1.name, w2.name, again.name])
+    assert.deepStrictEqual(namesOf(graph.findNodes("get_attr", undefined, { sort: false })), [w2.name, w1.name, again.name])
+    assert.deepStrictEqual(namesOf(graph.findNodes("get_attr", "w.a")), [w1.name, again.name])
+    assert.deepStrictEqual(namesOf(graph.findNodes("placeholder", "x")), ["x"])
+    assert.deepStrictEqual(graph.findNodes("placeholder", "y"), [])
+    graph.eraseNode(w1)
+    assert.deepStrictEqual(namesOf(graph.findNodes("get_attr", "w.a")), [again.name])
+    assert.deepStrictEqual(namesOf(graph.findNodes("get_attr")), [w2.name, again.name])
+    graph.eraseNode(w2)
+    graph.eraseNode(again)
+    assert.deepStrictEqual(graph.findNodes("get_attr"), [])
+    const w3 = graph.insertingBefore(n("a"), () => graph.getAttr("w.c"))
+    assert.deepStrictEqual(namesOf(graph.findNodes("get_attr")), [w3.name])
+  })
+
   it("placeholders come in graph order, whether they lead the graph or not", () => {
     const { graph, n } = build([ph("x"), ph("y"), fn("a", NEG, ["%x"]), out("%a")])
     // Created last, inserted first: creation order is not graph order.
