@@ -50,15 +50,15 @@ export interface CreateOptions {
   readonly meta?: Meta.Meta | undefined
 }
 
+// Whether the graph's index lists an op's nodes by target (calls, whose targets recur) or by op only.
+const keyedByTarget = (op: Op): boolean => op === "call_function" || op === "call_module" || op === "call_method"
+
 /**
  * A graph of nodes.
  *
  * @since 0.1.0
  * @category models
  */
-// Whether the graph's index lists an op's nodes by target (calls, whose targets recur) or by op only.
-const keyedByTarget = (op: Op): boolean => op === "call_function" || op === "call_module" || op === "call_method"
-
 export class Graph {
   /** The module whose graph this is, if any: `lint` resolves targets through it. */
   owner: Owner | undefined = undefined

@@ -114,13 +114,6 @@ export const deleteAllUnusedSubmodules = (root: GraphModule): void => {
   // below it is), so that neither the prefixes of every target nor the path of every module are built as
   // strings.
   const used: UsedPaths = new Map()
-  const use = (from: UsedPaths, atom: string): UsedPaths => {
-    const next = from.get(atom)
-    if (next instanceof Map) return next
-    const made: UsedPaths = new Map()
-    from.set(atom, made)
-    return made
-  }
   const graph = root.graph
   for (const op of ["call_module", "get_attr"] as const) {
     for (const node of graph.findNodes(op, undefined, { sort: false })) {
@@ -158,14 +151,20 @@ export const deleteAllUnusedSubmodules = (root: GraphModule): void => {
 // A tree of used path atoms; `true` for a used path with nothing used below it.
 type UsedPaths = Map<string, UsedPaths | true>
 
+// Marks `atom` below `from` used, with room for used paths below it.
+const use = (from: UsedPaths, atom: string): UsedPaths => {
+  const next = from.get(atom)
+  if (next instanceof Map) return next
+  const made: UsedPaths = new Map()
+  from.set(atom, made)
+  return made
+}
+
 // Marks every module below `mod` used, as the names `named_modules()` gives them (each module once).
 const useAll = (mod: Module, at: UsedPaths, seen: Set<Module>): void => {
   seen.add(mod)
   mod._state.children.forEach((child, name) => {
-    if (seen.has(child)) return
-    let next = at.get(name)
-    if (!(next instanceof Map)) at.set(name, (next = new Map()))
-    useAll(child, next, seen)
+    if (!seen.has(child)) useAll(child, use(at, name), seen)
   })
 }
 

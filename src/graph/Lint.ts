@@ -72,20 +72,18 @@ export const lint = (graph: Graph): void => {
   }
   // As in fx, targets are checked in a second walk, once the structure is known to be sound.
   const owner = graph.owner
-  if (owner === undefined) {
-    graph._lintedAt = graph._version
-    return
-  }
-  // In index order, without sorting the graph: only a failure needs graph order, to report fx's first one.
-  for (const op of ["get_attr", "call_module"] as const) {
-    let first: { readonly node: Node; readonly problem: string } | undefined
-    for (const node of graph.findNodes(op, undefined, { sort: false })) {
-      const problem = owner.checkTarget(node)
-      if (problem !== undefined && (first === undefined || graph.positionOf(node) < graph.positionOf(first.node))) {
-        first = { node, problem }
+  if (owner !== undefined) {
+    // In index order, without sorting the graph: only a failure needs graph order, to report fx's first one.
+    for (const op of ["get_attr", "call_module"] as const) {
+      let first: { readonly node: Node; readonly problem: string } | undefined
+      for (const node of graph.findNodes(op, undefined, { sort: false })) {
+        const problem = owner.checkTarget(node)
+        if (problem !== undefined && (first === undefined || graph.positionOf(node) < graph.positionOf(first.node))) {
+          first = { node, problem }
+        }
       }
+      if (first !== undefined) throw GraphError.make("Lint", first.problem, first.node.name)
     }
-    if (first !== undefined) throw GraphError.make("Lint", first.problem, first.node.name)
   }
   graph._lintedAt = graph._version
 }

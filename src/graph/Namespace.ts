@@ -206,10 +206,14 @@ export const createName = (ns: Namespace, candidate: string): string => {
   if (d.kind === NO_SUFFIX) ns.used.addBare(d.name)
   else if (d.kind === NON_CANONICAL) ns.used.addOther(d.name)
   else ns.used.addSuffix(d.name, d.base, d.num)
-  // An absent count reads as 0: a first bare name (most placeholders and lifted inputs are one of a kind)
-  // adds no entry. A count that goes down to 0 must be written.
-  if (d.num !== 0 || ns.baseCount.has(d.base)) ns.baseCount.set(d.base, d.num)
+  setBaseCount(ns, d.base, d.num)
   return d.name
+}
+
+// fx's `_base_count[base] = num`. An absent count reads as 0: a first bare name (most placeholders and
+// lifted inputs are one of a kind) adds no entry. A count that goes down to 0 must be written.
+const setBaseCount = (ns: Namespace, base: string, num: number): void => {
+  if (num !== 0 || ns.baseCount.has(base)) ns.baseCount.set(base, num)
 }
 
 /**
@@ -225,7 +229,7 @@ export const takeExact = (ns: Namespace, name: string): boolean => {
   if (ns.used.has(name)) return false
   const d = derive(ns, name)
   ns.used.add(name)
-  if (d.name === name && (d.num !== 0 || ns.baseCount.has(d.base))) ns.baseCount.set(d.base, d.num)
+  if (d.name === name) setBaseCount(ns, d.base, d.num)
   return true
 }
 

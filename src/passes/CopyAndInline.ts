@@ -164,7 +164,7 @@ const fuse = (gm: Module.GraphModule, crossCompile: boolean): Module.GraphModule
   const called = new Set<string>()
   for (const node of src.findNodes("call_module", undefined, { sort: false })) called.add(node.target)
   const engines = new Map<string, InlineTrt.PreparedEngine>()
-  const seen = new Map<Module.TrtModule, string | undefined>()
+  const seen = new Map<Module.TrtModule, InlineTrt.PreparedEngine>()
   copy.children.forEach((child, name) => {
     if (child.kind === "trt_module" && called.has(name)) engines.set(name, InlineTrt.prepareEngine(copy, name, child, seen, crossCompile))
   })

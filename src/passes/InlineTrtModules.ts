@@ -68,7 +68,7 @@ export const inlineTrtModules = (options?: { readonly crossCompile?: boolean }):
   })
 
 const inline = (gm: Module.GraphModule, crossCompile: boolean): void => {
-  const engines = new Map<Module.TrtModule, string | undefined>()
+  const engines = new Map<Module.TrtModule, PreparedEngine>()
   for (const [name, child] of gm.children) {
     if (child.kind !== "trt_module") continue
     const calls = gm.graph.findNodes("call_module", name)
@@ -94,7 +94,7 @@ export interface PreparedEngine {
 /**
  * Decodes and validates the record of the TensorRT module registered as `name`, and on the plain path
  * registers its engine as the constant `{name}_engine`. Every name counts: a module registered under two
- * names is called through both, with one engine, registered under the first name that is called
+ * names is called through both, with one engine, prepared once under the first name that is called
  * (`engines` remembers it, in the order of the module's children).
  *
  * @since 0.1.0
@@ -104,15 +104,11 @@ export const prepareEngine = (
   gm: Module.GraphModule,
   name: string,
   child: Module.TrtModule,
-  engines: Map<Module.TrtModule, string | undefined>,
+  engines: Map<Module.TrtModule, PreparedEngine>,
   crossCompile: boolean
 ): PreparedEngine => {
-  if (engines.has(child)) {
-    const record = EngineRecord.decodeRawResult(crossCompile ? child.packedEngineInfo : (child.engineState ?? child.packedEngineInfo), name)
-    if (Result.isFailure(record)) throw PassError.run(NAME, record.failure.message, { cause: record.failure })
-    const packed = crossCompile ? EngineRecord.encodeBase64(record.success) : []
-    return { record: record.success, engineAttr: engines.get(child), packed }
-  }
+  const known = engines.get(child)
+  if (known !== undefined) return known
   const source = crossCompile ? child.packedEngineInfo : (child.engineState ?? child.packedEngineInfo)
   const decoded = EngineRecord.decodeRawResult(source, name)
   if (Result.isFailure(decoded)) {
@@ -130,8 +126,9 @@ export const prepareEngine = (
     }
     Module.setConstant(gm, engineAttr, { _tag: "ScriptObject", classFqn: EngineRecord.ENGINE_CLASS_FQN, state: source })
   }
-  engines.set(child, engineAttr)
-  return { record, engineAttr, packed: crossCompile ? EngineRecord.encodeBase64(record) : [] }
+  const engine: PreparedEngine = { record, engineAttr, packed: crossCompile ? EngineRecord.encodeBase64(record) : [] }
+  engines.set(child, engine)
+  return engine
 }
 
 const inlineCall = (
