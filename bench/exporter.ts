@@ -9,6 +9,8 @@
 import { Effect } from "effect"
 import * as Argument from "../src/graph/Argument.ts"
 import { Graph } from "../src/graph/Graph.ts"
+import * as GraphModule from "../src/graph/GraphModule.ts"
+import * as Lint from "../src/graph/Lint.ts"
 import type { Val } from "../src/graph/Meta.ts"
 import * as Module from "../src/graph/Module.ts"
 import type { Node } from "../src/graph/Node.ts"
@@ -133,6 +135,47 @@ export const compareFusion = (n: number, reps = 9) => {
     }
   }
   return best
+}
+
+/**
+ * A reference point for the exporter's ratio: copying the same modules (`GraphModule.deepCopy`), alone and
+ * followed by one lint of the copy, at 10k and 100k nodes, timed as {@link run} times exports (small sizes
+ * batched to the largest, best of `reps`, sizes alternating). The copy reads every node of every graph of
+ * the module and writes a node for each, as the exporter's first pass does, with none of the exporter's
+ * logic. Where its ratio is over 11, that memory traffic alone, before any of the exporter's work, scales
+ * worse than the target (docs/benchmarks.md, "Why the ratio is missed").
+ */
+export const floor = (sizes: ReadonlyArray<number> = [10_000, 100_000], reps = 9) => {
+  const largest = Math.max(...sizes)
+  const inputs = sizes.map((n) => Array.from({ length: Math.max(1, Math.round(largest / n)) }, () => build(n)))
+  const operations = {
+    deepCopy: {
+      note: "every node read and written once, nothing else",
+      f: (root: Module.GraphModule) => GraphModule.deepCopy(root)
+    },
+    "deepCopy+lint": {
+      note: "the same, then the root graph read once more",
+      f: (root: Module.GraphModule) => {
+        const copy = GraphModule.deepCopy(root)
+        Lint.lint(copy.graph)
+        return copy
+      }
+    }
+  }
+  return Object.entries(operations).map(([operation, { note, f }]) => {
+    const best = sizes.map(() => Infinity)
+    for (let r = 0; r < reps + 1; r++) {
+      sizes.forEach((_, i) => {
+        const roots = inputs[i]!
+        collect()
+        const t0 = performance.now()
+        const copies = roots.map(f)
+        const ms = (performance.now() - t0) / roots.length
+        if (r > 0 && copies.length > 0) best[i] = Math.min(best[i]!, ms) // the first round warms up
+      })
+    }
+    return { operation, note, rows: sizes.map((_, i) => ({ nodes: count(inputs[i]![0]!), ms: best[i]! })) }
+  })
 }
 
 export const run = (sizes: ReadonlyArray<number> = [1_000, 10_000, 50_000, 100_000]): Array<Row> => {

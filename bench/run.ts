@@ -54,6 +54,14 @@ for (const mode of ["plain", "cross"] as const) {
   }
 }
 
+for (const { operation, note, rows: [small, large] } of ExporterBench.floor()) {
+  if (small === undefined || large === undefined) continue
+  console.log(
+    `reference: ${operation} of the same modules, ${small.ms.toFixed(1)} ms at ${small.nodes} nodes and ${large.ms.toFixed(1)} ms at ` +
+      `${large.nodes}: t(100k)/t(10k) = ${(large.ms / small.ms).toFixed(2)} (${note})`
+  )
+}
+
 const fusion = ExporterBench.compareFusion(50_000)
 console.log(
   `plain, 50,000 nodes, deepCopy + inlineTrtModules + inlineTorchModules fused (copy+inline) or one after another: ` +
