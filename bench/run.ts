@@ -15,6 +15,9 @@ console.log(`trtx benchmarks on ${cpu} (${os.cpus().length} cores), Node ${proce
 
 let ok = true
 
+// The median of samples sorted fastest first.
+const median = (sorted: ReadonlyArray<number>): number => sorted[Math.floor(sorted.length / 2)]!
+
 console.log("Graph IR (best of eleven samples, sizes alternating; small sizes batched to the same number of nodes)")
 const rows = GraphBench.run()
 console.log(`${"operation".padEnd(20)}${"nodes".padStart(10)}${"ms".padStart(12)}${"ms/node".padStart(14)}`)
@@ -45,7 +48,13 @@ for (const mode of ["plain", "cross"] as const) {
   if (r10k !== undefined && r100k !== undefined) {
     const ratio = r100k.total / r10k.total
     ok &&= ratio <= 11
-    console.log(`${mode}: t(${r100k.nodes})/t(${r10k.nodes}) = ${ratio.toFixed(2)}  ${ratio <= 11 ? "ok (<= 11)" : "FAIL (> 11)"}`)
+    // The verdict is on the best samples, as every figure here; the medians' ratio is printed beside it
+    // because the two sizes' spreads differ from run to run (docs/benchmarks.md).
+    const medians = median(r100k.samples) / median(r10k.samples)
+    console.log(
+      `${mode}: t(${r100k.nodes})/t(${r10k.nodes}) = ${ratio.toFixed(2)}  ${ratio <= 11 ? "ok (<= 11)" : "FAIL (> 11)"}` +
+        `  (of the medians: ${medians.toFixed(2)})`
+    )
   }
   if (r50k !== undefined) {
     const pass = r50k.total <= 170
@@ -57,7 +66,7 @@ for (const mode of ["plain", "cross"] as const) {
 for (const { operation, note, rows: [small, large] } of ExporterBench.floor()) {
   if (small === undefined || large === undefined) continue
   console.log(
-    `reference: ${operation} of the same modules, ${small.ms.toFixed(1)} ms at ${small.nodes} nodes and ${large.ms.toFixed(1)} ms at ` +
+    `reference, ${operation}: ${small.ms.toFixed(1)} ms at ${small.nodes} nodes and ${large.ms.toFixed(1)} ms at ` +
       `${large.nodes}: t(100k)/t(10k) = ${(large.ms / small.ms).toFixed(2)} (${note})`
   )
 }
