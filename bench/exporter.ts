@@ -18,6 +18,7 @@ import * as Tensor from "../src/graph/Tensor.ts"
 import * as EngineRecord from "../src/program/EngineRecord.ts"
 import * as Exporter from "../src/passes/Exporter.ts"
 import * as Pipeline from "../src/passes/Pipeline.ts"
+import * as GraphBench from "./graph.ts"
 
 const meta: Val = {
   tensor: { shape: [8, 64], stride: [64, 1], storage_offset: 0, dtype: "float32", device: "cuda:0", requires_grad: false }
@@ -141,62 +142,48 @@ export const compareFusion = (n: number, reps = 9) => {
 }
 
 /**
- * Reference points for the exporter's ratio, at 10k and 100k nodes, with none of the exporter's logic:
+ * A reference point: an operation with none of the exporter's logic, timed at each size.
+ */
+export interface Reference {
+  readonly operation: string
+  readonly note: string
+  readonly rows: ReadonlyArray<{ readonly nodes: number; readonly ms: number }>
+}
+
+/**
+ * Reference points for the exporter's ratio, at 10k and 100k nodes:
  * - `deepCopy` of the same modules reads every node of every graph and writes a node for each;
  * - a copy of the exported program's graph (`Graph.copy`) writes the graph the exporter writes, once;
  * - the same copy then linted reads it once more, as upstream's `transform` reads its result.
  *
- * Timed as {@link run} times exports: per size, the inputs of that size only are made (small sizes batched
- * to the largest), and the best of `reps` samples after a warm-up is kept. Where these are over 11, the
- * memory traffic alone, before any of the exporter's work, scales worse than the target
- * (docs/benchmarks.md, "Why the ratio is missed").
+ * Each size's inputs are made on their own, as {@link run} makes its modules (small sizes batched to the
+ * largest), and timed by the IR benchmark's `time`. Where these are over 11, the memory traffic alone,
+ * before any of the exporter's work, scales worse than the target (docs/benchmarks.md, "Why the ratio is
+ * missed").
  */
-export const floor = (sizes: ReadonlyArray<number> = [10_000, 100_000], reps = 9) => {
+export const references = (sizes: ReadonlyArray<number> = [10_000, 100_000], reps = 9): Array<Reference> => {
   const largest = Math.max(...sizes)
-  const modules = (n: number) => Array.from({ length: Math.max(1, Math.round(largest / n)) }, () => build(n))
-  // Exported before the clock starts: the graphs the exporter writes, to be copied.
-  const exported = (n: number) => modules(n).map((root) => Effect.runSync(Exporter.exportModule(root)).graphModule.graph)
-  const operations: ReadonlyArray<{
-    readonly operation: string
-    readonly note: string
-    readonly inputs: (n: number) => ReadonlyArray<unknown>
-    readonly f: (input: never) => unknown
-  }> = [
-    {
-      operation: "deepCopy of the module",
-      note: "every node read and written once",
-      inputs: modules,
-      f: (root: Module.GraphModule) => GraphModule.deepCopy(root)
-    },
-    {
-      operation: "copy of the exported graph",
-      note: "the exporter's output written once",
-      inputs: exported,
-      f: (graph: Graph) => graph.copy()
-    },
-    {
-      operation: "copy of the exported graph, linted",
-      note: "then read once more",
-      inputs: exported,
-      f: (graph: Graph) => Lint.lint(graph.copy())
-    }
-  ]
-  return operations.map(({ operation, note, inputs, f }) => ({
-    operation,
-    note,
-    rows: sizes.map((n) => {
-      const batch = inputs(n)
-      let best = Infinity
-      for (let r = 0; r < reps + 1; r++) {
-        collect()
-        const t0 = performance.now()
-        const outputs = batch.map((input) => f(input as never))
-        const ms = (performance.now() - t0) / batch.length
-        if (r > 0 && outputs.length > 0) best = Math.min(best, ms) // the first sample warms up
-      }
-      return { nodes: n, ms: best }
+  const copied: Array<Reference["rows"][number]> = []
+  const written: Array<Reference["rows"][number]> = []
+  const linted: Array<Reference["rows"][number]> = []
+  for (const n of sizes) {
+    const batch = Math.max(1, Math.round(largest / n))
+    const timed = <A>(inputs: ReadonlyArray<A>, f: (a: A) => void) => ({
+      nodes: n,
+      ms: GraphBench.time((i) => inputs[i]!, f, reps, batch)
     })
-  }))
+    const modules = Array.from({ length: batch }, () => build(n))
+    copied.push(timed(modules, (root) => void GraphModule.deepCopy(root)))
+    // Exported before the clock starts: the graphs the exporter writes, to be copied.
+    const graphs = modules.map((root) => Effect.runSync(Exporter.exportModule(root)).graphModule.graph)
+    written.push(timed(graphs, (graph) => void graph.copy()))
+    linted.push(timed(graphs, (graph) => Lint.lint(graph.copy())))
+  }
+  return [
+    { operation: "deepCopy of the module", note: "every node read and written once", rows: copied },
+    { operation: "copy of the exported graph", note: "the exporter's output written once", rows: written },
+    { operation: "copy of the exported graph, linted", note: "then read once more", rows: linted }
+  ]
 }
 
 export const run = (sizes: ReadonlyArray<number> = [1_000, 10_000, 50_000, 100_000]): Array<Row> => {

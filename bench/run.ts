@@ -63,7 +63,7 @@ for (const mode of ["plain", "cross"] as const) {
   }
 }
 
-for (const { operation, note, rows: [small, large] } of ExporterBench.floor()) {
+for (const { operation, note, rows: [small, large] } of ExporterBench.references()) {
   if (small === undefined || large === undefined) continue
   console.log(
     `reference, ${operation}: ${small.ms.toFixed(1)} ms at ${small.nodes} nodes and ${large.ms.toFixed(1)} ms at ` +
