@@ -34,7 +34,7 @@ import { Graph } from "../src/graph/Graph.ts"
 import * as Module from "../src/graph/Module.ts"
 import * as Tensor from "../src/graph/Tensor.ts"
 import * as ExportedProgram from "../src/program/ExportedProgram.ts"
-import * as OpSchema from "../src/program/OpSchema.ts"
+import * as OpSchema from "../src/graph/OpSchema.ts"
 import type { InputSpec } from "../src/program/Signature.ts"
 
 export interface Options {

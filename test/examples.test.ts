@@ -11,7 +11,7 @@ import * as Writer from "../src/archive/pt2/Writer.ts"
 import * as Tgm from "../src/archive/tgm/Tgm.ts"
 import * as Module from "../src/graph/Module.ts"
 import * as Exporter from "../src/passes/Exporter.ts"
-import * as OpSchema from "../src/program/OpSchema.ts"
+import * as OpSchema from "../src/graph/OpSchema.ts"
 import * as Summary from "../src/program/Summary.ts"
 
 it.effect("the README's graph example runs and gives fx's names", () =>

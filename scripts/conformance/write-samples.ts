@@ -17,7 +17,7 @@ import * as Reader from "../../src/archive/pt2/Reader.ts"
 import * as Writer from "../../src/archive/pt2/Writer.ts"
 import * as Tgm from "../../src/archive/tgm/Tgm.ts"
 import * as Exporter from "../../src/passes/Exporter.ts"
-import * as OpSchema from "../../src/program/OpSchema.ts"
+import * as OpSchema from "../../src/graph/OpSchema.ts"
 
 const out = process.argv[2] ?? "conformance-out"
 const samples = "test/fixtures/samples"

@@ -18,7 +18,7 @@ import * as Lint from "../../graph/Lint.ts"
 import * as Module from "../../graph/Module.ts"
 import type { Node } from "../../graph/Node.ts"
 import * as Tensor from "../../graph/Tensor.ts"
-import * as OpSchema from "../../program/OpSchema.ts"
+import * as OpSchema from "../../graph/OpSchema.ts"
 import type * as Records from "./Records.ts"
 
 // ===== Models =====

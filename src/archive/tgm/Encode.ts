@@ -11,7 +11,7 @@ import type { Graph } from "../../graph/Graph.ts"
 import * as Meta from "../../graph/Meta.ts"
 import type * as Module from "../../graph/Module.ts"
 import type * as Tensor from "../../graph/Tensor.ts"
-import * as OpSchema from "../../program/OpSchema.ts"
+import * as OpSchema from "../../graph/OpSchema.ts"
 import type * as Records from "./Records.ts"
 
 // ===== Models =====

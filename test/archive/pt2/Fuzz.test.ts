@@ -15,7 +15,7 @@ import * as Reader from "../../../src/archive/pt2/Reader.ts"
 import * as Serialize from "../../../src/archive/pt2/Serialize.ts"
 import * as Writer from "../../../src/archive/pt2/Writer.ts"
 import type { ExportedProgram } from "../../../src/program/ExportedProgram.ts"
-import * as OpSchema from "../../../src/program/OpSchema.ts"
+import * as OpSchema from "../../../src/graph/OpSchema.ts"
 import * as C from "../../utils/TgmCraft.ts"
 import { flip, seedOf, slots } from "../../utils/Mutate.ts"
 

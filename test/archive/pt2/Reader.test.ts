@@ -21,7 +21,7 @@ import type { ScriptObject, Tensor } from "../../../src/graph/Tensor.ts"
 import * as Exporter from "../../../src/passes/Exporter.ts"
 import * as EngineRecord from "../../../src/program/EngineRecord.ts"
 import type { ExportedProgram } from "../../../src/program/ExportedProgram.ts"
-import * as OpSchema from "../../../src/program/OpSchema.ts"
+import * as OpSchema from "../../../src/graph/OpSchema.ts"
 
 const SAMPLES = path.join(import.meta.dirname, "../../fixtures/samples")
 const SCHEMAS = Result.getOrThrow(OpSchema.parseAll(

@@ -10,7 +10,7 @@ import * as path from "node:path"
 import * as Serialize from "../../../src/archive/pt2/Serialize.ts"
 import * as Tgm from "../../../src/archive/tgm/Tgm.ts"
 import * as Exporter from "../../../src/passes/Exporter.ts"
-import * as OpSchema from "../../../src/program/OpSchema.ts"
+import * as OpSchema from "../../../src/graph/OpSchema.ts"
 
 const SAMPLES = path.join(import.meta.dirname, "../../fixtures/samples")
 // The schemas of the aten ops in the samples: what the compiled module's archive must bring along.

@@ -14,7 +14,7 @@ import * as Writer from "../../../src/archive/pt2/Writer.ts"
 import * as Tgm from "../../../src/archive/tgm/Tgm.ts"
 import * as Zip from "../../../src/archive/zip/Zip.ts"
 import * as Exporter from "../../../src/passes/Exporter.ts"
-import * as OpSchema from "../../../src/program/OpSchema.ts"
+import * as OpSchema from "../../../src/graph/OpSchema.ts"
 
 const SAMPLES = path.join(import.meta.dirname, "../../fixtures/samples")
 const SCHEMAS = Result.getOrThrow(OpSchema.parseAll(

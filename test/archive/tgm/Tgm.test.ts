@@ -14,7 +14,7 @@ import * as Lint from "../../../src/graph/Lint.ts"
 import type * as Meta from "../../../src/graph/Meta.ts"
 import * as Module from "../../../src/graph/Module.ts"
 import * as Tensor from "../../../src/graph/Tensor.ts"
-import * as OpSchema from "../../../src/program/OpSchema.ts"
+import * as OpSchema from "../../../src/graph/OpSchema.ts"
 import * as C from "../../utils/TgmCraft.ts"
 
 // ===== Helpers =====

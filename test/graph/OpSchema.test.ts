@@ -8,8 +8,8 @@ import { Result } from "effect"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import * as url from "node:url"
-import * as S from "../../src/program/OpSchema.ts"
-import { OpSchemaError } from "../../src/program/OpSchema.ts"
+import * as S from "../../src/graph/OpSchema.ts"
+import { OpSchemaError } from "../../src/graph/OpSchema.ts"
 
 // ===== Helpers =====
 
