@@ -1,0 +1,1414 @@
+/**
+ * Symbolic size expressions as sympy holds them for torch: one tree, read from and printed back to both of
+ * sympy's printings of it, exactly as sympy (with torch's functions, `torch/utils/_sympy/functions.py`)
+ * prints them:
+ *
+ * - `str(e)`, the text trtx's IR holds (`s77`, `2*s0 + 1`, `(s0//2)`, `Eq(Mod(s0, 2), 0)`);
+ * - `sympy.srepr(e)`, what torch.export writes as a size's `expr_str` (`serialize_sym_int`):
+ *   `Add(Mul(Integer(2), Symbol('s0', positive=True, integer=True)), Integer(1))`.
+ *
+ * Rules:
+ *
+ * 1. The tree is sympy's: {@link SymExpr}'s `Add` terms and `Mul` factors are in the order `srepr` prints
+ *    them (`as_ordered_terms`, `as_ordered_factors`). `str` prints them in that order too, so a parser that
+ *    keeps the written order and a printer that prints in tree order round-trip without sympy's sort. Two
+ *    exceptions use sympy's `default_sort_key`: a product with a symbolic denominator (`s1/s0` is
+ *    `Mul(Pow(s0, -1), s1)`: numerator and denominator are merged back by it), and `Max`/`Min`, whose
+ *    arguments sympy stores `ordered` (node count first) but `str` prints sorted by it alone.
+ * 2. Signs are sympy's: `a - 2*b` is `Add(a, Mul(Integer(-1), Integer(2), b))`, `s0 - 1` is
+ *    `Add(s0, Integer(-1))`, `-s0/2` is `Mul(Integer(-1), Rational(1, 2), s0)` (srepr splits a negative
+ *    coefficient other than -1 into `Integer(-1)` and its magnitude, and the tree keeps that split).
+ * 3. {@link print} is sympy 1.13+'s `StrPrinter` (torch 2.11 requires sympy >= 1.13.3): its precedences, with
+ *    torch's `precedence` attributes (35 for `FloorDiv`, `Mod`, `PythonMod`, `ModularIndexing`, `Where`,
+ *    `IntTrueDiv`, `FloatTrueDiv`; 50 `PowByNatural`; 60 `FloatPow`; 10 `Identity`), so `2*((s0//2))`,
+ *    `(Mod(s0, 3)) + 1`. `FloorDiv` prints `(a//b)` (its `_sympystr`); every other function `Name(a, b)`
+ *    (rule 4 for `Identity`, torch's other `_sympystr`); `Pow(x, 1/2)` prints `sqrt(x)`; relationals
+ *    `u0 >= 0` but `Eq(a, b)`, `Ne(a, b)`.
+ * 4. Where `str` is ambiguous, trtx's text is not: `CleanDiv` (which inherits `FloorDiv`'s `(a//b)`) and
+ *    `Identity` (whose `_sympystr` prints `Identity(x)` as `(x)`, which reads back as `x`) print in call
+ *    form, `CleanDiv(s0, 2)`, `Identity(s0)`, at the same precedence. These are the only places where
+ *    {@link print} differs from `str`.
+ * 5. {@link printSrepr} is `srepr`; `printSrepr(parseSrepr(x).expr, ...)` gives back `x` for every `x` sympy
+ *    prints, and `printSrepr(parse(str(e)))` gives `srepr(e)` (floats aside: `str` prints 15 digits, which may
+ *    not identify a double).
+ * 6. A function trtx does not know parses and prints generically as `Name(a, ...)` in both forms, and
+ *    evaluates to `undefined`.
+ * 7. {@link evaluate} gives each function's value as torch defines it on integers (`FloorDiv` floors, torch's
+ *    `Mod` is only defined for `p >= 0, q >= 1`, `PythonMod` takes the divisor's sign, `ModularIndexing` is
+ *    `(x // d) % m`, `IntTrueDiv` and the float functions compute in doubles), exactly (rationals are exact);
+ *    `undefined` when a symbol has no value, an argument is outside a function's domain, or the result is not
+ *    an integer or a boolean.
+ *
+ * The module is pure and allocation-light: parsing is one left-to-right pass over character codes, a bare
+ * symbol name ({@link isSymbol}) builds no parser, and nothing is cached across calls.
+ *
+ * @since 0.1.0
+ */
+import { Result, Schema } from "effect"
+
+// ===== Models =====
+
+/**
+ * A symbolic expression, as sympy's tree. `Integer` and `Rational` are exact (`q > 1`, reduced); a `Float`
+ * keeps the digits and precision `srepr` prints (`'0.10000000000000001'`, 53); `Mul` factors are in `srepr`
+ * order, a negative coefficient other than -1 split into `Integer(-1)` and its magnitude; `Apply` is any
+ * other function, by its sympy class name, relationals (`Equality`, `StrictLessThan`, ...) and `And`, `Or`,
+ * `Not` included; `Constant` is one of sympy's (or torch's) infinities.
+ * @since 0.1.0 @category models
+ */
+export type SymExpr =
+  | { readonly _tag: "Integer"; readonly value: bigint }
+  | { readonly _tag: "Rational"; readonly p: bigint; readonly q: bigint }
+  | { readonly _tag: "Float"; readonly text: string; readonly precision: number }
+  | { readonly _tag: "Symbol"; readonly name: string }
+  | { readonly _tag: "Add"; readonly terms: ReadonlyArray<SymExpr> }
+  | { readonly _tag: "Mul"; readonly factors: ReadonlyArray<SymExpr> }
+  | { readonly _tag: "Pow"; readonly base: SymExpr; readonly exp: SymExpr }
+  | { readonly _tag: "Apply"; readonly name: string; readonly args: ReadonlyArray<SymExpr> }
+  | { readonly _tag: "Boolean"; readonly value: boolean }
+  | { readonly _tag: "Constant"; readonly name: "oo" | "-oo" | "zoo" | "nan" | "int_oo" | "-int_oo" }
+
+/**
+ * A symbol's sympy assumptions in the order `srepr` prints them: `[["positive", true], ["integer", true]]`.
+ * @since 0.1.0 @category models
+ */
+export type Assumptions = ReadonlyArray<readonly [string, boolean]>
+
+/** What {@link parseSrepr} reads: the tree and each symbol's assumptions. @since 0.1.0 @category models */
+export interface Parsed {
+  readonly expr: SymExpr
+  readonly assumptions: ReadonlyMap<string, Assumptions>
+}
+
+type Number_ = Extract<SymExpr, { readonly _tag: "Integer" | "Rational" | "Float" }>
+type Constant = Extract<SymExpr, { readonly _tag: "Constant" }>["name"]
+
+// ===== Errors =====
+
+/**
+ * Text that is not an expression, located at `offset` in `text`.
+ * @since 0.1.0 @category errors
+ */
+export class SymExprError extends Schema.TaggedError<SymExprError>()("SymExprError", {
+  text: Schema.String,
+  offset: Schema.Int,
+  detail: Schema.String
+}) {
+  /** `offset: detail`, then the text with a caret under the offset. */
+  override get message(): string {
+    return `at ${this.offset}: ${this.detail}\n  ${this.text}\n  ${" ".repeat(this.offset)}^`
+  }
+}
+
+// ===== Constructors =====
+
+/** An integer. @since 0.1.0 @category constructors */
+export const integer = (value: bigint | number): SymExpr => ({ _tag: "Integer", value: BigInt(value) })
+
+/** A symbol. @since 0.1.0 @category constructors */
+export const symbol = (name: string): SymExpr => ({ _tag: "Symbol", name })
+
+const MINUS_ONE: SymExpr = { _tag: "Integer", value: -1n }
+const ONE: SymExpr = { _tag: "Integer", value: 1n }
+const HALF: SymExpr = { _tag: "Rational", p: 1n, q: 2n }
+
+/**
+ * torch's assumptions for a symbol by its prefix: `s<N>` (a backed size) positive and integer, `u<N>` (an
+ * unbacked one) integer, any other none.
+ * @since 0.1.0 @category constructors
+ */
+export const defaultAssumptions = (symbol: string): Assumptions =>
+  isIndexed(symbol, "s") ? POSITIVE_INTEGER : isIndexed(symbol, "u") ? INTEGER : NONE
+
+const POSITIVE_INTEGER: Assumptions = [["positive", true], ["integer", true]]
+const INTEGER: Assumptions = [["integer", true]]
+const NONE: Assumptions = []
+
+const isIndexed = (name: string, prefix: string) => {
+  if (name.length <= prefix.length || !name.startsWith(prefix)) return false
+  for (let i = prefix.length; i < name.length; i++) if (!isDigit(name.charCodeAt(i))) return false
+  return true
+}
+
+// ===== Tables =====
+
+/** sympy's `PRECEDENCE` (printing/precedence.py). */
+const P = {
+  Or: 20,
+  And: 30,
+  Relational: 35,
+  BitwiseOr: 36,
+  BitwiseXor: 37,
+  BitwiseAnd: 38,
+  Add: 40,
+  Mul: 50,
+  Pow: 60,
+  Func: 70,
+  Not: 100,
+  Atom: 1000
+}
+
+/**
+ * torch's functions (torch 2.11 `torch/utils/_sympy/functions.py`): the `precedence` attribute where the class
+ * sets one, and whether its arity is fixed (sympy's `class_key` sorts those after variadic ones).
+ */
+const FUNCTIONS: ReadonlyMap<string, { readonly precedence?: number; readonly variadic?: true }> = new Map([
+  ["FloorDiv", { precedence: 35 }],
+  ["CleanDiv", { precedence: 35 }],
+  ["ModularIndexing", { precedence: 35 }],
+  ["Where", { precedence: 35 }],
+  ["PythonMod", { precedence: 35 }],
+  ["Mod", { precedence: 35 }],
+  ["FloatTrueDiv", { precedence: 35 }],
+  ["IntTrueDiv", { precedence: 35 }],
+  ["PowByNatural", { precedence: 50 }],
+  ["FloatPow", { precedence: 60 }],
+  ["Identity", { precedence: 10, variadic: true }],
+  ["BitwiseFn_bitwise_and", { precedence: P.BitwiseAnd }],
+  ["BitwiseFn_bitwise_or", { precedence: P.BitwiseOr }],
+  ["BitwiseFn_bitwise_xor", { precedence: P.BitwiseXor }],
+  ["IsNonOverlappingAndDenseIndicator", { variadic: true }],
+  ["CeilDiv", { variadic: true }]
+])
+
+/** Relationals printed as infix operators, by sympy class. */
+const INFIX: ReadonlyMap<string, string> = new Map([
+  ["GreaterThan", ">="],
+  ["StrictGreaterThan", ">"],
+  ["LessThan", "<="],
+  ["StrictLessThan", "<"]
+])
+/** The class of each infix operator. */
+const INFIX_CLASS: ReadonlyMap<string, string> = new Map([...INFIX].map(([k, v]) => [v, k]))
+/** Relationals printed in call form. */
+const CALL_FORM: ReadonlyMap<string, string> = new Map([["Equality", "Eq"], ["Unequality", "Ne"]])
+/** sympy's short names, accepted in call form. */
+const ALIASES: ReadonlyMap<string, string> = new Map([
+  ["Eq", "Equality"],
+  ["Ne", "Unequality"],
+  ["Ge", "GreaterThan"],
+  ["Gt", "StrictGreaterThan"],
+  ["Le", "LessThan"],
+  ["Lt", "StrictLessThan"]
+])
+/** Classes that are not sympy `Function`s (`class_key` (5, 0, name), no `Func` precedence). */
+const BASIC = new Set(["Max", "Min", "And", "Or", "Not", ...INFIX.keys(), ...CALL_FORM.keys()])
+const CONSTANTS: ReadonlySet<string> = new Set(["oo", "zoo", "nan", "int_oo"])
+
+// ===== Guards =====
+
+const isDigit = (c: number) => c >= 48 && c <= 57
+const isIdentStart = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95
+const isIdentPart = (c: number) => isIdentStart(c) || isDigit(c)
+
+/**
+ * Whether the text is a bare symbol name (`s77`, `u0`): the common case, recognised without building a
+ * parser. The names of constants and booleans (`oo`, `True`) are not symbols.
+ * @since 0.1.0 @category guards
+ */
+export const isSymbol = (text: string): boolean => {
+  if (text.length === 0 || !isIdentStart(text.charCodeAt(0))) return false
+  for (let i = 1; i < text.length; i++) if (!isIdentPart(text.charCodeAt(i))) return false
+  return !CONSTANTS.has(text) && text !== "True" && text !== "False"
+}
+
+const isNumber = (e: SymExpr): e is Number_ => e._tag === "Integer" || e._tag === "Rational" || e._tag === "Float"
+const isNegative = (e: SymExpr): boolean =>
+  e._tag === "Integer" ? e.value < 0n : e._tag === "Rational" ? e.p < 0n : e._tag === "Float" && e.text.startsWith("-")
+const isInteger = (e: SymExpr, v: bigint) => e._tag === "Integer" && e.value === v
+
+// ===== Numbers =====
+
+/** An exact rational or a double: a `Mul`'s coefficient while it is built. */
+type Coefficient = { readonly p: bigint; readonly q: bigint } | number
+
+const gcd = (a: bigint, b: bigint): bigint => {
+  if (a < 0n) a = -a
+  if (b < 0n) b = -b
+  while (b !== 0n) [a, b] = [b, a % b]
+  return a
+}
+const ratio = (p: bigint, q: bigint): { p: bigint; q: bigint } => {
+  if (q < 0n) [p, q] = [-p, -q]
+  const g = gcd(p, q)
+  return g > 1n ? { p: p / g, q: q / g } : { p, q }
+}
+const coefficientOf = (e: Number_): Coefficient =>
+  e._tag === "Integer" ? { p: e.value, q: 1n } : e._tag === "Rational" ? { p: e.p, q: e.q } : Number(e.text)
+const toDouble = (c: Coefficient) => (typeof c === "number" ? c : Number(c.p) / Number(c.q))
+const times = (a: Coefficient, b: Coefficient): Coefficient =>
+  typeof a === "number" || typeof b === "number" ? toDouble(a) * toDouble(b) : ratio(a.p * b.p, a.q * b.q)
+const over = (a: Coefficient, b: Coefficient): Coefficient =>
+  typeof a === "number" || typeof b === "number" ? toDouble(a) / toDouble(b) : ratio(a.p * b.q, a.q * b.p)
+const numberOf = (c: Coefficient): Number_ =>
+  typeof c === "number"
+    ? { _tag: "Float", text: formatFloat(c, 17, true), precision: 53 }
+    : c.q === 1n
+    ? { _tag: "Integer", value: c.p }
+    : { _tag: "Rational", p: c.p, q: c.q }
+
+const negateNumber = (e: Number_): Number_ =>
+  e._tag === "Integer"
+    ? { _tag: "Integer", value: -e.value }
+    : e._tag === "Rational"
+    ? { _tag: "Rational", p: -e.p, q: e.q }
+    : { _tag: "Float", text: e.text.startsWith("-") ? e.text.slice(1) : `-${e.text}`, precision: e.precision }
+
+/**
+ * A double as mpmath's `to_str` prints it with `dps` significant digits (sympy's `Float` printing: 17 for
+ * `srepr`, 15 for `str`); `strip` drops trailing zeros (sympy strips them except at the top level of `str`).
+ */
+const formatFloat = (value: number, dps: number, strip: boolean): string => {
+  if (value === 0) return "0.0"
+  if (!Number.isFinite(value)) return Number.isNaN(value) ? "nan" : value > 0 ? "inf" : "-inf"
+  const sign = value < 0 ? "-" : ""
+  // value = man * 2**exp with man odd (mpmath's normalised mpf).
+  const view = new DataView(new ArrayBuffer(8))
+  view.setFloat64(0, Math.abs(value))
+  const bits = view.getBigUint64(0)
+  const biased = Number(bits >> 52n)
+  let man = bits & 0xfffffffffffffn
+  let exp = biased - 1075
+  if (biased === 0) exp = -1074
+  else man |= 1n << 52n
+  while ((man & 1n) === 0n) {
+    man >>= 1n
+    exp += 1
+  }
+  const bc = man.toString(2).length
+  const log2of10 = Math.log(10) / Math.log(2)
+  const bitprec = Math.trunc(dps * log2of10) + 10
+  const fixprec = Math.max(bitprec - exp - bc, 0)
+  const fixdps = Math.trunc(fixprec / log2of10 + 0.5)
+  const offset = exp + fixprec
+  const fixed = offset >= 0 ? man << BigInt(offset) : man >> BigInt(-offset)
+  let digits = ((fixed * 10n ** BigInt(fixdps)) >> BigInt(fixprec)).toString()
+  let exponent = digits.length - fixdps - 1
+  if (digits.length > dps && "56789".includes(digits[dps]!)) {
+    digits = digits.slice(0, dps)
+    let i = dps - 1
+    while (i >= 0 && digits[i] === "9") i--
+    if (i >= 0) {
+      digits = digits.slice(0, i) + String(Number(digits[i]) + 1) + "0".repeat(dps - i - 1)
+    } else {
+      digits = "1" + "0".repeat(dps - 1)
+      exponent += 1
+    }
+  } else {
+    digits = digits.slice(0, dps)
+  }
+  let split = 1
+  if (Math.min(-Math.trunc(dps / 3), -5) < exponent && exponent < dps) {
+    if (exponent < 0) {
+      digits = "0".repeat(-exponent) + digits
+    } else {
+      split = exponent + 1
+      if (split > dps) digits += "0".repeat(split - dps)
+    }
+    exponent = 0
+  }
+  digits = `${digits.slice(0, split)}.${digits.slice(split)}`
+  if (strip) {
+    digits = digits.replace(/0+$/, "")
+    if (digits.endsWith(".")) digits += "0"
+  }
+  return sign + digits + (exponent === 0 ? "" : exponent > 0 ? `e+${exponent}` : `e${exponent}`)
+}
+
+// ===== Building =====
+
+/** The coefficient of a `Mul` (its first factor, with a split `-1, n` joined) and the other factors. */
+const splitCoefficient = (factors: ReadonlyArray<SymExpr>): [Number_ | undefined, ReadonlyArray<SymExpr>] => {
+  const [f0, f1] = factors
+  if (f0 === undefined || !isNumber(f0)) return [undefined, factors]
+  if (isInteger(f0, -1n) && f1 !== undefined && isNumber(f1) && !isNegative(f1) && !isInteger(f1, 1n)) {
+    return [negateNumber(f1), factors.slice(2)]
+  }
+  return [f0, factors.slice(1)]
+}
+
+/** sympy's `Mul(c, *rest)` in `srepr` order: -1 before the magnitude of a negative coefficient (rule 2). */
+const mulOf = (c: Number_ | undefined, rest: ReadonlyArray<SymExpr>): SymExpr => {
+  if (rest.length === 0) return c ?? ONE
+  if (c === undefined || isInteger(c, 1n)) return rest.length === 1 ? rest[0]! : { _tag: "Mul", factors: rest }
+  if (isInteger(c, -1n)) return { _tag: "Mul", factors: [MINUS_ONE, ...rest] }
+  if (isNegative(c)) return { _tag: "Mul", factors: [MINUS_ONE, negateNumber(c), ...rest] }
+  return { _tag: "Mul", factors: [c, ...rest] }
+}
+
+const NEGATED_CONSTANT: Readonly<Record<Constant, Constant>> = {
+  oo: "-oo",
+  "-oo": "oo",
+  int_oo: "-int_oo",
+  "-int_oo": "int_oo",
+  zoo: "zoo",
+  nan: "nan"
+}
+
+/** `-e` as sympy builds it. */
+const negate = (e: SymExpr): SymExpr => {
+  if (isNumber(e)) return negateNumber(e)
+  if (e._tag === "Constant") return { _tag: "Constant", name: NEGATED_CONSTANT[e.name] }
+  if (e._tag === "Mul") {
+    const [c, rest] = splitCoefficient(e.factors)
+    return mulOf(c === undefined ? MINUS_ONE : negateNumber(c), rest)
+  }
+  return { _tag: "Mul", factors: [MINUS_ONE, e] }
+}
+
+// ===== Sort keys =====
+
+/** A sympy sort key: nested tuples of strings and numbers, compared as Python compares tuples. */
+type Key = ReadonlyArray<Key | string | number>
+
+const compareKeys = (a: Key, b: Key): number => {
+  const n = Math.min(a.length, b.length)
+  for (let i = 0; i < n; i++) {
+    const x = a[i]!
+    const y = b[i]!
+    const c = typeof x === "object" && typeof y === "object"
+      ? compareKeys(x, y)
+      : x < y
+      ? -1
+      : x > y
+      ? 1
+      : 0
+    if (c !== 0) return c
+  }
+  return a.length - b.length
+}
+
+const numericValue = (e: Number_): number =>
+  e._tag === "Integer" ? Number(e.value) : e._tag === "Rational" ? Number(e.p) / Number(e.q) : Number(e.text)
+
+const NUMBER_CLASS: Key = [1, 0, "Number"]
+const ONE_KEY: Key = [NUMBER_CLASS, [0, []], [], 1]
+
+const classKey = (e: SymExpr): Key => {
+  switch (e._tag) {
+    case "Integer":
+    case "Rational":
+    case "Float":
+    case "Constant":
+      return NUMBER_CLASS
+    case "Symbol":
+      return [2, 0, "Symbol"]
+    case "Mul":
+      return [3, 0, "Mul"]
+    case "Add":
+      return [3, 1, "Add"]
+    case "Pow":
+      return [3, 2, "Pow"]
+    case "Boolean":
+      return [5, 0, e.value ? "BooleanTrue" : "BooleanFalse"]
+    case "Apply":
+      return BASIC.has(e.name) ? [5, 0, e.name] : [4, FUNCTIONS.get(e.name)?.variadic ? 0 : 10000, e.name]
+  }
+}
+
+/** sympy's `default_sort_key` (`Expr.sort_key`, `Basic.sort_key`), for ordering the factors of a product. */
+const sortKey = (e: SymExpr): Key => {
+  if (isNumber(e)) return [NUMBER_CLASS, [0, []], [], numericValue(e)]
+  if (e._tag === "Constant") {
+    const v = e.name === "oo" || e.name === "int_oo" ? Infinity : e.name.startsWith("-") ? -Infinity : NaN
+    return [NUMBER_CLASS, [0, []], [], v]
+  }
+  if (e._tag === "Symbol" || e._tag === "Boolean") return [classKey(e), [1, [print(e)]], ONE_KEY, 1]
+  if (e._tag === "Apply" && BASIC.has(e.name) && e.name !== "Max" && e.name !== "Min") {
+    return [classKey(e), [e.args.length, e.args.map(sortKey)], ONE_KEY, 1]
+  }
+  let coeff = 1
+  let expr: SymExpr = e
+  if (e._tag === "Mul") {
+    const [c, rest] = splitCoefficient(e.factors)
+    if (c !== undefined) {
+      coeff = numericValue(c)
+      expr = rest.length === 1 ? rest[0]! : { _tag: "Mul", factors: rest }
+    }
+  }
+  let exp: SymExpr = ONE
+  if (expr._tag === "Pow") [expr, exp] = [expr.base, expr.exp]
+  const args = expr._tag === "Symbol" || isNumber(expr) || expr._tag === "Constant" || expr._tag === "Boolean"
+    ? [print(expr)]
+    : (expr._tag === "Add" ? expr.terms : expr._tag === "Mul" ? expr.factors : expr._tag === "Apply" ? expr.args : [])
+      .map(sortKey)
+  return [classKey(expr), [args.length, args], sortKey(exp), coeff]
+}
+
+/** sympy's `_nodes`: the node count of the tree (a float counts half), coefficients joined. */
+const nodeCount = (e: SymExpr): number => {
+  switch (e._tag) {
+    case "Float":
+      return 0.5
+    case "Add":
+      return e.terms.reduce((n, t) => n + nodeCount(t), 1)
+    case "Mul": {
+      const [c, rest] = splitCoefficient(e.factors)
+      return rest.reduce((n, t) => n + nodeCount(t), c === undefined ? 1 : 1 + nodeCount(c))
+    }
+    case "Pow":
+      return 1 + nodeCount(e.base) + nodeCount(e.exp)
+    case "Apply":
+      return e.args.reduce((n, t) => n + nodeCount(t), 1)
+    default:
+      return 1
+  }
+}
+
+const byKey = <K>(items: ReadonlyArray<SymExpr>, key: (e: SymExpr) => K, compare: (a: K, b: K) => number) =>
+  items.map((e) => [key(e), e] as const).sort((a, b) => compare(a[0], b[0])).map((p) => p[1])
+
+/** sympy's `sorted(args, key=default_sort_key)`. */
+const sorted = (args: ReadonlyArray<SymExpr>) => byKey(args, sortKey, compareKeys)
+
+/** sympy's `ordered(args)`: by node count, then by sort key. */
+const ordered = (args: ReadonlyArray<SymExpr>) =>
+  byKey(args, (e) => [nodeCount(e), sortKey(e)] as const, (a, b) => a[0] - b[0] || compareKeys(a[1], b[1]))
+
+// ===== Parsing =====
+
+class Fail {
+  readonly offset: number
+  readonly detail: string
+  constructor(offset: number, detail: string) {
+    this.offset = offset
+    this.detail = detail
+  }
+}
+
+/** A recursive-descent reader over one text; one instance per parse. */
+class Reader {
+  readonly src: string
+  pos = 0
+  constructor(src: string) {
+    this.src = src
+  }
+  ws(): number {
+    const s = this.src
+    while (this.pos < s.length && (s.charCodeAt(this.pos) === 32 || s.charCodeAt(this.pos) === 9)) this.pos++
+    return this.pos
+  }
+  fail(detail: string, at = this.ws()): never {
+    throw new Fail(at, detail)
+  }
+  describe(): string {
+    return this.pos >= this.src.length ? "end of input" : JSON.stringify(this.src.slice(this.pos, this.pos + 8))
+  }
+  peek(s: string): boolean {
+    this.ws()
+    return this.src.startsWith(s, this.pos)
+  }
+  eat(s: string): boolean {
+    if (!this.peek(s)) return false
+    this.pos += s.length
+    return true
+  }
+  expect(s: string): void {
+    if (!this.eat(s)) this.fail(`expected '${s}', found ${this.describe()}`)
+  }
+  ident(): string | undefined {
+    const s = this.src
+    const start = this.ws()
+    if (start >= s.length || !isIdentStart(s.charCodeAt(start))) return undefined
+    let i = start + 1
+    while (i < s.length && isIdentPart(s.charCodeAt(i))) i++
+    this.pos = i
+    return s.slice(start, i)
+  }
+  digits(): string {
+    const s = this.src
+    const start = this.pos
+    while (this.pos < s.length && isDigit(s.charCodeAt(this.pos))) this.pos++
+    return s.slice(start, this.pos)
+  }
+  /** A decimal integer, optionally signed. */
+  int(): bigint {
+    const start = this.ws()
+    const minus = this.eat("-")
+    this.ws()
+    const d = this.digits()
+    if (d.length === 0) this.fail(`expected an integer, found ${this.describe()}`, start)
+    return minus ? -BigInt(d) : BigInt(d)
+  }
+  /** A Python string literal (`'s0'`), with backslash escapes. */
+  string(): string {
+    const s = this.src
+    const quote = s[this.ws()]
+    if (quote !== "'" && quote !== "\"") this.fail(`expected a string, found ${this.describe()}`)
+    let escaped = false
+    let i = this.pos + 1
+    for (; i < s.length && s[i] !== quote; i++) {
+      if (s[i] === "\\") {
+        escaped = true
+        i++
+      }
+    }
+    if (i >= s.length) this.fail("unterminated string")
+    const raw = s.slice(this.pos + 1, i)
+    this.pos = i + 1
+    return escaped ? raw.replace(/\\(.)/g, "$1") : raw
+  }
+  end(): void {
+    if (this.ws() < this.src.length) this.fail(`unexpected ${this.describe()}`)
+  }
+}
+
+/**
+ * The `str` grammar (Python's precedences; sympy parenthesizes the rest):
+ *
+ * ```
+ * or    := and ("|" and)*                 and := not ("&" not)*          not := "~" not | rel
+ * rel   := sum [(">=" | ">" | "<=" | "<") sum]
+ * sum   := term (("+" | "-") term)*       term := unary (("*" | "/") unary)*
+ * unary := "-" unary | atom ["**" unary]
+ * atom  := number | name | name "(" [or ("," or)*] ")" | "(" or ["//" or] ")"
+ * ```
+ */
+class StrParser extends Reader {
+  or(): SymExpr {
+    const first = this.and()
+    if (!this.peek("|")) return first
+    const args = [first]
+    while (this.eat("|")) args.push(this.and())
+    return { _tag: "Apply", name: "Or", args }
+  }
+  and(): SymExpr {
+    const first = this.not()
+    if (!this.peek("&")) return first
+    const args = [first]
+    while (this.eat("&")) args.push(this.not())
+    return { _tag: "Apply", name: "And", args }
+  }
+  not(): SymExpr {
+    return this.eat("~") ? { _tag: "Apply", name: "Not", args: [this.not()] } : this.rel()
+  }
+  rel(): SymExpr {
+    const lhs = this.sum()
+    this.ws()
+    const c = this.src[this.pos]
+    if (c !== "<" && c !== ">") return lhs
+    const op = this.src[this.pos + 1] === "=" ? `${c}=` : c
+    this.pos += op.length
+    return { _tag: "Apply", name: INFIX_CLASS.get(op)!, args: [lhs, this.sum()] }
+  }
+  sum(): SymExpr {
+    const first = this.term()
+    const terms = [first]
+    for (;;) {
+      if (this.eat("+")) terms.push(this.term())
+      else if (this.eat("-")) terms.push(negate(this.term()))
+      else break
+    }
+    return terms.length === 1 ? first : { _tag: "Add", terms }
+  }
+  /** A product: numbers fold into the coefficient, a denominator becomes a negative power (rules 1, 2). */
+  term(): SymExpr {
+    const first = this.unary()
+    if (!this.peekMul()) return first
+    let coeff: Coefficient = { p: 1n, q: 1n }
+    const num: Array<SymExpr> = []
+    const den: Array<SymExpr> = []
+    const factor = (e: SymExpr, into: Array<SymExpr>, divide: boolean) => {
+      for (const f of e._tag === "Mul" ? e.factors : [e]) {
+        if (isNumber(f)) coeff = divide ? over(coeff, coefficientOf(f)) : times(coeff, coefficientOf(f))
+        else into.push(divide ? reciprocal(f) : f)
+      }
+    }
+    factor(first, num, false)
+    while (this.peekMul()) {
+      if (this.eat("*")) factor(this.unary(), num, false)
+      else {
+        this.pos += 1
+        factor(this.unary(), den, true)
+      }
+    }
+    const rest = num.length > 0 && den.length > 0 ? sorted([...num, ...den]) : [...num, ...den]
+    return mulOf(numberOf(coeff), rest)
+  }
+  peekMul(): boolean {
+    this.ws()
+    const c = this.src[this.pos]
+    const d = this.src[this.pos + 1]
+    return (c === "*" && d !== "*") || (c === "/" && d !== "/")
+  }
+  unary(): SymExpr {
+    if (this.eat("-")) return negate(this.unary())
+    const base = this.atom()
+    return this.eat("**") ? { _tag: "Pow", base, exp: this.unary() } : base
+  }
+  atom(): SymExpr {
+    const start = this.ws()
+    const c = this.src.charCodeAt(start)
+    if (this.eat("(")) {
+      const inner = this.or()
+      if (this.eat("//")) {
+        const divisor = this.or()
+        this.expect(")")
+        return { _tag: "Apply", name: "FloorDiv", args: [inner, divisor] }
+      }
+      this.expect(")")
+      return inner
+    }
+    if (isDigit(c)) return this.number()
+    const name = this.ident()
+    if (name === undefined) return this.fail(`expected an expression, found ${this.describe()}`)
+    if (!this.peek("(")) {
+      if (name === "True" || name === "False") return { _tag: "Boolean", value: name === "True" }
+      if (CONSTANTS.has(name)) return { _tag: "Constant", name: name as Constant }
+      return { _tag: "Symbol", name }
+    }
+    this.pos += 1
+    const args: Array<SymExpr> = []
+    if (!this.eat(")")) {
+      do {
+        args.push(this.or())
+      } while (this.eat(","))
+      this.expect(")")
+    }
+    if (name === "sqrt") {
+      if (args.length !== 1) this.fail("sqrt takes one argument", start)
+      return { _tag: "Pow", base: args[0]!, exp: HALF }
+    }
+    // sympy stores Max/Min arguments in `ordered` order (node count, then sort key); `str` prints them by
+    // sort key alone.
+    if (name === "Max" || name === "Min") return { _tag: "Apply", name, args: ordered(args) }
+    return { _tag: "Apply", name: ALIASES.get(name) ?? name, args }
+  }
+  number(): SymExpr {
+    const s = this.src
+    const start = this.pos
+    this.digits()
+    let float = false
+    if (s[this.pos] === ".") {
+      float = true
+      this.pos++
+      this.digits()
+    }
+    if (s[this.pos] === "e" || s[this.pos] === "E") {
+      float = true
+      this.pos++
+      if (s[this.pos] === "+" || s[this.pos] === "-") this.pos++
+      if (this.digits().length === 0) this.fail("expected an exponent")
+    }
+    const text = s.slice(start, this.pos)
+    return float
+      ? { _tag: "Float", text: formatFloat(Number(text), 17, true), precision: 53 }
+      : { _tag: "Integer", value: BigInt(text) }
+  }
+}
+
+/** `1/f` as a factor of a product: `Pow(b, -e)` (sympy's `apow`, reversed). */
+const reciprocal = (f: SymExpr): SymExpr =>
+  f._tag === "Pow" ? { _tag: "Pow", base: f.base, exp: negate(f.exp) } : { _tag: "Pow", base: f, exp: MINUS_ONE }
+
+/** The `srepr` grammar: `Name(node, ...)`, with sympy's number and symbol leaves. */
+class SreprParser extends Reader {
+  readonly assumptions = new Map<string, Assumptions>()
+  node(): SymExpr {
+    const start = this.ws()
+    if (this.eat("-")) {
+      const name = this.ident()
+      if (name !== "oo" && name !== "int_oo") this.fail("expected -oo or -int_oo", start)
+      return { _tag: "Constant", name: `-${name}` }
+    }
+    const name = this.ident()
+    if (name === undefined) return this.fail(`expected an expression, found ${this.describe()}`)
+    if (name === "true" || name === "false") return { _tag: "Boolean", value: name === "true" }
+    if (CONSTANTS.has(name) && !this.peek("(")) return { _tag: "Constant", name: name as Constant }
+    this.expect("(")
+    switch (name) {
+      case "Integer": {
+        const value = this.int()
+        this.expect(")")
+        return { _tag: "Integer", value }
+      }
+      case "Rational": {
+        const p = this.int()
+        this.expect(",")
+        const q = this.int()
+        this.expect(")")
+        return { _tag: "Rational", p, q }
+      }
+      case "Float": {
+        const text = this.string()
+        this.expect(",")
+        if (this.ident() !== "precision") this.fail("expected precision=")
+        this.expect("=")
+        const precision = Number(this.int())
+        this.expect(")")
+        return { _tag: "Float", text, precision }
+      }
+      case "Symbol":
+        return this.symbol(start)
+      case "Pow": {
+        const base = this.node()
+        this.expect(",")
+        const exp = this.node()
+        this.expect(")")
+        return { _tag: "Pow", base, exp }
+      }
+      default: {
+        const args: Array<SymExpr> = []
+        if (!this.eat(")")) {
+          do {
+            args.push(this.node())
+          } while (this.eat(","))
+          this.expect(")")
+        }
+        if (name === "Add" || name === "Mul") {
+          if (args.length === 0) this.fail(`${name} needs arguments`, start)
+          return name === "Add" ? { _tag: "Add", terms: args } : { _tag: "Mul", factors: args }
+        }
+        return { _tag: "Apply", name, args }
+      }
+    }
+  }
+  symbol(start: number): SymExpr {
+    const name = this.string()
+    const assumptions: Array<readonly [string, boolean]> = []
+    while (this.eat(",")) {
+      const key = this.ident() ?? this.fail(`expected an assumption, found ${this.describe()}`)
+      this.expect("=")
+      const at = this.ws()
+      const value = this.ident()
+      if (value !== "True" && value !== "False") this.fail("expected True or False", at)
+      assumptions.push([key, value === "True"])
+    }
+    this.expect(")")
+    const known = this.assumptions.get(name)
+    if (known === undefined) this.assumptions.set(name, assumptions)
+    else if (!sameAssumptions(known, assumptions)) {
+      this.fail(`symbol '${name}' appears with two sets of assumptions`, start)
+    }
+    return { _tag: "Symbol", name }
+  }
+}
+
+const sameAssumptions = (a: Assumptions, b: Assumptions) =>
+  a.length === b.length && a.every(([k, v], i) => b[i]![0] === k && b[i]![1] === v)
+
+const run = <A>(text: string, f: () => A): Result.Result<A, SymExprError> => {
+  try {
+    return Result.succeed(f())
+  } catch (e) {
+    if (e instanceof Fail) return Result.fail(new SymExprError({ text, offset: e.offset, detail: e.detail }))
+    throw e
+  }
+}
+
+/**
+ * Parses sympy's `str` form (`2*s0 + 1`, `(s0//2)`, `Eq(Mod(s0, 2), 0)`, `(u0 >= 0) & (u0 <= 10)`) and trtx's
+ * call forms (`CleanDiv(s0, 2)`, `FloorDiv(s0, 2)`, `Identity(s0)`).
+ * @since 0.1.0 @category parsing
+ */
+export const parse = (text: string): Result.Result<SymExpr, SymExprError> => {
+  if (isSymbol(text)) return Result.succeed({ _tag: "Symbol", name: text })
+  return run(text, () => {
+    const p = new StrParser(text)
+    const e = p.or()
+    p.end()
+    return e
+  })
+}
+
+/**
+ * Parses `sympy.srepr` text, as torch.export writes `expr_str`, with each symbol's assumptions. A symbol that
+ * appears with two different sets of assumptions (two sympy symbols of one name) is refused.
+ * @since 0.1.0 @category parsing
+ */
+export const parseSrepr = (text: string): Result.Result<Parsed, SymExprError> =>
+  run(text, () => {
+    const p = new SreprParser(text)
+    const expr = p.node()
+    p.end()
+    return { expr, assumptions: p.assumptions }
+  })
+
+// ===== Printing =====
+
+const applyPrecedence = (name: string): number => {
+  if (CALL_FORM.has(name)) return P.Mul // sympy's PRECEDENCE_VALUES: Equality, Unequality
+  if (INFIX.has(name)) return P.Relational
+  if (name === "And") return P.And
+  if (name === "Or") return P.Or
+  if (name === "Not") return P.Not
+  if (name === "Max" || name === "Min") return P.Atom
+  return FUNCTIONS.get(name)?.precedence ?? P.Func
+}
+
+/** sympy 1.13+'s `precedence`: a product holding one of torch's low-precedence functions stays a product. */
+const precedence = (e: SymExpr): number => {
+  switch (e._tag) {
+    case "Integer":
+    case "Float":
+      return isNegative(e) ? P.Add : P.Atom
+    case "Rational":
+      return e.p < 0n ? P.Add : P.Mul
+    case "Constant":
+      return e.name === "-oo" ? P.Add : P.Atom
+    case "Symbol":
+    case "Boolean":
+      return P.Atom
+    case "Add":
+      return P.Add
+    case "Mul":
+      return e.factors.some(isLowFunction) || !couldExtractMinusSign(e) ? P.Mul : P.Add
+    case "Pow":
+      return P.Pow
+    case "Apply":
+      return applyPrecedence(e.name)
+  }
+}
+
+/** One of torch's functions whose `precedence` is below a product's (sympy 1.13's `precedence_Mul`). */
+const isLowFunction = (e: SymExpr) => e._tag === "Apply" && (FUNCTIONS.get(e.name)?.precedence ?? P.Mul) < P.Mul
+
+const couldExtractMinusSign = (e: SymExpr): boolean =>
+  isNumber(e) ? isNegative(e) : e._tag === "Mul" && e.factors[0] !== undefined && isNegative(e.factors[0])
+
+const parenthesize = (item: SymExpr, level: number, strict = false): string => {
+  const p = precedence(item)
+  return p < level || (!strict && p <= level) ? `(${str(item)})` : str(item)
+}
+
+/** A power's exponent negated, as sympy's `apow` does (`-2*s1` gives `2*s1`, `-s1` gives `s1`). */
+const positiveExponent = (exp: SymExpr): SymExpr => {
+  if (isNumber(exp)) return negateNumber(exp)
+  if (exp._tag === "Mul") {
+    const [f0, ...rest] = exp.factors
+    if (f0 !== undefined && isInteger(f0, -1n)) return rest.length === 1 ? rest[0]! : { _tag: "Mul", factors: rest }
+    if (f0 !== undefined && isNumber(f0)) return { _tag: "Mul", factors: [negateNumber(f0), ...rest] }
+  }
+  return negate(exp)
+}
+const hasNegativeExponent = (f: SymExpr): f is Extract<SymExpr, { readonly _tag: "Pow" }> =>
+  f._tag === "Pow" && couldExtractMinusSign(f.exp)
+
+/** sympy's `StrPrinter._print_Mul`. */
+const strMul = (e: Extract<SymExpr, { readonly _tag: "Mul" }>): string => {
+  const prec = precedence(e)
+  const [c, rest] = splitCoefficient(e.factors)
+  const args = c === undefined ? rest : [c, ...rest]
+  const unevaluated = (a: SymExpr) =>
+    isNumber(a) || (a._tag === "Pow" && a.base._tag === "Integer" && a.exp._tag === "Integer")
+  if (isInteger(args[0]!, 1n) || args.slice(1).some(unevaluated)) return strUnevaluatedMul(args, prec)
+  const sign = c !== undefined && isNegative(c) ? "-" : ""
+  const items = sign === "" ? args : isInteger(c!, -1n) ? rest : [negateNumber(c!), ...rest]
+  const a: Array<SymExpr> = []
+  const b: Array<SymExpr> = []
+  const parenIn = new Set<number>()
+  for (const item of items) {
+    if (hasNegativeExponent(item)) {
+      if (isInteger(item.exp, -1n)) {
+        // sympy's #14160: a product or power under 1/... keeps its own parentheses.
+        if ((item.base._tag === "Mul" || item.base._tag === "Pow") && argCount(item.base) !== 1) parenIn.add(b.length)
+        b.push(item.base)
+      } else {
+        b.push({ _tag: "Pow", base: item.base, exp: positiveExponent(item.exp) })
+      }
+    } else if (item._tag === "Rational" || item._tag === "Integer") {
+      const [p, q] = item._tag === "Integer" ? [item.value, 1n] : [item.p, item.q]
+      if (p !== 1n) a.push({ _tag: "Integer", value: p })
+      if (q !== 1n) b.push({ _tag: "Integer", value: q })
+    } else {
+      a.push(item)
+    }
+  }
+  if (a.length === 0) a.push(ONE)
+  const aStr = a.map((x) => parenthesize(x, prec)).join("*")
+  const bStr = b.map((x, i) => parenIn.has(i) ? `(${parenthesize(x, prec)})` : parenthesize(x, prec))
+  if (bStr.length === 0) return sign + aStr
+  return sign + aStr + (bStr.length === 1 ? `/${bStr[0]}` : `/(${bStr.join("*")})`)
+}
+
+const argCount = (e: SymExpr) => (e._tag === "Mul" ? e.factors.length : e._tag === "Pow" ? 2 : 0)
+
+/** sympy's printing of an unevaluated product (`Mul(2, 3, evaluate=False)`): factors as they are. */
+const strUnevaluatedMul = (args: ReadonlyArray<SymExpr>, prec: number): string => {
+  const n: Array<SymExpr> = []
+  const d: Array<SymExpr> = []
+  for (const a of args) {
+    if (hasNegativeExponent(a)) {
+      const e = positiveExponent(a.exp)
+      d.push(isInteger(e, 1n) ? a.base : { _tag: "Pow", base: a.base, exp: e })
+    } else {
+      n.push(a)
+    }
+  }
+  const nf = n.length > 0 && n[0]!._tag !== "Add" && couldExtractMinusSign(n[0]!) ? [str(n.shift()!)] : []
+  nf.push(...n.map((a) => parenthesize(a, prec)))
+  if (nf.length === 0) nf.push("1")
+  const df = d.length > 1 && couldExtractMinusSign(d[0]!) ? [str(d.shift()!)] : []
+  df.push(...d.map((a) => parenthesize(a, prec)))
+  const top = nf.join("*")
+  return df.length > 1 ? `${top}/(${df.join("*")})` : df.length === 1 ? `${top}/${df[0]}` : top
+}
+
+/** sympy's `StrPrinter._print_Add`. */
+const strAdd = (e: Extract<SymExpr, { readonly _tag: "Add" }>): string => {
+  let out = ""
+  e.terms.forEach((term, i) => {
+    let t = str(term)
+    let sign = "+"
+    if (t.startsWith("-") && term._tag !== "Add") {
+      sign = "-"
+      t = t.slice(1)
+    }
+    if (precedence(term) < P.Add || term._tag === "Add") t = `(${t})`
+    out += i === 0 ? (sign === "-" ? `-${t}` : t) : ` ${sign} ${t}`
+  })
+  return out
+}
+
+const strPow = (e: Extract<SymExpr, { readonly _tag: "Pow" }>): string => {
+  const { base, exp } = e
+  if (exp._tag === "Rational" && exp.q === 2n && (exp.p === 1n || exp.p === -1n)) {
+    return `${exp.p === 1n ? "" : "1/"}sqrt(${str(base)})`
+  }
+  if (isInteger(exp, -1n)) return `1/${parenthesize(base, P.Pow)}`
+  return `${parenthesize(base, P.Pow)}**${parenthesize(exp, P.Pow)}`
+}
+
+const strApply = (e: Extract<SymExpr, { readonly _tag: "Apply" }>): string => {
+  const { name, args } = e
+  if (args.length === 2) {
+    const [a, b] = args as [SymExpr, SymExpr]
+    const eq = CALL_FORM.get(name)
+    if (eq !== undefined) return `${eq}(${str(a)}, ${str(b)})`
+    const op = INFIX.get(name)
+    if (op !== undefined) return `${parenthesize(a, P.Relational)} ${op} ${parenthesize(b, P.Relational)}`
+    if (name === "FloorDiv") return `(${parenthesize(a, P.Atom - 0.5)}//${parenthesize(b, P.Atom - 0.5)})`
+  }
+  if (args.length > 0 && (name === "And" || name === "Or")) {
+    const [level, sep] = name === "And" ? [P.BitwiseAnd, " & "] : [P.BitwiseOr, " | "]
+    return args.map((a) => parenthesize(a, level)).join(sep)
+  }
+  if (name === "Not" && args.length === 1) return `~${parenthesize(args[0]!, P.Not)}`
+  // sympy's _print_LatticeOp: arguments by sort key.
+  return `${name}(${(name === "Max" || name === "Min" ? sorted(args) : args).map(str).join(", ")})`
+}
+
+/** One node of `str` below the top level (where sympy strips a float's trailing zeros). */
+const str = (e: SymExpr): string => {
+  switch (e._tag) {
+    case "Integer":
+      return e.value.toString()
+    case "Rational":
+      return `${e.p}/${e.q}`
+    case "Float":
+      return e.precision === 53 ? formatFloat(Number(e.text), 15, true) : e.text
+    case "Symbol":
+      return e.name
+    case "Boolean":
+      return e.value ? "True" : "False"
+    case "Constant":
+      return e.name
+    case "Add":
+      return strAdd(e)
+    case "Mul":
+      return strMul(e)
+    case "Pow":
+      return strPow(e)
+    case "Apply":
+      return strApply(e)
+  }
+}
+
+/**
+ * The expression as sympy's `str` prints it (trtx's text form: see rule 4 for the two call forms).
+ * @since 0.1.0 @category printing
+ */
+export const print = (e: SymExpr): string =>
+  e._tag === "Float" && e.precision === 53 ? formatFloat(Number(e.text), 15, false) : str(e)
+
+const quote = (s: string) => (s.includes("'") && !s.includes("\"") ? `"${s}"` : `'${s.replace(/[\\']/g, "\\$&")}'`)
+
+/**
+ * The expression as `sympy.srepr` prints it, each symbol with the assumptions `assumptionsOf` gives.
+ * @since 0.1.0 @category printing
+ */
+export const printSrepr = (e: SymExpr, assumptionsOf: (symbol: string) => Assumptions = defaultAssumptions): string => {
+  const go = (e: SymExpr): string => {
+    switch (e._tag) {
+      case "Integer":
+        return `Integer(${e.value})`
+      case "Rational":
+        return `Rational(${e.p}, ${e.q})`
+      case "Float":
+        return `Float(${quote(e.text)}, precision=${e.precision})`
+      case "Symbol": {
+        const a = assumptionsOf(e.name)
+        return `Symbol(${quote(e.name)}${a.map(([k, v]) => `, ${k}=${v ? "True" : "False"}`).join("")})`
+      }
+      case "Boolean":
+        return e.value ? "true" : "false"
+      case "Constant":
+        return e.name
+      case "Add":
+        return `Add(${e.terms.map(go).join(", ")})`
+      case "Mul":
+        return `Mul(${e.factors.map(go).join(", ")})`
+      case "Pow":
+        return `Pow(${go(e.base)}, ${go(e.exp)})`
+      case "Apply":
+        return `${e.name}(${e.args.map(go).join(", ")})`
+    }
+  }
+  return go(e)
+}
+
+// ===== Queries =====
+
+const children = (e: SymExpr): ReadonlyArray<SymExpr> =>
+  e._tag === "Add"
+    ? e.terms
+    : e._tag === "Mul"
+    ? e.factors
+    : e._tag === "Pow"
+    ? [e.base, e.exp]
+    : e._tag === "Apply"
+    ? e.args
+    : []
+
+/**
+ * The symbols of the expression, in order of first appearance in `srepr`.
+ * @since 0.1.0 @category getters
+ */
+export const freeSymbols = (e: SymExpr): ReadonlyArray<string> => {
+  if (e._tag === "Symbol") return [e.name]
+  const seen = new Set<string>()
+  const walk = (e: SymExpr): void => {
+    if (e._tag === "Symbol") seen.add(e.name)
+    else for (const c of children(e)) walk(c)
+  }
+  walk(e)
+  return [...seen]
+}
+
+/**
+ * The one symbol of an affine expression `a*s + b` (rational `a`, `b`) and its value where the expression
+ * equals `value`, when that value is an integer: `2*s0` at 8 gives `s0 = 4`. `undefined` for anything else.
+ * @since 0.1.0 @category getters
+ */
+export const solveAffine = (
+  e: SymExpr,
+  value: bigint
+): { readonly symbol: string; readonly value: bigint } | undefined => {
+  let name: string | undefined
+  const linear = (e: SymExpr): [{ p: bigint; q: bigint }, { p: bigint; q: bigint }] | undefined => {
+    switch (e._tag) {
+      case "Integer":
+        return [{ p: 0n, q: 1n }, { p: e.value, q: 1n }]
+      case "Rational":
+        return [{ p: 0n, q: 1n }, { p: e.p, q: e.q }]
+      case "Symbol":
+        if (name !== undefined && name !== e.name) return undefined
+        name = e.name
+        return [{ p: 1n, q: 1n }, { p: 0n, q: 1n }]
+      case "Add": {
+        let a = { p: 0n, q: 1n }
+        let b = { p: 0n, q: 1n }
+        for (const t of e.terms) {
+          const l = linear(t)
+          if (l === undefined) return undefined
+          a = ratio(a.p * l[0].q + l[0].p * a.q, a.q * l[0].q)
+          b = ratio(b.p * l[1].q + l[1].p * b.q, b.q * l[1].q)
+        }
+        return [a, b]
+      }
+      case "Mul": {
+        let c = { p: 1n, q: 1n }
+        let l: ReturnType<typeof linear> = undefined
+        for (const f of e.factors) {
+          if (f._tag === "Integer" || f._tag === "Rational") {
+            c = ratio(c.p * (f._tag === "Integer" ? f.value : f.p), c.q * (f._tag === "Integer" ? 1n : f.q))
+          } else if (l === undefined) {
+            l = linear(f)
+            if (l === undefined) return undefined
+          } else {
+            return undefined
+          }
+        }
+        if (l === undefined) return [{ p: 0n, q: 1n }, c]
+        return [ratio(l[0].p * c.p, l[0].q * c.q), ratio(l[1].p * c.p, l[1].q * c.q)]
+      }
+      default:
+        return undefined
+    }
+  }
+  const l = linear(e)
+  if (l === undefined || name === undefined || l[0].p === 0n) return undefined
+  // s = (value - b) / a
+  const [a, b] = l
+  const s = ratio((value * b.q - b.p) * a.q, b.q * a.p)
+  return s.q === 1n ? { symbol: name, value: s.p } : undefined
+}
+
+// ===== Evaluation =====
+
+/** A value while evaluating: an integer, a non-integer rational, a double, or a boolean. */
+type Value = bigint | { readonly n: bigint; readonly d: bigint } | number | boolean
+type Exact = bigint | { readonly n: bigint; readonly d: bigint }
+
+const exact = (n: bigint, d: bigint): Exact => {
+  const r = ratio(n, d)
+  return r.q === 1n ? r.p : { n: r.p, d: r.q }
+}
+const isExact = (v: Value | undefined): v is Exact => typeof v === "bigint" || typeof v === "object"
+const isReal = (v: Value | undefined): v is Exact | number => isExact(v) || typeof v === "number"
+const num = (v: Exact): bigint => (typeof v === "bigint" ? v : v.n)
+const den = (v: Exact): bigint => (typeof v === "bigint" ? 1n : v.d)
+const double = (v: Exact | number): number =>
+  typeof v === "number" ? v : typeof v === "bigint" ? Number(v) : Number(v.n) / Number(v.d)
+/** Floor division of integers (Python's `//`). */
+const fdiv = (a: bigint, b: bigint): bigint => {
+  const q = a / b
+  return (a % b !== 0n) && ((a < 0n) !== (b < 0n)) ? q - 1n : q
+}
+const floorOf = (v: Exact): bigint => fdiv(num(v), den(v))
+const compare = (a: Exact | number, b: Exact | number): number => {
+  if (typeof a === "number" || typeof b === "number") {
+    const x = double(a)
+    const y = double(b)
+    return x < y ? -1 : x > y ? 1 : x === y ? 0 : NaN
+  }
+  const l = num(a) * den(b)
+  const r = num(b) * den(a)
+  return l < r ? -1 : l > r ? 1 : 0
+}
+const add = (a: Value | undefined, b: Value | undefined): Value | undefined => {
+  if (typeof a === "bigint" && typeof b === "bigint") return a + b
+  if (!isReal(a) || !isReal(b)) return undefined
+  if (typeof a === "number" || typeof b === "number") return double(a) + double(b)
+  return exact(num(a) * den(b) + num(b) * den(a), den(a) * den(b))
+}
+const mul = (a: Value | undefined, b: Value | undefined): Value | undefined => {
+  if (typeof a === "bigint" && typeof b === "bigint") return a * b
+  if (!isReal(a) || !isReal(b)) return undefined
+  if (typeof a === "number" || typeof b === "number") return double(a) * double(b)
+  return exact(num(a) * num(b), den(a) * den(b))
+}
+/** The exact k-th root of a non-negative integer, if it has one. */
+const root = (x: bigint, k: bigint): bigint | undefined => {
+  if (x < 2n || k === 1n) return x
+  let lo = 0n
+  let hi = 1n << (BigInt(x.toString(2).length) / k + 1n)
+  while (lo < hi) {
+    const mid = (lo + hi + 1n) >> 1n
+    if (mid ** k <= x) lo = mid
+    else hi = mid - 1n
+  }
+  return lo ** k === x ? lo : undefined
+}
+/** Exponents beyond this give no value (the result would not fit in memory, and no size is that large). */
+const MAX_EXPONENT = 1n << 16n
+const power = (b: Value | undefined, e: Value | undefined): Value | undefined => {
+  if (!isReal(b) || !isReal(e)) return undefined
+  if (typeof b === "number" || typeof e === "number") return Math.pow(double(b), double(e))
+  if (typeof e === "bigint") {
+    if (e > MAX_EXPONENT && compare(b, 1n) !== 0 && compare(b, 0n) !== 0 && compare(b, -1n) !== 0) return undefined
+    if (e >= 0n) return exact(num(b) ** e, den(b) ** e)
+    return num(b) === 0n ? undefined : exact(den(b) ** -e, num(b) ** -e)
+  }
+  // A rational exponent p/q: exact when both parts of b**p have an exact q-th root.
+  if (num(b) < 0n) return undefined
+  const p = e.n < 0n ? -e.n : e.n
+  if (p > MAX_EXPONENT || (num(b) === 0n && e.n < 0n)) return undefined
+  const n = root(num(b) ** p, e.d)
+  const d = root(den(b) ** p, e.d)
+  if (n === undefined || d === undefined) return undefined
+  return e.n < 0n ? exact(d, n) : exact(n, d)
+}
+/** Python's `round` of a rational: to the nearest integer, ties to even. */
+const roundHalfEven = (v: Exact): bigint => {
+  const f = floorOf(v)
+  const twice = compare(exact(num(v) * 2n - f * 2n * den(v), den(v)), 1n)
+  return twice < 0 ? f : twice > 0 ? f + 1n : f % 2n === 0n ? f : f + 1n
+}
+const toInteger = (v: Value, how: "ceil" | "floor" | "trunc" | "round"): bigint | undefined => {
+  if (typeof v === "number") {
+    if (!Number.isFinite(v)) return undefined
+    // Python's round(x, 0) rounds half to even.
+    const r = how === "ceil" ? Math.ceil(v) : how === "floor" ? Math.floor(v) : how === "trunc" ? Math.trunc(v)
+      : Math.abs(v - Math.trunc(v)) === 0.5 ? 2 * Math.round(v / 2) : Math.round(v)
+    return BigInt(r)
+  }
+  if (!isExact(v)) return undefined
+  if (how === "floor") return floorOf(v)
+  if (how === "ceil") return -fdiv(-num(v), den(v))
+  if (how === "trunc") return num(v) < 0n ? -floorOf(exact(-num(v), den(v))) : floorOf(v)
+  return roundHalfEven(v)
+}
+
+const nonOverlappingAndDense = (sizes: ReadonlyArray<bigint>, strides: ReadonlyArray<bigint>): bigint => {
+  if (sizes.length === 1) return strides[0] === 1n || sizes[0]! < 2n ? 1n : 0n
+  // Python's sorted() by stride: stable.
+  const order = sizes.map((_, i) => i)
+    .sort((i, j) => (strides[i]! < strides[j]! ? -1 : strides[i]! > strides[j]! ? 1 : i - j))
+  let expected = 1n
+  for (const i of order) {
+    if (sizes[i] === 1n) continue
+    if (strides[i] !== expected) return 0n
+    expected *= sizes[i]!
+  }
+  return 1n
+}
+
+const applyValue = (name: string, v: ReadonlyArray<Value>): Value | undefined => {
+  const [a, b, c] = v
+  const ints = v.every((x) => typeof x === "bigint")
+  switch (name) {
+    case "FloorDiv":
+    case "CleanDiv":
+      if (!isExact(a) || !isExact(b) || num(b) === 0n) return undefined
+      return fdiv(num(a) * den(b), den(a) * num(b))
+    case "CeilDiv":
+      if (!isExact(a) || !isExact(b) || num(b) === 0n) return undefined
+      return -fdiv(-num(a) * den(b), den(a) * num(b))
+    case "ModularIndexing":
+      // (x // d) % m
+      if (v.length !== 3) return undefined
+      if ((isReal(a) && compare(a, 0n) === 0) || (isReal(c) && compare(c, 1n) === 0)) return 0n
+      if (!isExact(a) || !isExact(b) || num(b) === 0n) return undefined
+      return mod(fdiv(num(a) * den(b), den(a) * num(b)), c)
+    case "PythonMod":
+      return mod(a, b)
+    case "Mod":
+      return isExact(a) && isExact(b) && num(a) >= 0n && compare(b, 1n) >= 0 ? mod(a, b) : undefined
+    case "Max":
+    case "Min":
+      if (v.length === 0 || !v.every(isReal)) return undefined
+      return (v as ReadonlyArray<Exact | number>)
+        .reduce((m, x) => (compare(x, m) * (name === "Max" ? 1 : -1) > 0 ? x : m))
+    case "Where":
+      return v.length === 3 && typeof a === "boolean" ? (a ? b : c) : undefined
+    case "CeilToInt":
+      return v.length === 1 && isReal(a) ? toInteger(a, "ceil") : undefined
+    case "FloorToInt":
+      return v.length === 1 && isReal(a) ? toInteger(a, "floor") : undefined
+    case "TruncToInt":
+      return v.length === 1 && isReal(a) ? toInteger(a, "trunc") : undefined
+    case "RoundToInt":
+      return v.length === 1 && isReal(a) ? toInteger(a, "round") : undefined
+    case "IntTrueDiv":
+      // Python's int / int, correctly rounded (exactly so while both fit in a double).
+      return isExact(a) && isExact(b) && num(b) !== 0n ? double(a) / double(b) : undefined
+    case "FloatTrueDiv":
+      return isReal(a) && isReal(b) && compare(b, 0n) !== 0 ? double(a) / double(b) : undefined
+    case "FloatPow":
+      return isReal(a) && isReal(b) ? Math.pow(double(a), double(b)) : undefined
+    case "ToFloat":
+      return typeof a === "bigint" ? Number(a) : undefined
+    case "TruncToFloat":
+      return isReal(a) ? Math.trunc(double(a)) : undefined
+    case "PowByNatural":
+      return ints && (b as bigint) >= 0n ? power(a, b) : undefined
+    case "LShift":
+    case "RShift":
+      if (!ints || (b as bigint) < 0n || (b as bigint) > MAX_EXPONENT) return undefined
+      return name === "LShift" ? (a as bigint) * 2n ** (b as bigint) : fdiv(a as bigint, 2n ** (b as bigint))
+    case "IsNonOverlappingAndDenseIndicator":
+      if (!ints || v.length === 0 || v.length % 2 !== 0) return undefined
+      return nonOverlappingAndDense(v.slice(0, v.length / 2) as Array<bigint>, v.slice(v.length / 2) as Array<bigint>)
+    case "Identity":
+      return v.length === 1 ? a : undefined
+    case "BitwiseFn_bitwise_and":
+    case "BitwiseFn_bitwise_or":
+    case "BitwiseFn_bitwise_xor": {
+      const op = name.slice("BitwiseFn_bitwise_".length)
+      if (typeof a === "boolean" && typeof b === "boolean") {
+        return op === "and" ? a && b : op === "or" ? a || b : a !== b
+      }
+      // A boolean beside an integer counts as 1 or 0.
+      const x = typeof a === "boolean" ? (a ? 1n : 0n) : a
+      const y = typeof b === "boolean" ? (b ? 1n : 0n) : b
+      if (typeof x !== "bigint" || typeof y !== "bigint") return undefined
+      return op === "and" ? x & y : op === "or" ? x | y : x ^ y
+    }
+    case "OpaqueUnaryFn_sqrt":
+      return isReal(a) ? Math.sqrt(double(a)) : undefined
+    case "Equality":
+    case "Unequality":
+    case "GreaterThan":
+    case "StrictGreaterThan":
+    case "LessThan":
+    case "StrictLessThan": {
+      if (v.length !== 2) return undefined
+      if (typeof a === "boolean" && typeof b === "boolean" && CALL_FORM.has(name)) {
+        return (a === b) === (name === "Equality")
+      }
+      if (!isReal(a) || !isReal(b)) return undefined
+      const o = compare(a, b)
+      if (Number.isNaN(o)) return undefined
+      return name === "Equality" ? o === 0 : name === "Unequality" ? o !== 0 : name === "GreaterThan" ? o >= 0
+        : name === "StrictGreaterThan" ? o > 0 : name === "LessThan" ? o <= 0 : o < 0
+    }
+    case "And":
+    case "Or":
+      if (!v.every((x) => typeof x === "boolean")) return undefined
+      return name === "And" ? v.every((x) => x) : v.some((x) => x)
+    case "Not":
+      return typeof a === "boolean" && v.length === 1 ? !a : undefined
+    default:
+      return undefined
+  }
+}
+
+/** Python's `p % q` on exact values: `p - q * floor(p / q)`, the sign of `q`. */
+const mod = (p: Value | undefined, q: Value | undefined): Value | undefined => {
+  if (!isExact(p) || !isExact(q) || num(q) === 0n) return undefined
+  return add(p, mul(q, -fdiv(num(p) * den(q), den(p) * num(q))))
+}
+
+/**
+ * The value of the expression where each symbol has the value `valueOf` gives: an integer or a boolean, or
+ * `undefined` (a symbol without a value, an argument outside a function's domain, a division by zero, a
+ * non-integer result). Functions follow torch's definitions (rule 7). Evaluation is bottom-up, as sympy
+ * rebuilds a tree whose symbols are all replaced at once (`xreplace`): an undefined argument makes the whole
+ * undefined, even in the untaken branch of a `Where` or beside a true argument of `Or`.
+ * @since 0.1.0 @category getters
+ */
+export const evaluate = (
+  e: SymExpr,
+  valueOf: (symbol: string) => bigint | undefined
+): bigint | boolean | undefined => {
+  const go = (e: SymExpr): Value | undefined => {
+    switch (e._tag) {
+      case "Integer":
+        return e.value
+      case "Rational":
+        return e.q === 0n ? undefined : exact(e.p, e.q)
+      case "Float":
+        return Number(e.text)
+      case "Symbol":
+        return valueOf(e.name)
+      case "Boolean":
+        return e.value
+      case "Constant":
+        return undefined
+      case "Add": {
+        let acc: Value | undefined = 0n
+        for (const t of e.terms) if ((acc = add(acc, go(t))) === undefined) return undefined
+        return acc
+      }
+      case "Mul": {
+        let acc: Value | undefined = 1n
+        for (const f of e.factors) if ((acc = mul(acc, go(f))) === undefined) return undefined
+        return acc
+      }
+      case "Pow":
+        return power(go(e.base), go(e.exp))
+      case "Apply": {
+        const args: Array<Value> = []
+        for (const a of e.args) {
+          const v = go(a)
+          if (v === undefined) return undefined
+          args.push(v)
+        }
+        return applyValue(e.name, args)
+      }
+    }
+  }
+  const v = go(e)
+  return typeof v === "bigint" || typeof v === "boolean" ? v : undefined
+}
