@@ -1,0 +1,91 @@
+/**
+ * The operator schemas trtx knows without being told: TensorRT's own (`OpSchema.builtin`), and every operator
+ * that torch registers when it is imported (aten, prims, quantized, the ops Python code registers at import),
+ * as torch 2.11 prints them.
+ *
+ * The torch table is data (`schemas/torch.json`, written on a machine with torch by `python/op_schemas.py`:
+ * the torch version it came from is in the file). It is read on the first lookup, and a schema is parsed only
+ * when its operator is asked for: a program calls a few dozen of the table's thousands of operators.
+ *
+ * @since 0.1.0
+ */
+import * as fs from "node:fs"
+import * as OpSchema from "../graph/OpSchema.ts"
+
+// ===== Models =====
+
+/**
+ * The table's file: the schemas and where they came from.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TorchTable {
+  /** `torch.__version__` of the torch that printed them. */
+  readonly torch: string
+  /** Schema strings (`str(op._schema)`), sorted. */
+  readonly schemas: ReadonlyArray<string>
+}
+
+const FILE = new URL("./schemas/torch.json", import.meta.url)
+
+// ===== Getters =====
+
+let table: TorchTable | undefined
+let textByTarget: Map<string, string> | undefined
+const parsed = new Map<string, OpSchema.OpSchema>()
+
+/**
+ * The torch table, read on first use.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const torchTable = (): TorchTable => (table ??= JSON.parse(fs.readFileSync(FILE, "utf8")) as TorchTable)
+
+// `aten::add.Tensor(Tensor self, ...)` is `torch.ops.aten.add.Tensor`; `aten::relu(...)` is `...relu.default`.
+const targetOfText = (text: string): string => {
+  const head = text.slice(0, text.indexOf("("))
+  const [ns, qualified] = head.split("::") as [string, string]
+  const dot = qualified.indexOf(".")
+  return dot < 0 ? `torch.ops.${ns}.${qualified}.default` : `torch.ops.${ns}.${qualified.slice(0, dot)}.${qualified.slice(dot + 1)}`
+}
+
+const index = (): Map<string, string> => {
+  if (textByTarget === undefined) {
+    textByTarget = new Map()
+    for (const text of torchTable().schemas) textByTarget.set(targetOfText(text), text)
+  }
+  return textByTarget
+}
+
+/**
+ * The schema of an operator by its target (`torch.ops.aten.add.Tensor`): TensorRT's built-in ones first,
+ * then torch's table; undefined for an operator neither knows (a user's custom operator).
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const get = (target: string): OpSchema.OpSchema | undefined => {
+  const trt = OpSchema.builtin.get(target)
+  if (trt !== undefined) return trt
+  const done = parsed.get(target)
+  if (done !== undefined) return done
+  const text = index().get(target)
+  if (text === undefined) return undefined
+  // The table is torch's own printing, checked by a test to parse in full: a failure here is a bug.
+  const schema = OpSchema.parseUnsafe(text)
+  parsed.set(target, schema)
+  return schema
+}
+
+/**
+ * Whether a `call_function` target is an operator that needs a schema to be written: `torch.ops.<ns>.<op>.
+ * <overload>`, not a higher-order operator (`torch.ops.higher_order.*`, written without one) and not a
+ * Python function (`_operator.getitem`, `_operator.mul`, `math.trunc`, `torch.sym_max`).
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const needsSchema = (target: string): boolean =>
+  target.startsWith("torch.ops.") && !target.startsWith("torch.ops.higher_order.") && target.split(".").length === 5
