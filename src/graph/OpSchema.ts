@@ -238,7 +238,9 @@ const parser = (src: string) => {
           fail("a custom class type is __torch__.torch.classes.<namespace>.<Class>", start)
         }
         t = { _tag: "Named", name: parts.join("."), args: [] }
-      } else if (BASE_TYPES.has(name) || (/^[a-z]/.test(name) && name !== "double" && name !== "int64_t")) {
+      } else if (BASE_TYPES.has(name) || /^[a-z]/.test(name)) {
+        // A lower-case name that is no base type is a type variable, as for torch's parser: torch 2.11's
+        // registry holds `cuda::_set_device(int64_t val)`, whose `int64_t` is one.
         t = named(name, [])
       } else {
         t = fail(`unknown type '${name}'`, start)
@@ -284,13 +286,11 @@ const parser = (src: string) => {
     }
   }
 
-  const seen = new Set<string>()
+  // Argument names are not checked for repeats: torch's parser does not (its registry holds
+  // `static_runtime::clamp_nan_to_num(..., float? posinf, float? posinf)`).
   const argument = (kwargOnly: boolean): SchemaArgument => {
     const t = type()
-    const at = (ws(), pos)
     const name = ident("an argument name")
-    if (seen.has(name)) fail(`argument '${name}' declared twice`, at)
-    seen.add(name)
     const base = { name, type: t, kwargOnly, mutable: isWrite(t) }
     if (!eat("=")) return base
     const start = (ws(), pos)

@@ -1,0 +1,50 @@
+/**
+ * The built-in operator schemas: torch 2.11's table parses in full and prints back as torch printed it, and
+ * lookups resolve TensorRT's, torch's, and nothing else.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Result } from "effect"
+import * as OpSchema from "../../src/graph/OpSchema.ts"
+import * as KnownSchemas from "../../src/program/KnownSchemas.ts"
+
+describe("KnownSchemas", () => {
+  it("the torch table comes from torch 2.11 and every schema in it parses and prints back as torch printed it", () => {
+    const table = KnownSchemas.torchTable()
+    assert.match(table.torch, /^2\.11\./)
+    assert.isAbove(table.schemas.length, 4000)
+    const failures: Array<string> = []
+    for (const text of table.schemas) {
+      const parsed = OpSchema.parse(text)
+      if (Result.isFailure(parsed)) failures.push(`${text}: ${parsed.failure.detail}`)
+      else if (OpSchema.print(parsed.success) !== text) failures.push(`${text}: prints as ${OpSchema.print(parsed.success)}`)
+    }
+    assert.deepStrictEqual(failures.slice(0, 10), [])
+  })
+
+  it("resolves torch's operators by the target torch.export writes, and TensorRT's", () => {
+    assert.strictEqual(
+      OpSchema.print(KnownSchemas.get("torch.ops.aten.add.Tensor")!),
+      "aten::add.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor"
+    )
+    assert.strictEqual(OpSchema.print(KnownSchemas.get("torch.ops.aten.relu.default")!), "aten::relu(Tensor self) -> Tensor")
+    assert.strictEqual(OpSchema.print(KnownSchemas.get("torch.ops.aten.sym_size.int")!), "aten::sym_size.int(Tensor self, int dim) -> SymInt")
+    assert.strictEqual(KnownSchemas.get("torch.ops.tensorrt.execute_engine.default"), OpSchema.builtin.get("torch.ops.tensorrt.execute_engine.default"))
+    // A schema is parsed once: the same object every time.
+    assert.strictEqual(KnownSchemas.get("torch.ops.aten.add.Tensor"), KnownSchemas.get("torch.ops.aten.add.Tensor"))
+  })
+
+  it("knows no custom operator", () => {
+    assert.isUndefined(KnownSchemas.get("torch.ops.mylib.custom.default"))
+    assert.isUndefined(KnownSchemas.get("torch.ops.aten.no_such_op.default"))
+  })
+
+  it("operators need a schema; higher-order operators and Python functions do not", () => {
+    assert.isTrue(KnownSchemas.needsSchema("torch.ops.aten.add.Tensor"))
+    assert.isTrue(KnownSchemas.needsSchema("torch.ops.mylib.custom.default"))
+    assert.isFalse(KnownSchemas.needsSchema("torch.ops.higher_order.cond"))
+    assert.isFalse(KnownSchemas.needsSchema("_operator.getitem"))
+    assert.isFalse(KnownSchemas.needsSchema("_operator.mul"))
+    assert.isFalse(KnownSchemas.needsSchema("torch.sym_max"))
+    assert.isFalse(KnownSchemas.needsSchema("math.trunc"))
+  })
+})
