@@ -23,7 +23,7 @@
  *   file's bytes, held once. (A stored entry of a file is read by the kernel straight into that buffer, 16 MiB
  *   per read; Node cannot map a file into memory, so that one read is the only copy.)
  */
-import { Effect, Result } from "effect"
+import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -34,7 +34,6 @@ import { Graph } from "../src/graph/Graph.ts"
 import * as Module from "../src/graph/Module.ts"
 import * as Tensor from "../src/graph/Tensor.ts"
 import * as ExportedProgram from "../src/program/ExportedProgram.ts"
-import * as OpSchema from "../src/graph/OpSchema.ts"
 import type { InputSpec } from "../src/program/Signature.ts"
 
 export interface Options {
@@ -168,13 +167,12 @@ const rawWrite = (file: string, buffers: ReadonlyArray<Uint8Array>) =>
 // once it returns, before the reads (see `readOnce`).
 const writeAll = async (file: string, tensors: number, tensorBytes: number, reps: number, rssBefore: number) => {
   const ep = build(tensors, tensorBytes)
-  const schemas = Result.getOrThrow(OpSchema.parseAll([]))
   const buffers = [...ep.stateDict.values()].map((t) => t.storage.bytes)
   const raw = path.join(path.dirname(file), "raw.bin")
   const writes: Array<{ readonly ms: number; readonly memory: Memory }> = []
   const raws: Array<number> = []
   for (let r = 0; r < reps; r++) {
-    writes.push(await measured(rssBefore, () => Effect.runPromise(Writer.writeFile(file, ep, { schemas }))))
+    writes.push(await measured(rssBefore, () => Effect.runPromise(Writer.writeFile(file, ep))))
     // Alternating with the writer, so that both see the same spells of the shared disk.
     const t0 = performance.now()
     await rawWrite(raw, buffers)

@@ -10,15 +10,14 @@ import * as Reader from "../src/archive/pt2/Reader.ts"
 import * as Writer from "../src/archive/pt2/Writer.ts"
 import * as Tgm from "../src/archive/tgm/Tgm.ts"
 import * as Exporter from "../src/passes/Exporter.ts"
-import * as OpSchema from "../src/graph/OpSchema.ts"
 
 export const exportToPt2 = (tgm: string, pt2: string) =>
   Effect.gen(function*() {
     const compiled = yield* Tgm.readFile(tgm)
+    // The program carries the schema of every operator it calls: torch 2.11's and TensorRT's are built
+    // in, a custom operator's comes from the archive (op_schemas.json).
     const program = yield* Exporter.exportModule(compiled)
-    // The writer needs the schema of every operator the program calls: TensorRT's own are built in;
-    // a program with aten fallback ops passes theirs (OpSchema.parseAll of torch's schema strings).
-    yield* Writer.writeFile(pt2, program, { schemas: OpSchema.builtin })
+    yield* Writer.writeFile(pt2, program)
     const { program: back } = yield* Reader.readFile(pt2)
     return {
       inputs: back.graphSignature.inputSpecs.map((s) => `${s._tag} ${s.arg._tag === "ConstantArgument" ? "" : s.arg.name}`),
@@ -29,7 +28,7 @@ export const exportToPt2 = (tgm: string, pt2: string) =>
 
 // `node examples/export-pt2.ts IN.tgm OUT.pt2`
 if (import.meta.main) {
-  const [tgm = "test/fixtures/samples/single_engine/input.tgm", pt2 = path.join(os.tmpdir(), "single_engine.pt2")] =
+  const [tgm = "examples/example.tgm", pt2 = path.join(os.tmpdir(), "example.pt2")] =
     process.argv.slice(2)
   Effect.runPromise(exportToPt2(tgm, pt2)).then((r) => console.log(pt2, r))
 }

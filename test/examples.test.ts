@@ -33,19 +33,40 @@ it.effect("the README's exporter example runs a user pass between transform and 
     ])
   }))
 
-it.effect("the README's pt2 example writes an archive and reads the same program back", () =>
-  Effect.gen(function*() {
-    const { exportToPt2 } = yield* Effect.promise(() => import("../examples/export-pt2.ts"))
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "trtx-example-"))
-    try {
-      const result = yield* exportToPt2("test/fixtures/samples/single_engine/input.tgm", path.join(dir, "m.pt2"))
+describe("the README's pt2 example", () => {
+  const run = (tgm: string) =>
+    Effect.gen(function*() {
+      const { exportToPt2 } = yield* Effect.promise(() => import("../examples/export-pt2.ts"))
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "trtx-example-"))
+      try {
+        return yield* exportToPt2(tgm, path.join(dir, "m.pt2"))
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true })
+      }
+    })
+
+  it.effect("exports the bundled example (aten fallback ops, schemas in the archive) and reads it back", () =>
+    Effect.gen(function*() {
+      const result = yield* run("examples/example.tgm")
+      assert.deepStrictEqual(result.inputs.filter((i) => i.startsWith("UserInput")), ["UserInput x"])
+      assert.include(result.nodes, "execute_engine_default")
+      assert.isAbove(result.bytes, 0)
+    }))
+
+  it.effect("exports a module whose archive carries no schemas: torch's are built in", () =>
+    Effect.gen(function*() {
+      const result = yield* run("test/fixtures/samples/mlp/input.tgm")
+      assert.include(result.nodes, "gelu")
+      assert.isAbove(result.bytes, 0)
+    }))
+
+  it.effect("exports a module without aten ops", () =>
+    Effect.gen(function*() {
+      const result = yield* run("test/fixtures/samples/single_engine/input.tgm")
       assert.deepStrictEqual(result.inputs, ["CustomObj _run_on_acc_0_engine_1", "UserInput x"])
       assert.deepStrictEqual(result.nodes, ["_run_on_acc_0_engine_1", "x", "execute_engine_default", "getitem", "output"])
-      assert.isAbove(result.bytes, 0)
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true })
-    }
-  }))
+    }))
+})
 
 it("npm start's job: the bundled example exports with the operator schemas it carries", () => {
   const pkg = JSON.parse(fs.readFileSync("package.json", "utf8")) as { scripts: Record<string, string> }
@@ -85,7 +106,8 @@ describe("the bundled example (python/examples/make_example.py)", () => {
 
   it.effect("has the engines and fallback segments the builder made, with their weights and schemas", () =>
     Effect.gen(function*() {
-      const { module, schemas } = yield* Tgm.readArchiveFile("examples/example.tgm")
+      const module = yield* Tgm.readFile("examples/example.tgm")
+      const schemas = module.opSchemas ?? new Map()
       const calls = [...module.graph.nodes()].filter((n) => n.op === "call_module").map((n) => n.target)
       assert.deepStrictEqual(calls, manifest.segments)
       assert.isAtLeast(manifest.engines.length, 2)
@@ -108,10 +130,10 @@ describe("the bundled example (python/examples/make_example.py)", () => {
   for (const crossCompile of [false, true]) {
     it.effect(`trtx's ${crossCompile ? "cross-compiled" : "plain"} export has the reference exporter's program, up to the order of lifted inputs`, () =>
       Effect.gen(function*() {
-        const { module, schemas } = yield* Tgm.readArchiveFile("examples/example.tgm")
+        const module = yield* Tgm.readFile("examples/example.tgm")
         // Both programs as torch.export.load sees them: written, then read (the reader adds the getitems that
         // an archive records as a call's outputs).
-        const bytes = yield* Writer.toBytes(yield* Exporter.exportModule(module, { crossCompile }), { schemas })
+        const bytes = yield* Writer.toBytes(yield* Exporter.exportModule(module, { crossCompile }))
         const ours = Summary.ofProgram((yield* Reader.readBytes(bytes, "ours.pt2")).program)
         const file = crossCompile ? "test/fixtures/example/ref_cross.pt2" : "test/fixtures/example/ref.pt2"
         const ref = Summary.ofProgram((yield* Reader.readFile(file)).program)

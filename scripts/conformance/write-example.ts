@@ -6,7 +6,7 @@
  *
  * The files are named as `write-samples.ts` names a sample's, with `example` as the sample: `example.pt2`,
  * `example_cross.pt2`, `example_loaded.pt2`, `example_ref.pt2`, `example_ref_cross.pt2`, `example_reread.pt2`,
- * `example_reread_cross.pt2`, `example_reread_loaded.pt2`. The operator schemas are those the archive carries.
+ * `example_reread_cross.pt2`, `example_reread_loaded.pt2`.
  */
 import { Effect } from "effect"
 import * as fs from "node:fs"
@@ -21,19 +21,19 @@ const fixtures = "test/fixtures/example"
 
 const program = Effect.gen(function*() {
   fs.mkdirSync(out, { recursive: true })
-  const { module, schemas } = yield* Tgm.readArchiveFile("examples/example.tgm")
+  const module = yield* Tgm.readFile("examples/example.tgm")
   const at = (name: string) => path.join(out, `example${name}.pt2`)
   const plain = yield* Exporter.exportModule(module)
-  yield* Writer.writeFile(at(""), plain, { schemas })
+  yield* Writer.writeFile(at(""), plain)
   const cross = yield* Exporter.exportModule(module, { crossCompile: true })
-  yield* Writer.writeFile(at("_cross"), cross, { schemas })
-  yield* Writer.writeFile(at("_loaded"), yield* Exporter.load(cross), { schemas })
+  yield* Writer.writeFile(at("_cross"), cross)
+  yield* Writer.writeFile(at("_loaded"), yield* Exporter.load(cross))
   fs.copyFileSync(path.join(fixtures, "ref.pt2"), at("_ref"))
   fs.copyFileSync(path.join(fixtures, "ref_cross.pt2"), at("_ref_cross"))
-  yield* Writer.writeFile(at("_reread"), (yield* Reader.readFile(at("_ref"))).program, { schemas })
+  yield* Writer.writeFile(at("_reread"), (yield* Reader.readFile(at("_ref"))).program)
   const rereadCross = (yield* Reader.readFile(at("_ref_cross"))).program
-  yield* Writer.writeFile(at("_reread_cross"), rereadCross, { schemas })
-  yield* Writer.writeFile(at("_reread_loaded"), yield* Exporter.load(rereadCross), { schemas })
+  yield* Writer.writeFile(at("_reread_cross"), rereadCross)
+  yield* Writer.writeFile(at("_reread_loaded"), yield* Exporter.load(rereadCross))
 })
 
 await Effect.runPromise(program)

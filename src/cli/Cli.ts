@@ -3,8 +3,9 @@
  * library never prints.
  *
  * - `trtx export IN.tgm -o OUT.pt2 [--cross-compile] [--schemas FILE]`: read, run the exporter, write; prints
- *   the per-pass table and a summary. The operator schemas are those the archive carries (`op_schemas.json`),
- *   and those of `--schemas`, which win for an operator that both give.
+ *   the per-pass table and a summary. Operator schemas: those of `--schemas` (custom operators), then those
+ *   the archive carries (`op_schemas.json`), then trtx's built-in ones (TensorRT's, and every operator torch
+ *   2.11 registers).
  * - `trtx load IN.pt2 -o OUT.pt2 [--check-gpu]`: the load side of a cross-compiled program (no-op placeholders
  *   back to `execute_engine`); `--check-gpu` first checks every engine against this machine's GPU (the
  *   native addon's `Cuda` layer) and fails, naming the engine, where one cannot run.
@@ -78,7 +79,7 @@ const kindOf = (file: string): Effect.Effect<"tgm" | "pt2", UsageError> => {
 
 const schemasFrom = (file: Option.Option<string>): Effect.Effect<OpSchema.OpSchemas, OpSchema.OpSchemaError | UsageError> =>
   Option.match(file, {
-    onNone: () => Effect.succeed(OpSchema.builtin),
+    onNone: () => Effect.succeed(new Map()),
     onSome: (path) =>
       Effect.gen(function*() {
         const texts = yield* Effect.try({
@@ -151,7 +152,7 @@ const exportCommand = Command.make("export", {
   schemas: Flag.String("schemas").pipe(
     Flag.optional,
     Flag.withDescription(
-      "A JSON array of the torch schemas of the aten operators the module calls, added to those the archive carries (and winning over them)"
+      "A JSON array of torch schema strings for custom operators trtx does not know (torch 2.11's and TensorRT's are built in); they win over the archive's own"
     )
   ),
   ...verbosityFlags
@@ -159,17 +160,16 @@ const exportCommand = Command.make("export", {
   reported(Effect.gen(function*() {
     const v = verbosityOf(flags)
     const given = yield* schemasFrom(schemas)
-    const archive = yield* step(v, `reading ${input}`, Tgm.readArchiveFile(input))
-    // The archive's schemas first, so that a schema given on the command line replaces the archive's.
-    const known: OpSchema.OpSchemas = new Map([...archive.schemas, ...given])
-    const module = archive.module
+    const module = yield* step(v, `reading ${input}`, Tgm.readFile(input))
+    // A schema given on the command line replaces the archive's for the same operator.
+    if (given.size > 0) module.opSchemas = new Map([...(module.opSchemas ?? []), ...given])
     const { output: program, reports } = yield* step(
       v,
       "exporting",
       Pipeline.runWithReport(Exporter.exportProgram({ crossCompile }), module as GraphState.CompiledModule)
     )
     yield* parentOf(output)
-    yield* step(v, `writing ${output}`, Writer.writeFile(output, program, { schemas: known }))
+    yield* step(v, `writing ${output}`, Writer.writeFile(output, program))
     const summary = Render.summary(Summary.ofProgram(program))
     yield* say(v, [...Render.passes(reports), "", summary[0]!, `wrote ${output}`], [...Render.passes(reports), "", ...summary, "", `wrote ${output}`])
   }))).pipe(Command.withDescription("Export a compiled module (.tgm) as a torch.export program (.pt2)"))
@@ -186,15 +186,17 @@ const loadCommand = Command.make("load", {
 }, ({ input, output, schemas, checkGpu, ...flags }) =>
   reported(Effect.gen(function*() {
     const v = verbosityOf(flags)
-    const known = yield* schemasFrom(schemas)
-    const { program, extraFiles } = yield* step(v, `reading ${input}`, Reader.readFile(input))
+    const given = yield* schemasFrom(schemas)
+    const read = yield* step(v, `reading ${input}`, Reader.readFile(input))
+    const extraFiles = read.extraFiles
+    const program = given.size === 0 ? read.program : { ...read.program, opSchemas: new Map([...read.program.opSchemas, ...given]) }
     const loaded = yield* step(
       v,
       checkGpu ? "checking and loading engines" : "loading engines",
       checkGpu ? Exporter.load(program, { check: checkEngines }).pipe(Effect.provide(Cuda.layer)) : Exporter.load(program)
     )
     yield* parentOf(output)
-    yield* step(v, `writing ${output}`, Writer.writeFile(output, loaded, { schemas: known, extraFiles }))
+    yield* step(v, `writing ${output}`, Writer.writeFile(output, loaded, { extraFiles }))
     const summary = Render.summary(Summary.ofProgram(loaded))
     yield* say(v, [summary[0]!, `wrote ${output}`], [...summary, "", `wrote ${output}`])
   }))).pipe(Command.withDescription("Put the engines of a cross-compiled program back in place (execute_engine)"))

@@ -61,6 +61,8 @@ const copyModule = (mod: Module, memo: Map<Module, Module>, lazy: boolean, isRoo
       gm.inSpec = mod.inSpec
       gm.outSpec = mod.outSpec
       gm.symbols = mod.symbols === undefined ? undefined : new Map(mod.symbols)
+      gm.opSchemas = mod.opSchemas
+      gm.namedTupleFields = mod.namedTupleFields
       copy = gm
       break
     }

@@ -17,7 +17,8 @@ import type { Tensor } from "./Tensor.ts"
 // ===== Models =====
 
 /**
- * A dimension, stride or offset: an int, or a symbolic expression such as `"s0"` or `"3*s0"`.
+ * A dimension, stride or offset: an int, or a symbolic expression such as `"s0"` or `"3*s0"`, as sympy's
+ * `str` prints it (`SymExpr` reads and writes these texts).
  *
  * @since 0.1.0
  * @category models
@@ -55,6 +56,8 @@ export type Val =
   | ReadonlyArray<Val>
   | { readonly int: number | string }
   | { readonly sym_int: string }
+  | { readonly sym_bool: string }
+  | { readonly sym_float: string }
   | { readonly float: number | "inf" | "-inf" | "nan" }
   | { readonly bool: boolean }
   | { readonly custom_obj: { readonly name: string; readonly class_fqn: string } }
@@ -66,6 +69,8 @@ export const Val: Schema.Codec<Val> = Schema.Union([
   Schema.Array(Schema.suspend((): Schema.Codec<Val> => Val)),
   Schema.Struct({ int: Schema.Union([Schema.Int, Schema.String.check(Schema.isPattern(/^-?\d+$/))]) }),
   Schema.Struct({ sym_int: Schema.String }),
+  Schema.Struct({ sym_bool: Schema.String }),
+  Schema.Struct({ sym_float: Schema.String }),
   Schema.Struct({ float: JsonFloat }),
   Schema.Struct({ bool: Schema.Boolean }),
   Schema.Struct({ custom_obj: Schema.Struct({ name: Schema.String, class_fqn: Schema.String }) }),

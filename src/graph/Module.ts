@@ -15,6 +15,7 @@
  */
 import { Graph, type Owner } from "./Graph.ts"
 import * as GraphError from "./GraphError.ts"
+import type { OpSchemas } from "./OpSchema.ts"
 import type { ScriptObject, Tensor } from "./Tensor.ts"
 
 // ===== Models =====
@@ -186,8 +187,18 @@ export class GraphModule extends ModuleBase {
   /** The pytree specs of the graph's inputs and outputs (`treespec_dumps` strings), if it has them. */
   inSpec: string | null = null
   outSpec: string | null = null
-  /** Root only: every symbol of a symbolic dim, with its hint and value range. */
-  symbols: Map<string, SymbolRange> | undefined = undefined
+  /** Root only: every symbol of a symbolic dim, with its hint, value range and assumptions. */
+  symbols: Map<string, SymbolInfo> | undefined = undefined
+  /**
+   * Root only: the schemas of the operators the module's graphs call, as the module's producer knew them
+   * (a `.tgm`'s `op_schemas.json`). They win over trtx's built-in table for the same operator.
+   */
+  opSchemas: OpSchemas | undefined = undefined
+  /**
+   * Root only: the field names of the namedtuple types the pytree specs name, by serialized type name
+   * (torch writes them beside the specs as `treespec_namedtuple_fields`).
+   */
+  namedTupleFields: ReadonlyMap<string, ReadonlyArray<string>> | undefined = undefined
   #graph: Graph | undefined
   // A graph this module's graph is a copy of, not yet made (see `GraphModule.deepCopy`'s `lazy`).
   #pending: Graph | undefined
@@ -238,15 +249,20 @@ export class GraphModule extends ModuleBase {
 }
 
 /**
- * The value range of a symbol (`max` null: unbounded).
+ * What a module knows of a symbol of its symbolic sizes: torch's ShapeEnv entry for it. `hint` is the
+ * example value (null for an unbacked symbol, `u0`, whose value only a run knows); `min` and `max` bound it
+ * (null: unbounded); `assumptions` are sympy's (`[["positive", true], ["integer", true]]`), in the order
+ * `srepr` prints them, when the producer recorded them (`SymExpr.defaultAssumptions` gives torch's
+ * otherwise).
  *
  * @since 0.1.0
  * @category models
  */
-export interface SymbolRange {
-  readonly hint: number
-  readonly min: number
+export interface SymbolInfo {
+  readonly hint: number | null
+  readonly min: number | null
   readonly max: number | null
+  readonly assumptions?: ReadonlyArray<readonly [string, boolean]>
 }
 
 /**

@@ -16,15 +16,22 @@
  * 4. Range constraints: every symbol the graph's metas use, with its range from the archive's `symbols`; a
  *    symbol used but not listed fails, naming the node (upstream recorded none, so dynamic programs did not
  *    load: issues 3108, 3205).
+ * 5. Operator schemas: every operator the program's graphs call has a schema, the module's own
+ *    (`GraphModule.opSchemas`) or trtx's built-in one (`KnownSchemas`); the program holds those it calls. An
+ *    operator known to neither fails, naming it and the node (upstream had torch's live registry; without one,
+ *    the `.pt2` writer could not name the arguments).
  *
  * @since 0.1.0
  */
-import { Effect } from "effect"
+import { Effect, Result } from "effect"
 import type * as Argument from "../graph/Argument.ts"
 import type { Val } from "../graph/Meta.ts"
-import type { GraphModule } from "../graph/Module.ts"
+import * as Module from "../graph/Module.ts"
 import type { Node } from "../graph/Node.ts"
+import type * as OpSchema from "../graph/OpSchema.ts"
+import * as SymExpr from "../graph/SymExpr.ts"
 import * as ExportedProgram from "../program/ExportedProgram.ts"
+import * as KnownSchemas from "../program/KnownSchemas.ts"
 import type * as Signature from "../program/Signature.ts"
 import * as GraphState from "./GraphState.ts"
 import * as Pass from "./Pass.ts"
@@ -105,51 +112,107 @@ const outputElements = (output: Node): ReadonlyArray<Argument.Argument> => {
   return [result]
 }
 
-// Symbols in sizes and expressions: `s0`, `u3`, `s77`, inside `3*s0 + 1` or `Max(1, s0)`.
-const SYMBOL = /\b[a-z]+\d+\b/g
+// The symbols of each expression text, parsed once per text (a program names the same few in every node).
+type SymbolCache = Map<string, ReadonlyArray<string>>
 
-const symbolsOf = (val: Val | undefined, into: Set<string>): void => {
+const symbolsIn = (x: number | string, into: Set<string>, node: Node, cache: SymbolCache): void => {
+  if (typeof x !== "string") return
+  let found = cache.get(x)
+  if (found === undefined) {
+    if (SymExpr.isSymbol(x)) found = [x]
+    else {
+      const parsed = SymExpr.parse(x)
+      if (Result.isFailure(parsed)) {
+        throw PassError.run(NAME, `${node.name} has the size or value ${JSON.stringify(x)}, which is not a symbolic expression: ${parsed.failure.detail}`, {
+          node: node.name
+        })
+      }
+      found = SymExpr.freeSymbols(parsed.success)
+    }
+    cache.set(x, found)
+  }
+  for (let i = 0; i < found.length; i++) into.add(found[i]!)
+}
+
+const symbolsOf = (val: Val | undefined, into: Set<string>, node: Node, cache: SymbolCache): void => {
   if (val === undefined || val === null) return
   if (Array.isArray(val)) {
-    for (const v of val as ReadonlyArray<Val>) symbolsOf(v, into)
+    for (const v of val as ReadonlyArray<Val>) symbolsOf(v, into, node, cache)
     return
   }
   const v = val as Exclude<Val, ReadonlyArray<Val> | null>
   if ("tensor" in v) {
-    for (let i = 0; i < v.tensor.shape.length; i++) symbolsIn(v.tensor.shape[i]!, into)
-    for (let i = 0; i < v.tensor.stride.length; i++) symbolsIn(v.tensor.stride[i]!, into)
-    symbolsIn(v.tensor.storage_offset, into)
-  } else if ("sym_int" in v) symbolsIn(v.sym_int, into)
-}
-
-// A size is a number or, when symbolic, an expression (plain loops: this runs for every dim of every node).
-const symbolsIn = (x: number | string, into: Set<string>): void => {
-  if (typeof x === "string") for (const m of x.matchAll(SYMBOL)) into.add(m[0])
+    // Plain loops: this runs for every dim of every node.
+    for (let i = 0; i < v.tensor.shape.length; i++) symbolsIn(v.tensor.shape[i]!, into, node, cache)
+    for (let i = 0; i < v.tensor.stride.length; i++) symbolsIn(v.tensor.stride[i]!, into, node, cache)
+    symbolsIn(v.tensor.storage_offset, into, node, cache)
+  } else if ("sym_int" in v) symbolsIn(v.sym_int, into, node, cache)
+  else if ("sym_bool" in v) symbolsIn(v.sym_bool, into, node, cache)
+  else if ("sym_float" in v) symbolsIn(v.sym_float, into, node, cache)
 }
 
 /**
- * The range of every symbol the graph uses.
+ * The range of every symbol the module's graphs use (the root's, and those of graph modules below it).
  *
- * @throws PassError naming the first node that uses a symbol the module does not list.
+ * @throws PassError naming the first node that uses a symbol the module does not list, or a size that is
+ *   not an expression.
  * @since 0.1.0
  * @category getters
  */
-export const rangeConstraints = (gm: GraphModule): Map<string, Signature.RangeConstraint> => {
+export const rangeConstraints = (gm: Module.GraphModule): Map<string, Signature.RangeConstraint> => {
   const out = new Map<string, Signature.RangeConstraint>()
+  const cache: SymbolCache = new Map()
   // One set for the walk, emptied per node: most nodes use no symbol, and a set per node is garbage (so is
   // clearing an empty set, which allocates a new table).
   const used = new Set<string>()
-  for (const node of gm.graph.nodes()) {
-    if (used.size > 0) used.clear()
-    symbolsOf(node.meta.val, used)
-    if (used.size === 0) continue
-    for (const sym of used) {
-      if (out.has(sym)) continue
-      const range = gm.symbols?.get(sym)
-      if (range === undefined) {
-        throw PassError.run(NAME, `symbol ${sym} is used by ${node.name} but the module's symbols do not list it`, { node: node.name })
+  for (const [, mod] of Module.namedModules(gm)) {
+    if (mod.kind !== "graph_module") continue
+    for (const node of mod.graph.nodes()) {
+      if (used.size > 0) used.clear()
+      symbolsOf(node.meta.val, used, node, cache)
+      if (used.size === 0) continue
+      for (const sym of used) {
+        if (out.has(sym)) continue
+        const range = gm.symbols?.get(sym)
+        if (range === undefined) {
+          throw PassError.run(NAME, `symbol ${sym} is used by ${node.name} but the module's symbols do not list it`, { node: node.name })
+        }
+        out.set(sym, { min: range.min, max: range.max })
       }
-      out.set(sym, { min: range.min, max: range.max })
+    }
+  }
+  return out
+}
+
+/**
+ * The schema of every operator the module's graphs call (the root's, and those of graph modules below it,
+ * such as the branches of a `cond`): the module's own first, then trtx's built-in ones.
+ *
+ * @throws PassError naming the first operator neither knows, and the node that calls it.
+ * @since 0.1.0
+ * @category getters
+ */
+export const operatorSchemas = (gm: Module.GraphModule): Map<string, OpSchema.OpSchema> => {
+  const out = new Map<string, OpSchema.OpSchema>()
+  const seen = new Set<string>()
+  for (const [, mod] of Module.namedModules(gm)) {
+    if (mod.kind !== "graph_module") continue
+    for (const node of mod.graph.findNodes("call_function", undefined, { sort: false })) {
+      if (seen.has(node.target)) continue
+      seen.add(node.target)
+      if (!KnownSchemas.needsSchema(node.target)) continue
+      const schema = gm.opSchemas?.get(node.target) ?? KnownSchemas.get(node.target)
+      if (schema === undefined) {
+        throw PassError.run(
+          NAME,
+          `no schema is known for the operator ${node.target} (called by ${node.name}): trtx knows TensorRT's ` +
+            `operators and every one torch ${KnownSchemas.torchTable().torch} registers; give a custom operator's ` +
+            `schema (str(op._schema)) in the archive's op_schemas.json, as python/trtx_dump.py writes it, or ` +
+            `with trtx export --schemas`,
+          { node: node.name }
+        )
+      }
+      out.set(node.target, schema)
     }
   }
   return out
@@ -175,6 +238,7 @@ export const createExportedProgram: Pass.Pass<GraphState.LiftedModule, GraphStat
         stateDict: lifted.stateDict,
         constants: lifted.constants,
         rangeConstraints: rangeConstraints(gm),
+        opSchemas: operatorSchemas(gm),
         moduleCallGraph: [{
           fqn: "",
           signature: {

@@ -174,6 +174,7 @@ export const programViolation = (ep: ExportedProgramModel.ExportedProgram): stri
       sawUser = true
       continue
     }
+    if (spec._tag === "Token") continue
     if (sawUser) return `lifted input ${spec.arg.name} comes after a user input`
     if (targets.has(spec.target)) return `target ${spec.target} is lifted twice`
     targets.add(spec.target)

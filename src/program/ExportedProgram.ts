@@ -7,6 +7,7 @@
  * @since 0.1.0
  */
 import type { GraphModule } from "../graph/Module.ts"
+import type { OpSchemas } from "../graph/OpSchema.ts"
 import type { ScriptObject, Tensor } from "../graph/Tensor.ts"
 import type { GraphSignature, ModuleCallEntry, RangeConstraint } from "./Signature.ts"
 
@@ -25,15 +26,47 @@ export interface ExportedProgram {
   readonly constants: ReadonlyMap<string, Tensor | ScriptObject>
   readonly rangeConstraints: ReadonlyMap<string, RangeConstraint>
   readonly moduleCallGraph: ReadonlyArray<ModuleCallEntry>
+  /**
+   * The schemas of the operators the program calls, where they are not trtx's built-in ones
+   * (`KnownSchemas`) or differ from them: those a compiled module carried, or, for a program read from a
+   * `.pt2`, those its own nodes spell out. The writer takes an operator's schema from here first.
+   */
+  readonly opSchemas: OpSchemas
+  /**
+   * The dialects the program is in (`ExportedProgram.verifiers`): `["ATEN"]` for what the exporter makes,
+   * `["TRAINING"]` for a fresh `torch.export.export`; torch's loader checks the graph against them.
+   */
+  readonly verifiers: ReadonlyArray<string>
+  /** The guards torch turns into the loaded module's input checks (`_guards_code`). */
+  readonly guardsCode: ReadonlyArray<string>
+  /** The program's graph module metadata as its archive holds it (`{"custom": <json>}`), strings kept as read. */
+  readonly metadata: Readonly<Record<string, string>>
 }
 
 /**
- * Builds an exported program.
+ * What the exporter's programs declare: the ATEN dialect, no guards, no metadata.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (program: ExportedProgram): ExportedProgram => program
+export const defaults = { verifiers: ["ATEN"], guardsCode: [], metadata: {} } as const
+
+/**
+ * Builds an exported program; what is not given is as {@link defaults} says (and no operator schemas of its
+ * own).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  program:
+    & Omit<ExportedProgram, "opSchemas" | "verifiers" | "guardsCode" | "metadata">
+    & Partial<Pick<ExportedProgram, "opSchemas" | "verifiers" | "guardsCode" | "metadata">>
+): ExportedProgram => ({
+  ...defaults,
+  ...program,
+  opSchemas: program.opSchemas ?? new Map()
+})
 
 /**
  * The graph of a program.

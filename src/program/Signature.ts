@@ -14,6 +14,12 @@ import { Schema } from "effect"
 export const TensorArgument = Schema.TaggedStruct("TensorArgument", { name: Schema.String })
 /** A symbolic int value. @since 0.1.0 @category models */
 export const SymIntArgument = Schema.TaggedStruct("SymIntArgument", { name: Schema.String })
+/** A symbolic float value. @since 0.1.0 @category models */
+export const SymFloatArgument = Schema.TaggedStruct("SymFloatArgument", { name: Schema.String })
+/** A symbolic bool value. @since 0.1.0 @category models */
+export const SymBoolArgument = Schema.TaggedStruct("SymBoolArgument", { name: Schema.String })
+/** An effect token (programs with side-effecting custom ops thread one through). @since 0.1.0 @category models */
+export const TokenArgument = Schema.TaggedStruct("TokenArgument", { name: Schema.String })
 /** A custom (torchbind) object, with its class. @since 0.1.0 @category models */
 export const CustomObjArgument = Schema.TaggedStruct("CustomObjArgument", {
   name: Schema.String,
@@ -32,7 +38,15 @@ export const ConstantArgument = Schema.TaggedStruct("ConstantArgument", {
 })
 
 /** @since 0.1.0 @category models */
-export const ArgumentSpec = Schema.Union([TensorArgument, SymIntArgument, CustomObjArgument, ConstantArgument])
+export const ArgumentSpec = Schema.Union([
+  TensorArgument,
+  SymIntArgument,
+  SymFloatArgument,
+  SymBoolArgument,
+  CustomObjArgument,
+  TokenArgument,
+  ConstantArgument
+])
 /** @since 0.1.0 @category models */
 export type ArgumentSpec = typeof ArgumentSpec.Type
 
@@ -49,21 +63,29 @@ export const InputSpec = Schema.Union([
   Schema.TaggedStruct("Parameter", { arg: TensorArgument, target: Schema.String }),
   Schema.TaggedStruct("Buffer", { arg: TensorArgument, target: Schema.String, persistent: Schema.Boolean }),
   Schema.TaggedStruct("ConstantTensor", { arg: TensorArgument, target: Schema.String }),
-  Schema.TaggedStruct("CustomObj", { arg: CustomObjArgument, target: Schema.String })
+  Schema.TaggedStruct("CustomObj", { arg: CustomObjArgument, target: Schema.String }),
+  Schema.TaggedStruct("Token", { arg: TokenArgument })
 ])
 /** @since 0.1.0 @category models */
 export type InputSpec = typeof InputSpec.Type
 
 /**
- * What an element of the output is. A user output has no target (upstream wrote the node's target object
- * there; torch reads nothing from it).
+ * What an element of the output is: torch's `OutputKind`s. A user output has no target (upstream wrote the
+ * node's target object there; torch reads nothing from it); the others name the state or input they stand
+ * for (a training-dialect program returns its buffer mutations, a joint one its gradients).
  *
  * @since 0.1.0
  * @category models
  */
 export const OutputSpec = Schema.Union([
   Schema.TaggedStruct("UserOutput", { arg: ArgumentSpec }),
-  Schema.TaggedStruct("BufferMutation", { arg: TensorArgument, target: Schema.String })
+  Schema.TaggedStruct("LossOutput", { arg: TensorArgument }),
+  Schema.TaggedStruct("BufferMutation", { arg: TensorArgument, target: Schema.String }),
+  Schema.TaggedStruct("ParameterMutation", { arg: TensorArgument, target: Schema.String }),
+  Schema.TaggedStruct("GradientToParameter", { arg: TensorArgument, target: Schema.String }),
+  Schema.TaggedStruct("GradientToUserInput", { arg: TensorArgument, target: Schema.String }),
+  Schema.TaggedStruct("UserInputMutation", { arg: TensorArgument, target: Schema.String }),
+  Schema.TaggedStruct("Token", { arg: TokenArgument })
 ])
 /** @since 0.1.0 @category models */
 export type OutputSpec = typeof OutputSpec.Type
@@ -98,12 +120,12 @@ export const ModuleCallEntry = Schema.Struct({ fqn: Schema.String, signature: Sc
 export type ModuleCallEntry = typeof ModuleCallEntry.Type
 
 /**
- * The value range of a symbol (`max` null: unbounded).
+ * The value range of a symbol (`min` or `max` null: unbounded on that side, torch's `-int_oo` / `int_oo`).
  *
  * @since 0.1.0
  * @category models
  */
-export const RangeConstraint = Schema.Struct({ min: Schema.Number, max: Schema.NullOr(Schema.Number) })
+export const RangeConstraint = Schema.Struct({ min: Schema.NullOr(Schema.Number), max: Schema.NullOr(Schema.Number) })
 /** @since 0.1.0 @category models */
 export type RangeConstraint = typeof RangeConstraint.Type
 
@@ -135,4 +157,4 @@ export const liftedInputs = (sig: GraphSignature): Array<Exclude<InputSpec, { re
  * @category getters
  */
 export const canonicalRank = (spec: InputSpec): number =>
-  ({ Parameter: 0, Buffer: 1, ConstantTensor: 2, CustomObj: 3, UserInput: 4 })[spec._tag]
+  ({ Token: -1, Parameter: 0, Buffer: 1, ConstantTensor: 2, CustomObj: 3, UserInput: 4 })[spec._tag]

@@ -103,7 +103,7 @@ export const ofProgram = (ep: ExportedProgram): Flow => {
   for (const n of nodes) {
     if (n.op !== "placeholder") continue
     const spec = specOf.get(n.name)
-    if (spec === undefined || spec._tag === "UserInput") boxOf.set(n, add("input", n.name, [shapeOf(n)]))
+    if (spec === undefined || spec._tag === "UserInput" || spec._tag === "Token") boxOf.set(n, add("input", n.name, [shapeOf(n)]))
     else if (spec._tag !== "CustomObj") {
       weights ??= add("weights", "weights", [])
       weightCount++

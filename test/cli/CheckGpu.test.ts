@@ -11,7 +11,6 @@ import * as path from "node:path"
 
 const ROOT = path.join(import.meta.dirname, "../..")
 const SAMPLE = "test/fixtures/samples/mlp/input.tgm"
-const SCHEMAS = "test/fixtures/pt2/sample-schemas.json"
 
 const trtx = (env: Record<string, string>, ...args: Array<string>) => {
   const r = spawnSync(process.execPath, ["src/cli/bin.ts", ...args], { cwd: ROOT, encoding: "utf8", env: { ...process.env, ...env } })
@@ -24,7 +23,7 @@ describe("trtx load --check-gpu", () => {
     try {
       const cross = path.join(dir, "c.pt2")
       const out = path.join(dir, "l.pt2")
-      assert.strictEqual(trtx({}, "export", SAMPLE, "-o", cross, "--cross-compile", "--schemas", SCHEMAS, "--quiet").code, 0)
+      assert.strictEqual(trtx({}, "export", SAMPLE, "-o", cross, "--cross-compile", "--quiet").code, 0)
       const r = trtx({ CUDART_LIBRARY: "/nonexistent/libcudart.so.13" }, "load", cross, "-o", out, "--check-gpu")
       assert.strictEqual(r.code, 1)
       assert.match(
@@ -37,7 +36,7 @@ describe("trtx load --check-gpu", () => {
       assert.strictEqual(noAddon.code, 1)
       assert.match(noAddon.stderr, /^error: checkEngines: .*CUDA is unavailable \(addon-not-loaded\): .*missing\.node/)
       // Without the flag the addon is never touched.
-      assert.strictEqual(trtx({ TRTX_NATIVE_ADDON: path.join(dir, "missing.node") }, "load", cross, "-o", out, "--schemas", SCHEMAS, "--quiet").code, 0)
+      assert.strictEqual(trtx({ TRTX_NATIVE_ADDON: path.join(dir, "missing.node") }, "load", cross, "-o", out, "--quiet").code, 0)
     } finally {
       fs.rmSync(dir, { recursive: true, force: true })
     }

@@ -288,6 +288,8 @@ export const lines = (gm: Module.GraphModule): Array<string> => [...gm.graph.nod
 export const specText = (spec: Signature.InputSpec): string =>
   spec._tag === "UserInput"
     ? `UserInput:${spec.arg._tag === "ConstantArgument" ? `const(${String(spec.arg.value)})` : spec.arg.name}`
+    : spec._tag === "Token"
+    ? `Token:${spec.arg.name}`
     : `${spec._tag}:${spec.arg.name}=${spec.target}${spec._tag === "Buffer" ? (spec.persistent ? " persistent" : " non-persistent") : ""}`
 
 /** The names of the placeholders of a graph, in order. */

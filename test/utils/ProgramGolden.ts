@@ -505,6 +505,8 @@ export const ourInputSpecs = (sig: Signature.GraphSignature): Array<SpecView> =>
         return { kind: "tensor_constant", name: s.arg.name, target: s.target }
       case "CustomObj":
         return { kind: "custom_obj", name: s.arg.name, target: s.target }
+      case "Token":
+        throw new Error(`input spec Token (${s.arg.name}) is not handled by the golden helper`)
     }
   })
 

@@ -446,6 +446,8 @@ export const evalProgram = (ep: ExportedProgram, userInputs: ReadonlyArray<Term>
         if ((spec._tag === "CustomObj") !== (c._tag === "ScriptObject")) fail(`constant ${spec.target} is a ${c._tag}, spec says ${spec._tag}`)
         return stateTerm(c, spec.target)
       }
+      case "Token":
+        return fail(`token ${ph.name}: effect tokens are not evaluated`)
     }
   }, 0)
 }

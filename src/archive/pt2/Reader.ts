@@ -100,7 +100,7 @@ const tensorsOf = (
     const out = new Map<string, Tensor.Tensor | Tensor.ScriptObject>()
     for (const [key, meta] of Object.entries(config.config)) {
       const fqn = Json.unkey(key)
-      const path = `$.config${Json.formatPath([fqn])}`
+      const path = Json.child("$.config", fqn)
       const location = { archive, entry, path }
       if (meta.tensor_meta === null) {
         const obj = objects(fqn, meta, path)
@@ -133,7 +133,8 @@ const tensorsOf = (
       })
       const itemSize = Tensor.itemSize(t.dtype)
       const span = Tensor.elementsSpanned(t)
-      if (itemSize === undefined || (span > 0 && (t.storageOffset + span) * itemSize > storage.bytes.byteLength)) {
+      // `span` counts from the storage's start, the offset included.
+      if (itemSize === undefined || span * itemSize > storage.bytes.byteLength) {
         return yield* ArchiveError.at(
           { archive, entry: `${folder}${meta.path_name}`, path },
           "StorageTooSmall",

@@ -25,7 +25,6 @@ import * as Json from "../Json.ts"
 import * as Zip from "../zip/Zip.ts"
 import * as EngineRecord from "../../program/EngineRecord.ts"
 import type { ExportedProgram } from "../../program/ExportedProgram.ts"
-import type * as OpSchema from "../../graph/OpSchema.ts"
 import * as Meta from "../../graph/Meta.ts"
 import type { ScriptObject, Storage, Tensor } from "../../graph/Tensor.ts"
 import * as Pickle from "./Pickle.ts"
@@ -35,14 +34,13 @@ import * as Serialize from "./Serialize.ts"
 // ===== Models =====
 
 /**
- * What the writer needs besides the program.
+ * What the writer may add besides the program (whose operator schemas travel with it:
+ * `ExportedProgram.opSchemas`).
  *
  * @since 0.1.0
  * @category models
  */
 export interface Options {
-  /** Schemas of the program's operators (the builtins of `OpSchema` are always known). */
-  readonly schemas: OpSchema.OpSchemas
   /** `extra/<name>` entries, as `torch.export.save(..., extra_files=...)` writes them. */
   readonly extraFiles?: Readonly<Record<string, string>>
 }
@@ -110,12 +108,12 @@ const fromResult = <A>(r: Result.Result<A, ArchiveError.ArchiveError>): Effect.E
  */
 export const entries = (
   ep: ExportedProgram,
-  options: Options,
+  options: Options | undefined,
   root: string,
   archive: string
 ): Effect.Effect<Array<Zip.ZipWriteEntry>, ArchiveError.ArchiveError> =>
   Effect.gen(function*() {
-    const records = Serialize.serialize(ep, options.schemas, { archive })
+    const records = Serialize.serialize(ep, { archive })
     if (Result.isFailure(records)) return yield* Effect.fail(records.failure)
     const out: Array<Zip.ZipWriteEntry> = []
     const put = (name: string, data: Uint8Array) => out.push({ name: `${root}/${name}`, data, compress: false })
@@ -151,7 +149,7 @@ export const entries = (
 
     put("models/model.json", Json.encode(Serialize.encode(records.success)))
     put("data/sample_inputs/model.pt", new Uint8Array(0))
-    for (const [name, content] of Object.entries(options.extraFiles ?? {})) put(`extra/${name}`, text(content))
+    for (const [name, content] of Object.entries(options?.extraFiles ?? {})) put(`extra/${name}`, text(content))
     put("archive_format", text("pt2"))
     put("archive_version", text("0"))
     put(".data/version", text("6\n"))
@@ -177,7 +175,7 @@ export const rootFor = (file: string): string => {
  * @since 0.1.0
  * @category encoding
  */
-export const writeFile = (path: string, ep: ExportedProgram, options: Options): Effect.Effect<void, ArchiveError.ArchiveError> =>
+export const writeFile = (path: string, ep: ExportedProgram, options?: Options): Effect.Effect<void, ArchiveError.ArchiveError> =>
   Effect.flatMap(entries(ep, options, rootFor(path), path), (es) => Zip.writeFile(path, es))
 
 /**
@@ -186,5 +184,5 @@ export const writeFile = (path: string, ep: ExportedProgram, options: Options): 
  * @since 0.1.0
  * @category encoding
  */
-export const toBytes = (ep: ExportedProgram, options: Options): Effect.Effect<Uint8Array, ArchiveError.ArchiveError> =>
+export const toBytes = (ep: ExportedProgram, options?: Options): Effect.Effect<Uint8Array, ArchiveError.ArchiveError> =>
   Effect.flatMap(entries(ep, options, "archive", "<bytes>"), Zip.toBytes)

@@ -95,7 +95,9 @@ class Decoder {
   root(record: Records.GraphModuleRecord): Module.GraphModule {
     const graphModules: Array<readonly [Module.GraphModule, Records.GraphModuleRecord, string]> = []
     const root = this.module(record, "$", graphModules) as Module.GraphModule
-    if (record.graph.symbols !== undefined) root.symbols = new Map(Json.entries(record.graph.symbols))
+    if (record.graph.symbols !== undefined) {
+      root.symbols = new Map(Json.entries(record.graph.symbols).map(([name, r]) => [name, symbolInfo(r)]))
+    }
     // Targets resolve only once the whole tree exists.
     for (const [gm, rec, path] of graphModules) this.checkTargets(gm, rec, path)
     return root
@@ -360,6 +362,13 @@ export const decodeOpSchemas = (
   })
   return out
 }
+
+const symbolInfo = (r: Records.SymbolRecord): Module.SymbolInfo => ({
+  hint: r.hint,
+  min: r.min,
+  max: r.max,
+  ...(r.assumptions === undefined ? {} : { assumptions: Json.entries(r.assumptions) })
+})
 
 /**
  * A float from its archive form (`"inf"`, `"-inf"`, `"nan"` for the non-finite ones).

@@ -103,6 +103,13 @@ export const encodeRoot = (root: Module.GraphModule): Encoded => {
   return { root: module(root, true) as Records.GraphModuleRecord, entries }
 }
 
+const symbolRecord = (s: Module.SymbolInfo): Records.SymbolRecord => ({
+  hint: s.hint,
+  min: s.min,
+  max: s.max,
+  ...(s.assumptions === undefined ? {} : { assumptions: Object.fromEntries(s.assumptions) })
+})
+
 /**
  * Encodes a graph.
  *
@@ -113,7 +120,7 @@ export const graph = (
   g: Graph,
   inSpec: string | null,
   outSpec: string | null,
-  symbols: ReadonlyMap<string, Module.SymbolRange> | undefined
+  symbols: ReadonlyMap<string, Module.SymbolInfo> | undefined
 ): Records.GraphRecord => {
   const nodes: Array<Records.NodeRecord> = []
   for (const n of g.nodes()) {
@@ -133,7 +140,7 @@ export const graph = (
     nodes,
     in_spec: inSpec,
     out_spec: outSpec,
-    ...(symbols === undefined ? {} : { symbols: Object.fromEntries([...symbols].map(([k, v]) => [Json.key(k), v])) })
+    ...(symbols === undefined ? {} : { symbols: Object.fromEntries([...symbols].map(([k, v]) => [Json.key(k), symbolRecord(v)])) })
   }
 }
 

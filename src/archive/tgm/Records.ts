@@ -156,12 +156,23 @@ export const NodeRecord = Schema.Struct({
 export type NodeRecord = typeof NodeRecord.Type
 
 /**
- * A symbol's example value and range (`max` null: unbounded).
+ * A symbol's example value, range and sympy assumptions. `hint` is null for an unbacked symbol (`u0`: a
+ * data-dependent size); `min` or `max` null: unbounded on that side. `assumptions` (optional) are the
+ * symbol's own in `srepr` order (`{"positive": true, "integer": true}`); without them trtx assumes torch's
+ * (`SymExpr.defaultAssumptions`). Null hints and bounds and the assumptions are trtx additions to the
+ * shared spec (`docs/divergences.md`).
  *
  * @since 0.1.0
  * @category models
  */
-export const SymbolRecord = Schema.Struct({ hint: Schema.Int, min: Schema.Int, max: Schema.NullOr(Schema.Int) })
+export const SymbolRecord = Schema.Struct({
+  hint: Schema.NullOr(Schema.Int),
+  min: Schema.NullOr(Schema.Int),
+  max: Schema.NullOr(Schema.Int),
+  assumptions: Schema.optionalKey(Schema.Record(Schema.String, Schema.Boolean))
+})
+/** @since 0.1.0 @category models */
+export type SymbolRecord = typeof SymbolRecord.Type
 
 /**
  * A graph: nodes in graph order, the pytree specs, and (root only) the symbols.

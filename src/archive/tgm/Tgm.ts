@@ -18,7 +18,6 @@ import * as ArchiveError from "../ArchiveError.ts"
 import * as Json from "../Json.ts"
 import * as Zip from "../zip/Zip.ts"
 import type { GraphModule } from "../../graph/Module.ts"
-import type * as OpSchema from "../../graph/OpSchema.ts"
 import * as Decode from "./Decode.ts"
 import * as Encode from "./Encode.ts"
 import * as Records from "./Records.ts"
@@ -38,28 +37,6 @@ export interface Producer {
 }
 
 /**
- * What an archive holds: the module tree, and the operator schemas of `op_schemas.json` (empty when the
- * archive has no such entry).
- *
- * @since 0.1.0
- * @category models
- */
-export interface Archive {
-  readonly module: GraphModule
-  readonly schemas: OpSchema.OpSchemas
-}
-
-/**
- * What {@link entries} may write besides the module: `schemas` becomes `op_schemas.json`.
- *
- * @since 0.1.0
- * @category models
- */
-export interface WriteOptions {
-  readonly schemas?: OpSchema.OpSchemas
-}
-
-/**
  * The producer trtx writes.
  *
  * @since 0.1.0
@@ -70,12 +47,13 @@ export const trtxProducer: Producer = { torch: null, torch_tensorrt: null, tool:
 // ===== Decoding =====
 
 /**
- * Reads a `.tgm` archive from a file or from bytes: the module and the operator schemas it carries.
+ * Reads a `.tgm` archive from a file or from bytes: the module, holding the operator schemas of
+ * `op_schemas.json` where the archive has one (`GraphModule.opSchemas`).
  *
  * @since 0.1.0
  * @category decoding
  */
-export const readArchive = (source: Zip.ZipSource): Effect.Effect<Archive, ArchiveError.ArchiveError> =>
+export const read = (source: Zip.ZipSource): Effect.Effect<GraphModule, ArchiveError.ArchiveError> =>
   Effect.scoped(
     Effect.gen(function*() {
       const zip = yield* Zip.open(source)
@@ -112,12 +90,14 @@ export const readArchive = (source: Zip.ZipSource): Effect.Effect<Archive, Archi
           archive,
           entry: Records.SCHEMAS_ENTRY
         })
-        : []
+        : undefined
       return yield* Effect.suspend(() => {
         try {
           const module = Decode.decodeRoot(root, entries, { archive, entry: "module.json" })
-          const schemas = Decode.decodeOpSchemas(schemaTexts, { archive, entry: Records.SCHEMAS_ENTRY })
-          return Effect.succeed({ module, schemas })
+          if (schemaTexts !== undefined) {
+            module.opSchemas = Decode.decodeOpSchemas(schemaTexts, { archive, entry: Records.SCHEMAS_ENTRY })
+          }
+          return Effect.succeed(module)
         } catch (e) {
           if (e instanceof ArchiveError.ArchiveError) return Effect.fail(e)
           throw e // a bug, not bad input: let it surface as a defect
@@ -125,24 +105,6 @@ export const readArchive = (source: Zip.ZipSource): Effect.Effect<Archive, Archi
       })
     })
   )
-
-/**
- * Reads a `.tgm` archive from a file or from bytes: the module (a bad `op_schemas.json` still fails it).
- *
- * @since 0.1.0
- * @category decoding
- */
-export const read = (source: Zip.ZipSource): Effect.Effect<GraphModule, ArchiveError.ArchiveError> =>
-  Effect.map(readArchive(source), (a) => a.module)
-
-/**
- * Reads a `.tgm` file: the module and the operator schemas it carries.
- *
- * @since 0.1.0
- * @category decoding
- */
-export const readArchiveFile = (path: string): Effect.Effect<Archive, ArchiveError.ArchiveError> =>
-  readArchive({ _tag: "File", path })
 
 /**
  * Reads a `.tgm` file.
@@ -165,17 +127,13 @@ export const readBytes = (bytes: Uint8Array, label = "<bytes>"): Effect.Effect<G
 // ===== Encoding =====
 
 /**
- * The entries of the archive of a module: `format.json`, `module.json`, `op_schemas.json` when
- * `options.schemas` is given, then storages and engines.
+ * The entries of the archive of a module: `format.json`, `module.json`, `op_schemas.json` when the module
+ * holds operator schemas (`GraphModule.opSchemas`), then storages and engines.
  *
  * @since 0.1.0
  * @category encoding
  */
-export const entries = (
-  root: GraphModule,
-  producer: Producer = trtxProducer,
-  options: WriteOptions = {}
-): Array<Zip.ZipWriteEntry> => {
+export const entries = (root: GraphModule, producer: Producer = trtxProducer): Array<Zip.ZipWriteEntry> => {
   const encoded = Encode.encodeRoot(root)
   const out: Array<Zip.ZipWriteEntry> = [
     {
@@ -185,8 +143,8 @@ export const entries = (
     },
     { name: "module.json", data: Json.encode(encoded.root), compress: true }
   ]
-  if (options.schemas !== undefined) {
-    out.push({ name: Records.SCHEMAS_ENTRY, data: Json.encode(Encode.opSchemas(options.schemas)), compress: true })
+  if (root.opSchemas !== undefined) {
+    out.push({ name: Records.SCHEMAS_ENTRY, data: Json.encode(Encode.opSchemas(root.opSchemas)), compress: true })
   }
   for (const [name, data] of encoded.entries) out.push({ name, data, compress: false })
   return out
@@ -198,13 +156,8 @@ export const entries = (
  * @since 0.1.0
  * @category encoding
  */
-export const writeFile = (
-  path: string,
-  root: GraphModule,
-  producer?: Producer,
-  options?: WriteOptions
-): Effect.Effect<void, ArchiveError.ArchiveError> =>
-  Effect.suspend(() => Zip.writeFile(path, entries(root, producer, options)))
+export const writeFile = (path: string, root: GraphModule, producer?: Producer): Effect.Effect<void, ArchiveError.ArchiveError> =>
+  Effect.suspend(() => Zip.writeFile(path, entries(root, producer)))
 
 /**
  * A module's `.tgm` archive as bytes.
@@ -212,8 +165,5 @@ export const writeFile = (
  * @since 0.1.0
  * @category encoding
  */
-export const toBytes = (
-  root: GraphModule,
-  producer?: Producer,
-  options?: WriteOptions
-): Effect.Effect<Uint8Array, ArchiveError.ArchiveError> => Effect.suspend(() => Zip.toBytes(entries(root, producer, options)))
+export const toBytes = (root: GraphModule, producer?: Producer): Effect.Effect<Uint8Array, ArchiveError.ArchiveError> =>
+  Effect.suspend(() => Zip.toBytes(entries(root, producer)))

@@ -15,19 +15,15 @@ import * as Reader from "../../../src/archive/pt2/Reader.ts"
 import * as Serialize from "../../../src/archive/pt2/Serialize.ts"
 import * as Writer from "../../../src/archive/pt2/Writer.ts"
 import type { ExportedProgram } from "../../../src/program/ExportedProgram.ts"
-import * as OpSchema from "../../../src/graph/OpSchema.ts"
 import * as C from "../../utils/TgmCraft.ts"
 import { flip, seedOf, slots } from "../../utils/Mutate.ts"
 
 const SAMPLES = path.join(import.meta.dirname, "../../fixtures/samples")
-const SCHEMAS = Result.getOrThrow(OpSchema.parseAll(
-  JSON.parse(fs.readFileSync(path.join(import.meta.dirname, "../../fixtures/pt2/sample-schemas.json"), "utf8"))
-))
 
 // ===== Outcomes =====
 
 const records = (ep: ExportedProgram) => {
-  const r = Serialize.serialize(ep, SCHEMAS, { archive: "fuzz" })
+  const r = Serialize.serialize(ep, { archive: "fuzz" })
   return Result.isSuccess(r) ? JSON.stringify(Serialize.encode(r.success), (_k, v) => (typeof v === "bigint" ? String(v) : v)) : undefined
 }
 
@@ -41,7 +37,7 @@ const check = (bytes: Uint8Array, family: string, label: string) =>
     const exit = yield* Effect.exit(Reader.readBytes(bytes, label).pipe(Effect.timeout("5 seconds")))
     if (exit._tag === "Success") {
       const program = exit.value.program
-      const written = yield* Effect.exit(Writer.toBytes(program, { schemas: SCHEMAS }))
+      const written = yield* Effect.exit(Writer.toBytes(program))
       if (written._tag === "Failure") {
         // A mutated operator name can have no schema: the writer refuses it, located, and nothing else.
         const e = Cause.findErrorOption(written.cause)
@@ -89,7 +85,7 @@ const reference = (name: string, cross: boolean) =>
 const ours = (name: string, cross: boolean) =>
   Effect.gen(function*() {
     const { program } = yield* Reader.readBytes(reference(name, cross))
-    return yield* Writer.toBytes(program, { schemas: SCHEMAS })
+    return yield* Writer.toBytes(program)
   })
 
 

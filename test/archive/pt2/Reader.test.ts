@@ -21,12 +21,8 @@ import type { ScriptObject, Tensor } from "../../../src/graph/Tensor.ts"
 import * as Exporter from "../../../src/passes/Exporter.ts"
 import * as EngineRecord from "../../../src/program/EngineRecord.ts"
 import type { ExportedProgram } from "../../../src/program/ExportedProgram.ts"
-import * as OpSchema from "../../../src/graph/OpSchema.ts"
 
 const SAMPLES = path.join(import.meta.dirname, "../../fixtures/samples")
-const SCHEMAS = Result.getOrThrow(OpSchema.parseAll(
-  JSON.parse(fs.readFileSync(path.join(import.meta.dirname, "../../fixtures/pt2/sample-schemas.json"), "utf8"))
-))
 const CASES = ["cnn_bn", "first_gpu", "kwargs_pytree", "mlp", "multi_out", "single_engine", "synth_1k"]
 const referenceFile = (name: string, cross: boolean) =>
   path.join(SAMPLES, name, `ep${cross ? "_cross" : ""}${name === "cnn_bn" ? ".persistent_patch" : ""}.pt2`)
@@ -35,7 +31,7 @@ const referenceJson = (name: string, cross: boolean): any =>
     typeof v === "number" && !Number.isSafeInteger(v) && Number.isInteger(v) && ctx?.source !== undefined ? BigInt(ctx.source) : v)
 
 const serialized = (ep: ExportedProgram): any => {
-  const records = Serialize.serialize(ep, SCHEMAS, { archive: "test" })
+  const records = Serialize.serialize(ep, { archive: "test" })
   if (Result.isFailure(records)) throw records.failure
   return Serialize.encode(records.success)
 }
@@ -112,18 +108,18 @@ describe("pt2 reader: torch's archives", () => {
       it.effect(`${name} (${cross ? "cross" : "plain"}): write(read(f)) reads back the same, and is a fixpoint`, () =>
         Effect.gen(function*() {
           const first = (yield* Reader.readFile(referenceFile(name, cross))).program
-          const bytes = yield* Writer.toBytes(first, { schemas: SCHEMAS })
+          const bytes = yield* Writer.toBytes(first)
           const second = (yield* Reader.readBytes(bytes)).program
           assert.deepStrictEqual(serialized(second), serialized(first))
           assertSamePayloads(first, second, name)
-          assert.deepStrictEqual(yield* Writer.toBytes(second, { schemas: SCHEMAS }), bytes)
+          assert.deepStrictEqual(yield* Writer.toBytes(second), bytes)
         }))
 
       it.effect(`${name} (${cross ? "cross" : "plain"}): read(write(ep)) is ep`, () =>
         Effect.gen(function*() {
           const gm = yield* Tgm.readFile(path.join(SAMPLES, name, "input.tgm"))
           const ep = yield* Exporter.exportModule(gm, { crossCompile: cross })
-          const back = (yield* Reader.readBytes(yield* Writer.toBytes(ep, { schemas: SCHEMAS }))).program
+          const back = (yield* Reader.readBytes(yield* Writer.toBytes(ep))).program
           assert.deepStrictEqual(serialized(back), serialized(ep))
           assertSamePayloads(ep, back, name)
           assert.deepStrictEqual(back.graphSignature, ep.graphSignature)
@@ -136,7 +132,7 @@ describe("pt2 reader: torch's archives", () => {
     Effect.gen(function*() {
       const ep = (yield* Reader.readFile(referenceFile("mlp", false))).program
       const extraFiles = { "notes.txt": "héllo\n", "a.json": "{}" }
-      const back = yield* Reader.readBytes(yield* Writer.toBytes(ep, { schemas: SCHEMAS, extraFiles }))
+      const back = yield* Reader.readBytes(yield* Writer.toBytes(ep, { extraFiles }))
       assert.deepStrictEqual(back.extraFiles, extraFiles)
     }))
 })

@@ -5,7 +5,7 @@
  * docs/conformance.md.)
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Result } from "effect"
+import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -14,12 +14,8 @@ import * as Writer from "../../../src/archive/pt2/Writer.ts"
 import * as Tgm from "../../../src/archive/tgm/Tgm.ts"
 import * as Zip from "../../../src/archive/zip/Zip.ts"
 import * as Exporter from "../../../src/passes/Exporter.ts"
-import * as OpSchema from "../../../src/graph/OpSchema.ts"
 
 const SAMPLES = path.join(import.meta.dirname, "../../fixtures/samples")
-const SCHEMAS = Result.getOrThrow(OpSchema.parseAll(
-  JSON.parse(fs.readFileSync(path.join(import.meta.dirname, "../../fixtures/pt2/sample-schemas.json"), "utf8"))
-))
 const CASES = ["cnn_bn", "first_gpu", "kwargs_pytree", "mlp", "multi_out", "single_engine", "synth_1k"]
 
 // Every entry of an archive, by its name under the root, in order.
@@ -36,7 +32,7 @@ const ours = (name: string, cross: boolean) =>
   Effect.gen(function*() {
     const gm = yield* Tgm.readFile(path.join(SAMPLES, name, "input.tgm"))
     const ep = yield* Exporter.exportModule(gm, { crossCompile: cross })
-    return { ep, bytes: yield* Writer.toBytes(ep, { schemas: SCHEMAS }) }
+    return { ep, bytes: yield* Writer.toBytes(ep) }
   })
 
 const referenceArchive = (name: string, cross: boolean) =>
@@ -95,10 +91,10 @@ describe("pt2 writer", () => {
   it.effect("the same program always gives the same bytes, and writeFile writes them under the file's name", () =>
     Effect.gen(function*() {
       const { ep, bytes } = yield* ours("cnn_bn", false)
-      assert.deepStrictEqual(yield* Writer.toBytes(ep, { schemas: SCHEMAS }), bytes)
+      assert.deepStrictEqual(yield* Writer.toBytes(ep), bytes)
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), "trtx-pt2-"))
       const file = path.join(dir, "my.model.pt2")
-      yield* Writer.writeFile(file, ep, { schemas: SCHEMAS })
+      yield* Writer.writeFile(file, ep)
       const written = yield* unzip(fs.readFileSync(file), file)
       assert.strictEqual(written.root, "my.model")
       assert.deepStrictEqual([...written.entries.keys()], [...(yield* unzip(bytes, "b")).entries.keys()])
@@ -108,18 +104,26 @@ describe("pt2 writer", () => {
   it.effect("extra files are written under extra/", () =>
     Effect.gen(function*() {
       const { ep } = yield* ours("mlp", false)
-      const bytes = yield* Writer.toBytes(ep, { schemas: SCHEMAS, extraFiles: { "metadata": "{\"a\": 1}" } })
+      const bytes = yield* Writer.toBytes(ep, { extraFiles: { "metadata": "{\"a\": 1}" } })
       assert.strictEqual(new TextDecoder().decode((yield* unzip(bytes, "x")).entries.get("extra/metadata")), "{\"a\": 1}")
     }))
 
   it.effect("a program the writer cannot express fails with Unserializable and writes no file", () =>
     Effect.gen(function*() {
       const { ep } = yield* ours("mlp", false)
+      // A custom operator nobody gave the schema of, in place of the gelu.
+      const g = ep.graphModule.graph
+      const gelu = g.findNodes("call_function", "torch.ops.aten.gelu.default")[0]!
+      const custom = g.insertingBefore(gelu, () =>
+        g.callFunction("torch.ops.mylib.custom_gelu.default", gelu.args, {}, { name: "custom_gelu", meta: { ...gelu.meta } }))
+      gelu.replaceAllUsesWith(custom)
+      g.eraseNode(gelu)
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), "trtx-pt2-"))
       const file = path.join(dir, "bad.pt2")
-      const e = yield* Effect.flip(Writer.writeFile(file, ep, { schemas: new Map() }))
+      const e = yield* Effect.flip(Writer.writeFile(file, ep))
       assert.strictEqual(e.fault, "Unserializable")
-      assert.strictEqual(e.node, "gelu")
+      assert.strictEqual(e.node, "custom_gelu")
+      assert.include(e.detail, "torch.ops.mylib.custom_gelu.default")
       assert.isFalse(fs.existsSync(file))
       fs.rmSync(dir, { recursive: true })
     }))

@@ -1,0 +1,159 @@
+/**
+ * Symbolic shapes in `.pt2` archives, one rule of `Serialize.ts`, `Deserialize.ts` and `SymbolicValues.ts`
+ * each: sizes as sympy `srepr` with their hints, symbolic values (`sym_size`, `_operator.*`, unbacked
+ * symbols), symbolic arguments, range constraints, and the round trip.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Result } from "effect"
+import * as Reader from "../../../src/archive/pt2/Reader.ts"
+import * as Serialize from "../../../src/archive/pt2/Serialize.ts"
+import * as Writer from "../../../src/archive/pt2/Writer.ts"
+import * as Argument from "../../../src/graph/Argument.ts"
+import type { TensorMeta, Val } from "../../../src/graph/Meta.ts"
+import * as Module from "../../../src/graph/Module.ts"
+import * as ExportedProgram from "../../../src/program/ExportedProgram.ts"
+import { rangeConstraints } from "../../../src/passes/ExportSignature.ts"
+
+const S0 = "Symbol('s0', positive=True, integer=True)"
+const U0 = "Symbol('u0', integer=True)"
+
+const meta = (shape: ReadonlyArray<number | string>, stride: ReadonlyArray<number | string>, dtype = "float32"): Val => ({
+  tensor: { shape, stride, storage_offset: 0, dtype, device: "cuda:0", requires_grad: false } satisfies TensorMeta
+})
+
+/**
+ * x: [s0, 8] -> n = sym_size(x, 0) -> m = n * 2 -> v = x.view(m, 4) -> (v, m); plus an unbacked count
+ * k = nonzero(x).size(0), asserted >= 0.
+ */
+const program = () => {
+  const gm = new Module.GraphModule()
+  const g = gm.graph
+  const x = g.placeholder("x", { meta: { val: meta(["s0", 8], [8, 1]) } })
+  const n = g.callFunction("torch.ops.aten.sym_size.int", [x, 0], {}, { name: "sym_size_int", meta: { val: { sym_int: "s0" } } })
+  const m = g.callFunction("_operator.mul", [n, 2], {}, { name: "mul", meta: { val: { sym_int: "2*s0" } } })
+  const v = g.callFunction("torch.ops.aten.view.default", [x, [m, 4]], {}, { name: "view", meta: { val: meta(["2*s0", 4], [4, 1]) } })
+  const nz = g.callFunction("torch.ops.aten.nonzero.default", [x], {}, { name: "nonzero", meta: { val: meta(["u0", 2], [2, 1], "int64") } })
+  const k = g.callFunction("torch.ops.aten.sym_size.int", [nz, 0], {}, { name: "sym_size_int_1", meta: { val: { sym_int: "u0" } } })
+  const ge = g.callFunction("_operator.ge", [k, 0], {}, { name: "ge", meta: { val: { sym_bool: "u0 >= 0" } } })
+  g.callFunction("torch.ops.aten._assert_scalar.default", [ge, "Runtime assertion failed for expression u0 >= 0 on node 'ge'"], {}, {
+    name: "_assert_scalar_default",
+    meta: {}
+  })
+  g.output(Argument.tuple(v, m))
+  gm.symbols = new Map([
+    ["s0", { hint: 4, min: 2, max: 64 }],
+    ["u0", { hint: null, min: 0, max: null }]
+  ])
+  return ExportedProgram.make({
+    graphModule: gm,
+    graphSignature: {
+      inputSpecs: [{ _tag: "UserInput", arg: { _tag: "TensorArgument", name: "x" } }],
+      outputSpecs: [
+        { _tag: "UserOutput", arg: { _tag: "TensorArgument", name: "view" } },
+        { _tag: "UserOutput", arg: { _tag: "SymIntArgument", name: "mul" } }
+      ]
+    },
+    stateDict: new Map(),
+    constants: new Map(),
+    rangeConstraints: rangeConstraints(gm),
+    moduleCallGraph: []
+  })
+}
+
+const json = (ep: ExportedProgram.ExportedProgram): any => {
+  const r = Serialize.serialize(ep, { archive: "t" })
+  if (Result.isFailure(r)) throw r.failure
+  return Serialize.encode(r.success)
+}
+
+describe("symbolic shapes in .pt2", () => {
+  it("sizes are sympy srepr with the hint of the symbols; an unbacked size has none", () => {
+    const g = json(program()).graph_module.graph
+    assert.deepStrictEqual(g.tensor_values.x.sizes, [{ as_expr: { expr_str: S0, hint: { as_int: 4 } } }, { as_int: 8 }])
+    assert.deepStrictEqual(g.tensor_values.view.sizes[0], {
+      as_expr: { expr_str: `Mul(Integer(2), ${S0})`, hint: { as_int: 8 } }
+    })
+    assert.deepStrictEqual(g.tensor_values.nonzero.sizes[0], { as_expr: { expr_str: U0, hint: null } })
+  })
+
+  it("symbolic values go to sym_int_values and sym_bool_values, by name", () => {
+    const g = json(program()).graph_module.graph
+    assert.deepStrictEqual(g.sym_int_values.sym_size_int, { as_expr: { expr_str: S0, hint: { as_int: 4 } } })
+    assert.deepStrictEqual(g.sym_int_values.mul, { as_expr: { expr_str: `Mul(Integer(2), ${S0})`, hint: { as_int: 8 } } })
+    assert.deepStrictEqual(g.sym_int_values.sym_size_int_1, { as_expr: { expr_str: U0, hint: null } })
+    assert.deepStrictEqual(g.sym_bool_values.ge, { as_expr: { expr_str: `GreaterThan(${U0}, Integer(0))`, hint: null } })
+  })
+
+  it("a symbolic op's inputs are positional and named by its parameters; its output is its value", () => {
+    const nodes = json(program()).graph_module.graph.nodes
+    const mul = nodes.find((n: any) => n.name === "mul")
+    assert.deepStrictEqual(mul.inputs, [
+      { name: "a", arg: { as_sym_int: { as_name: "sym_size_int" } }, kind: 1 },
+      { name: "b", arg: { as_int: 2 }, kind: 1 }
+    ])
+    assert.deepStrictEqual(mul.outputs, [{ as_sym_int: { as_name: "mul" } }])
+    const size = nodes.find((n: any) => n.name === "sym_size_int")
+    assert.deepStrictEqual(size.inputs.map((i: any) => i.name), ["self", "dim"])
+  })
+
+  it("a list mixing symbolic and plain ints is as_sym_ints", () => {
+    const view = json(program()).graph_module.graph.nodes.find((n: any) => n.name === "view")
+    assert.deepStrictEqual(view.inputs[1], { name: "size", arg: { as_sym_ints: [{ as_name: "mul" }, { as_int: 4 }] }, kind: 1 })
+  })
+
+  it("range constraints name every symbol used, unbounded ends null", () => {
+    assert.deepStrictEqual(json(program()).range_constraints, { s0: { min_val: 2, max_val: 64 }, u0: { min_val: 0, max_val: null } })
+  })
+
+  it.effect("read back, the program has the same texts and symbols, and writes the same bytes", () =>
+    Effect.gen(function*() {
+      const bytes = yield* Writer.toBytes(program())
+      const back = (yield* Reader.readBytes(bytes)).program
+      const view = back.graphModule.graph.findNodes("call_function", "torch.ops.aten.view.default")[0]!
+      assert.deepStrictEqual((view.meta.val as { tensor: TensorMeta }).tensor.shape, ["2*s0", 4])
+      assert.deepStrictEqual(back.graphModule.symbols?.get("s0"), {
+        hint: 4,
+        min: 2,
+        max: 64,
+        assumptions: [["positive", true], ["integer", true]]
+      })
+      assert.deepStrictEqual(back.graphModule.symbols?.get("u0")?.hint, null)
+      assert.deepStrictEqual(yield* Writer.toBytes(back), bytes)
+    }))
+
+  it.effect("a hint is recovered from an affine expression when the symbol never stands alone", () =>
+    Effect.gen(function*() {
+      const gm = new Module.GraphModule()
+      const x = gm.graph.placeholder("x", { meta: { val: meta(["2*s0 + 1", 8], [8, 1]) } })
+      gm.graph.output(Argument.tuple(x))
+      gm.symbols = new Map([["s0", { hint: 4, min: 2, max: 64 }]])
+      const ep = ExportedProgram.make({
+        graphModule: gm,
+        graphSignature: {
+          inputSpecs: [{ _tag: "UserInput", arg: { _tag: "TensorArgument", name: "x" } }],
+          outputSpecs: [{ _tag: "UserOutput", arg: { _tag: "TensorArgument", name: "x" } }]
+        },
+        stateDict: new Map(),
+        constants: new Map(),
+        rangeConstraints: rangeConstraints(gm),
+        moduleCallGraph: []
+      })
+      const bytes = yield* Writer.toBytes(ep)
+      const back = (yield* Reader.readBytes(bytes)).program
+      assert.strictEqual(back.graphModule.symbols?.get("s0")?.hint, 4)
+      assert.deepStrictEqual(yield* Writer.toBytes(back), bytes)
+    }))
+
+  it("a text that is not an expression is refused, located at the node", () => {
+    const ep = program()
+    const x = ep.graphModule.graph.findNodes("placeholder")[0]!
+    x.meta = { val: meta(["s0 +* 2", 8], [8, 1]) }
+    const r = Serialize.serialize(ep, { archive: "t" })
+    assert.isTrue(Result.isFailure(r))
+    if (Result.isFailure(r)) {
+      assert.strictEqual(r.failure.fault, "Unserializable")
+      assert.strictEqual(r.failure.node, "x")
+      assert.include(r.failure.detail, "s0 +* 2")
+    }
+  })
+})
