@@ -28,7 +28,7 @@ children expose ``_pack_engine_info()`` (``TorchTensorRTModule``, or the stand-i
   every argument. It is the JSON form that ``trtx export --schemas FILE`` takes.
 
 Only the standard library and torch are used. Nothing is pickled: values with no form in the archive
-(a SymFloat argument, a non-tensor ``get_attr`` target, an unbacked symbol...) stop the dump with a
+(a SymFloat argument, a non-tensor ``get_attr`` target...) stop the dump with a
 :class:`DumpError` that names the module, the node and the argument.
 
 Example::
@@ -363,6 +363,12 @@ class _Dumper:
         if isinstance(v, torch.SymInt):
             dim = self.dim(v)
             return {"int": dim} if isinstance(dim, int) else {"sym_int": dim}
+        if isinstance(v, torch.SymBool):
+            constant = _constant_bool(v.node.expr)
+            return {"bool": constant} if constant is not None else {"sym_bool": self.sym_expr(v)}
+        if isinstance(v, torch.SymFloat):
+            expr = v.node.expr
+            return {"float": _json_float(float(expr))} if expr.is_number else {"sym_float": self.sym_expr(v)}
         if isinstance(v, float):
             return {"float": _json_float(v)}
         if isinstance(v, (list, tuple)):
@@ -395,13 +401,22 @@ class _Dumper:
         return int(s)
 
     def sym_int(self, s: torch.SymInt) -> str:
+        return self.sym_expr(s)
+
+    def sym_expr(self, s: Any) -> str:
+        """The expression of a SymInt, SymBool or SymFloat as sympy prints it (``str``), its symbols noted."""
         expr = s.node.expr
         for symbol in sorted(expr.free_symbols, key=str):
             self._symbols.setdefault(str(symbol), (symbol, s.node.shape_env))
         return str(expr)
 
     def symbol_table(self) -> Dict[str, Dict[str, Any]]:
-        """``symbols``: each symbol met, with its hint and value range (max ``None``: unbounded)."""
+        """``symbols``: each symbol met, with its hint, its value range and its sympy assumptions.
+
+        An unbacked symbol (``u0``, from a data-dependent size) has no hint (``null``); an unbounded end of a
+        range is ``null``. ``assumptions`` are the symbol's own, in the order ``sympy.srepr`` prints them
+        (``Symbol('s0', positive=True, integer=True)``), since torch writes them into ``.pt2`` archives.
+        """
         out = {}
         for name, (symbol, shape_env) in self._symbols.items():
             # torch 2.11 renamed var_to_val (the example values of backed symbols) to backed_var_to_val.
@@ -409,17 +424,38 @@ class _Dumper:
             if hints is None and shape_env is not None:
                 hints = shape_env.var_to_val
             hint = hints.get(symbol) if hints is not None else None
-            if hint is None:
-                raise DumpError(f"symbol {name} has no hint (an unbacked symbol); the archive needs an example value")
-            bounds = shape_env.var_to_range.get(symbol)
+            bounds = shape_env.var_to_range.get(symbol) if shape_env is not None else None
             low, high = (bounds.lower, bounds.upper) if bounds is not None else (None, None)
-            if low is None or not _finite(low):
-                raise DumpError(f"symbol {name} has no finite lower bound ({low})")
-            out[name] = {"hint": int(hint), "min": int(low), "max": int(high) if high is not None and _finite(high) else None}
+            out[name] = {
+                "hint": int(hint) if hint is not None else None,
+                "min": int(low) if low is not None and _finite(low) else None,
+                "max": int(high) if high is not None and _finite(high) else None,
+                "assumptions": _assumptions(symbol),
+            }
         return out
 
 
 # ------------------------------------------------------------------------------------------- helpers
+
+
+def _assumptions(symbol: Any) -> Dict[str, bool]:
+    """A sympy symbol's assumptions as ``srepr`` prints them: sympy 1.12+ keeps them in
+    ``_assumptions_orig``, earlier versions in ``_assumptions.generator``."""
+    given = getattr(symbol, "_assumptions_orig", None)
+    if given is None:
+        given = symbol._assumptions.generator
+    return {str(k): bool(v) for k, v in given.items()}
+
+
+def _constant_bool(expr: Any) -> Optional[bool]:
+    """The value of a sympy boolean that is a constant (``true`` / ``false``), else None."""
+    import sympy  # torch's own dependency
+
+    if expr is sympy.true:
+        return True
+    if expr is sympy.false:
+        return False
+    return None
 
 
 def _child(path: str, kind: str, name: str) -> str:
