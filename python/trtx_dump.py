@@ -304,6 +304,8 @@ class _Dumper:
             return int(a) if abs(a) <= _SAFE_INT else {"int": str(int(a))}
         if isinstance(a, float):
             return {"float": _json_float(a)}
+        if isinstance(a, complex):
+            return {"complex": [_json_float(a.real), _json_float(a.imag)]}
         if isinstance(a, torch.SymInt):
             return {"sym_int": self.sym_int(a)}
         if isinstance(a, tuple):

@@ -9,6 +9,7 @@
  * | `None`, `bool`    | `null`, `boolean`                           |
  * | `int`             | `number` (a safe integer) or `bigint`       |
  * | `float`           | {@link Float}                               |
+ * | `complex`         | {@link Complex}                             |
  * | `str`             | `string`                                    |
  * | `list`, `tuple`   | a readonly array, {@link Tuple}             |
  * | `dict`            | {@link Dict} (keys in insertion order)      |
@@ -37,6 +38,12 @@ export interface Dict {
 export interface Float {
   readonly _tag: "Float"
   readonly value: number
+}
+/** A Python complex (`1+2j`); either part may be `Infinity`, `-Infinity` or `NaN`. @since 0.1.0 @category models */
+export interface Complex {
+  readonly _tag: "Complex"
+  readonly real: number
+  readonly imag: number
 }
 /** `torch.float32` is `{ name: "float32" }`. @since 0.1.0 @category models */
 export interface DType {
@@ -88,6 +95,7 @@ export type Argument =
   | Tuple
   | Dict
   | Float
+  | Complex
   | DType
   | Device
   | Layout
@@ -120,6 +128,8 @@ export const tuple = (...items: ReadonlyArray<Argument>): Tuple => ({ _tag: "Tup
 export const dict = (entries: ReadonlyArray<readonly [Argument, Argument]>): Dict => ({ _tag: "Dict", entries })
 /** @since 0.1.0 @category constructors */
 export const float = (value: number): Float => ({ _tag: "Float", value })
+/** @since 0.1.0 @category constructors */
+export const complex = (real: number, imag: number): Complex => ({ _tag: "Complex", real, imag })
 /** @since 0.1.0 @category constructors */
 export const dtype = (name: string): DType => ({ _tag: "DType", name })
 /** @since 0.1.0 @category constructors */

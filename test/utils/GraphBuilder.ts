@@ -144,6 +144,8 @@ export const formatArg = (a: Argument.Argument): string => {
       return `{${tagged.entries.map(([k, v]) => `${formatArg(k)}: ${formatArg(v)}`).join(", ")}}`
     case "Float":
       return `${tagged.value}f`
+    case "Complex":
+      return `complex(${tagged.real}, ${tagged.imag})`
     case "Slice":
       return `slice(${formatArg(tagged.start)}, ${formatArg(tagged.stop)}, ${formatArg(tagged.step)})`
     case "SymInt":

@@ -100,6 +100,7 @@ export type Value =
   | { readonly node: string }
   | { readonly int: string }
   | { readonly float: number | "inf" | "-inf" | "nan" }
+  | { readonly complex: readonly [number, number] }
   | { readonly symInt: string }
   | { readonly dtype: string }
   | { readonly device: string }
@@ -214,6 +215,8 @@ export const ourValue = (a: Argument.Argument): Value => {
       return { symInt: t.expr }
     case "Slice":
       throw new Error("a slice argument cannot be serialized")
+    case "Complex":
+      return { complex: [t.real, t.imag] }
   }
 }
 

@@ -462,6 +462,7 @@ class GraphReader {
     if (v.as_ints !== undefined) return v.as_ints.map(int)
     if (v.as_float !== undefined) return Argument.float(v.as_float)
     if (v.as_floats !== undefined) return v.as_floats.map(Argument.float)
+    if (v.as_complex !== undefined) return Argument.complex(v.as_complex.real, v.as_complex.imag)
     if (v.as_bool !== undefined) return v.as_bool
     if (v.as_bools !== undefined) return v.as_bools
     if (v.as_string !== undefined) return v.as_string

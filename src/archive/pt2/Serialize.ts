@@ -537,6 +537,8 @@ class GraphWriter {
     switch (t._tag) {
       case "Float":
         return { as_float: t.value } as Records.Argument
+      case "Complex":
+        return { as_complex: { real: t.real, imag: t.imag } } as Records.Argument
       case "DType":
         return { as_scalar_type: dtype(t.name) } as Records.Argument
       case "Device":

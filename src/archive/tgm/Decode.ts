@@ -250,6 +250,7 @@ class Decoder {
         return big >= BigInt(Number.MIN_SAFE_INTEGER) && big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big
       }
       if ("float" in r) return Argument.float(fromJsonFloat(r.float))
+      if ("complex" in r) return Argument.complex(fromJsonFloat(r.complex[0]), fromJsonFloat(r.complex[1]))
       if ("tuple" in r) return Argument.tuple(...r.tuple.map((y, i) => go(y, `${p}.tuple[${i}]`)))
       if ("dict" in r) {
         return Argument.dict(r.dict.map(([k, v], i) => [go(k, `${p}.dict[${i}][0]`), go(v, `${p}.dict[${i}][1]`)] as const))

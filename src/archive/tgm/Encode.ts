@@ -167,6 +167,8 @@ export const argument = (a: Argument.Argument): Records.ArgRecord => {
       return { dict: t.entries.map(([k, v]) => [argument(k), argument(v)] as const) }
     case "Float":
       return { float: toJsonFloat(t.value) }
+    case "Complex":
+      return { complex: [toJsonFloat(t.real), toJsonFloat(t.imag)] }
     case "DType":
       return { dtype: t.name }
     case "Device":

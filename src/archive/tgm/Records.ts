@@ -81,6 +81,7 @@ export type ArgRecord =
   | ReadonlyArray<ArgRecord>
   | { readonly int: string }
   | { readonly float: number | "inf" | "-inf" | "nan" }
+  | { readonly complex: readonly [number | "inf" | "-inf" | "nan", number | "inf" | "-inf" | "nan"] }
   | { readonly tuple: ReadonlyArray<ArgRecord> }
   | { readonly dict: ReadonlyArray<readonly [ArgRecord, ArgRecord]> }
   | { readonly dtype: string }
@@ -92,7 +93,7 @@ export type ArgRecord =
 
 const Arg = Schema.suspend((): Schema.Codec<ArgRecord> => ArgRecord)
 
-const ARG_KEYS = ["node", "int", "float", "tuple", "dict", "dtype", "device", "layout", "memory_format", "slice", "sym_int"]
+const ARG_KEYS = ["node", "int", "float", "complex", "tuple", "dict", "dtype", "device", "layout", "memory_format", "slice", "sym_int"]
 
 // Every object-shaped argument in one struct of optional keys with an exactly-one check, rather than one
 // union member per key: a fault inside `{"float": ...}` is then reported at `.float`, not as a mismatch
@@ -101,6 +102,7 @@ const ArgObject = Schema.Struct({
   node: Schema.optionalKey(Schema.String),
   int: Schema.optionalKey(Schema.String.check(Schema.isPattern(/^-?\d+$/))),
   float: Schema.optionalKey(Meta.JsonFloat),
+  complex: Schema.optionalKey(Schema.Tuple([Meta.JsonFloat, Meta.JsonFloat])),
   tuple: Schema.optionalKey(Schema.Array(Arg)),
   dict: Schema.optionalKey(Schema.Array(Schema.Tuple([Arg, Arg]))),
   dtype: Schema.optionalKey(Schema.String),

@@ -5,12 +5,16 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Result } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
 import * as Reader from "../../../src/archive/pt2/Reader.ts"
 import * as Serialize from "../../../src/archive/pt2/Serialize.ts"
 import * as Writer from "../../../src/archive/pt2/Writer.ts"
+import * as Zip from "../../../src/archive/zip/Zip.ts"
 import * as Argument from "../../../src/graph/Argument.ts"
 import type { TensorMeta, Val } from "../../../src/graph/Meta.ts"
 import * as Module from "../../../src/graph/Module.ts"
+import type { Node } from "../../../src/graph/Node.ts"
 import * as ExportedProgram from "../../../src/program/ExportedProgram.ts"
 import { rangeConstraints } from "../../../src/passes/ExportSignature.ts"
 
@@ -156,4 +160,58 @@ describe("symbolic shapes in .pt2", () => {
       assert.include(r.failure.detail, "s0 +* 2")
     }
   })
+})
+
+// torch 2.11's own archives (python/tests/make_pt2_fixtures.py): dynamic batch and sequence, derived dims,
+// SymInt inputs and outputs, unbacked sizes, cond / while_loop / map, grad and autocast regions, every dtype
+// and a complex argument, pytrees, in the training and core-ATen dialects.
+const TORCH = path.join(import.meta.dirname, "../../fixtures/pt2/torch")
+
+const modelJsonOf = (bytes: Uint8Array) =>
+  Effect.scoped(Effect.gen(function*() {
+    const zip = yield* Zip.open({ _tag: "Bytes", bytes, label: "m" })
+    const entry = [...zip.entries.keys()].find((n) => n.endsWith("/models/model.json"))!
+    const json = JSON.parse(new TextDecoder().decode(yield* zip.read(entry)))
+    delete json.torch_version
+    return json
+  }))
+
+describe("torch's own archives", () => {
+  for (const file of fs.readdirSync(TORCH).filter((f) => f.endsWith(".pt2")).sort()) {
+    it.effect(`${file}: read and written back gives torch's model.json, and a byte fixpoint`, () =>
+      Effect.gen(function*() {
+        const bytes = new Uint8Array(fs.readFileSync(path.join(TORCH, file)))
+        const read = yield* Reader.readBytes(bytes, file)
+        const written = yield* Writer.toBytes(read.program, { extraFiles: read.extraFiles })
+        assert.deepStrictEqual(yield* modelJsonOf(written), yield* modelJsonOf(bytes))
+        const again = yield* Reader.readBytes(written, file)
+        assert.deepStrictEqual(yield* Writer.toBytes(again.program, { extraFiles: again.extraFiles }), written)
+      }))
+  }
+
+  it.effect("a dynamic batch comes back as its symbol, with torch's hint, range and assumptions", () =>
+    Effect.gen(function*() {
+      const { program } = yield* Reader.readFile(path.join(TORCH, "dyn_linear.training.pt2"))
+      const x = program.graphModule.graph.findNodes("placeholder").find((n) => n.name === "x")!
+      const shape = (x.meta.val as { tensor: TensorMeta }).tensor.shape
+      assert.isString(shape[0])
+      const symbol = shape[0] as string
+      assert.deepStrictEqual(program.rangeConstraints.get(symbol), { min: 2, max: 64 })
+      assert.deepStrictEqual(program.graphModule.symbols?.get(symbol), {
+        hint: 4,
+        min: 2,
+        max: 64,
+        assumptions: [["positive", true], ["integer", true]]
+      })
+    }))
+
+  it.effect("a cond's branches come back as graph modules read by get_attr", () =>
+    Effect.gen(function*() {
+      const { program } = yield* Reader.readFile(path.join(TORCH, "cond.core.pt2"))
+      const g = program.graphModule.graph
+      const cond = g.findNodes("call_function", "torch.ops.higher_order.cond")[0]!
+      const branches = cond.args.filter((a): a is Node => Argument.isNode(a) && a.op === "get_attr")
+      assert.strictEqual(branches.length, 2)
+      for (const b of branches) assert.strictEqual(program.graphModule.children.get(b.target)?.kind, "graph_module")
+    }))
 })
