@@ -280,6 +280,12 @@ class _Dumper:
 
             in_spec = treespec_dumps(info.in_spec) if info.in_spec is not None else None
             out_spec = treespec_dumps(info.out_spec) if info.out_spec is not None else None
+            fields: Dict[str, List[str]] = {}
+            for spec in (info.in_spec, info.out_spec):
+                if spec is not None:
+                    _namedtuple_fields(spec, fields)
+            if fields:
+                return {"nodes": nodes, "in_spec": in_spec, "out_spec": out_spec, "namedtuple_fields": fields}
         return {"nodes": nodes, "in_spec": in_spec, "out_spec": out_spec}
 
     def node(self, n: torch.fx.Node, path: str) -> Dict[str, Any]:
@@ -438,6 +444,21 @@ class _Dumper:
 
 
 # ------------------------------------------------------------------------------------------- helpers
+
+
+def _namedtuple_fields(spec: Any, into: Dict[str, List[str]]) -> None:
+    """The field names of the namedtuple types a pytree spec names, by serialized type name, in the order
+    torch.export's serializer meets them (``treespec_namedtuple_fields``): the specs' strings name the types
+    but not their fields."""
+    from collections import namedtuple
+
+    from torch.utils import _pytree as pytree
+
+    if spec.type is not None and (spec.type is namedtuple or pytree.is_namedtuple_class(spec.type)):
+        name = pytree.SUPPORTED_SERIALIZED_TYPES[spec.context].serialized_type_name
+        into.setdefault(name, [str(f) for f in spec.context._fields])
+    for child in spec.children():
+        _namedtuple_fields(child, into)
 
 
 def _assumptions(symbol: Any) -> Dict[str, bool]:

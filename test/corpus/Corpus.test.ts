@@ -100,6 +100,18 @@ describe("the real-model corpus, trtx's side", () => {
       }), 60_000)
   }
 
+  it.effect("namedtuple field names travel from the .tgm (namedtuple_fields) to the .pt2 (treespec_namedtuple_fields)", () =>
+    Effect.gen(function*() {
+      const module = yield* Tgm.readFile(path.join(DIR, "namedtuple_io.tgm"))
+      // As the dumper records them beside the specs (this fixture predates that record).
+      module.namedTupleFields = new Map([["trtx_corpus.Pair", ["left", "right"]], ["trtx_corpus.Gated", ["fused", "gate"]]])
+      const back = yield* Tgm.readBytes(yield* Tgm.toBytes(module), "back")
+      assert.deepStrictEqual(back.namedTupleFields, module.namedTupleFields)
+      const written = yield* modelJson(yield* Writer.toBytes(yield* Exporter.exportModule(back)))
+      const reference = yield* modelJson(new Uint8Array(fs.readFileSync(path.join(DIR, "namedtuple_io.ref.pt2"))))
+      assert.deepStrictEqual(written.graph_module.treespec_namedtuple_fields, reference.graph_module.treespec_namedtuple_fields)
+    }))
+
   it.effect("a reference archive torch left without its model.json is refused, naming the entry", () =>
     Effect.gen(function*() {
       const e = yield* Effect.flip(Reader.readFile(path.join(DIR, "scalar_float_arg.ref.pt2")))

@@ -95,6 +95,7 @@ class Decoder {
   root(record: Records.GraphModuleRecord): Module.GraphModule {
     const graphModules: Array<readonly [Module.GraphModule, Records.GraphModuleRecord, string]> = []
     const root = this.module(record, "$", graphModules) as Module.GraphModule
+    if (record.graph.namedtuple_fields !== undefined) root.namedTupleFields = new Map(Json.entries(record.graph.namedtuple_fields))
     if (record.graph.symbols !== undefined) {
       root.symbols = new Map(Json.entries(record.graph.symbols).map(([name, r]) => [name, symbolInfo(r)]))
     }

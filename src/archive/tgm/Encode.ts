@@ -86,7 +86,7 @@ export const encodeRoot = (root: Module.GraphModule): Encoded => {
     }
     // Entries are numbered in the order this walk meets them: children before the module's own state.
     const head = m.kind === "graph_module"
-      ? { kind: "graph_module" as const, graph: graph(m.graph, m.inSpec, m.outSpec, isRoot ? m.symbols : undefined) }
+      ? { kind: "graph_module" as const, graph: graph(m.graph, m.inSpec, m.outSpec, isRoot ? m.symbols : undefined, isRoot ? m.namedTupleFields : undefined) }
       : { kind: "module" as const, type: m.type }
     // Keys go through Json.key so that integer-like names keep their place, and through Object.fromEntries
     // so that a name such as `__proto__` is an own key, not a prototype.
@@ -120,7 +120,8 @@ export const graph = (
   g: Graph,
   inSpec: string | null,
   outSpec: string | null,
-  symbols: ReadonlyMap<string, Module.SymbolInfo> | undefined
+  symbols: ReadonlyMap<string, Module.SymbolInfo> | undefined,
+  namedTupleFields?: ReadonlyMap<string, ReadonlyArray<string>> | undefined
 ): Records.GraphRecord => {
   const nodes: Array<Records.NodeRecord> = []
   for (const n of g.nodes()) {
@@ -140,7 +141,8 @@ export const graph = (
     nodes,
     in_spec: inSpec,
     out_spec: outSpec,
-    ...(symbols === undefined ? {} : { symbols: Object.fromEntries([...symbols].map(([k, v]) => [Json.key(k), symbolRecord(v)])) })
+    ...(symbols === undefined ? {} : { symbols: Object.fromEntries([...symbols].map(([k, v]) => [Json.key(k), symbolRecord(v)])) }),
+    ...(namedTupleFields === undefined ? {} : { namedtuple_fields: Object.fromEntries([...namedTupleFields].map(([k, v]) => [Json.key(k), v])) })
   }
 }
 

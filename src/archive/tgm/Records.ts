@@ -186,7 +186,9 @@ export const GraphRecord = Schema.Struct({
   nodes: Schema.Array(NodeRecord),
   in_spec: Schema.NullOr(Schema.String),
   out_spec: Schema.NullOr(Schema.String),
-  symbols: Schema.optionalKey(Schema.Record(Schema.String, SymbolRecord))
+  symbols: Schema.optionalKey(Schema.Record(Schema.String, SymbolRecord)),
+  // Root only, optional (a trtx addition): the field names of the namedtuple types the specs name.
+  namedtuple_fields: Schema.optionalKey(Schema.Record(Schema.String, Schema.Array(Schema.String)))
 })
 /** @since 0.1.0 @category models */
 export type GraphRecord = typeof GraphRecord.Type
