@@ -25,8 +25,9 @@
  * 7. The call node is erased; the module stays registered until cleanup deletes it.
  * 8. Scalars at the engine boundary (upstream #4620, fixed after HEAD by #4628): a scalar input (an int,
  *    float or bool, or a node whose `meta.val` is one) is passed as a 0-d tensor made by
- *    `aten.scalar_tensor`, because `execute_engine` takes `Tensor[]`; a scalar output is read back from its
- *    0-d tensor with `aten.item`, and the users of that output read the item.
+ *    `aten.scalar_tensor`, because `execute_engine` takes `Tensor[]`; a scalar output is a 0-d tensor in the
+ *    engine's `meta.val` and its getitem's (it returns `Tensor[]`), read back with `aten.item`, and the
+ *    users of that output read the item.
  *
  * @since 0.1.0
  */
@@ -150,21 +151,26 @@ const inlineCall = (
   }
   const outputs: ReadonlyArray<Val> = Array.isArray(val) ? val : [val]
   const device = `cuda:${record.device.gpuId}`
+  // What the engine returns: tensors (`Tensor[]`), a scalar output as its 0-d tensor (rule 8).
+  const tensors = outputs.map((o) => {
+    const dtype = scalarDtype(o)
+    return dtype === undefined ? o : zeroDim(dtype, device)
+  })
   const inputs = g.insertingBefore(call, () => engineInputs(call, child).map((a) => tensorFromScalar(g, a, device)))
   const engine = g.insertingBefore(call, () => {
     if (engineAttr === undefined) {
-      return g.callFunction(NO_OP_PLACEHOLDER, [Argument.tuple(...inputs), ...packed], {}, { meta: { val: outputs } })
+      return g.callFunction(NO_OP_PLACEHOLDER, [Argument.tuple(...inputs), ...packed], {}, { meta: { val: tensors } })
     }
     const attr = g.getAttr(engineAttr)
     attr.meta.val = { custom_obj: { name: attr.name, class_fqn: EngineRecord.ENGINE_CLASS_FQN } }
-    return g.callFunction(EXECUTE_ENGINE, [Argument.tuple(...inputs), attr], {}, { meta: { val: outputs } })
+    return g.callFunction(EXECUTE_ENGINE, [Argument.tuple(...inputs), attr], {}, { meta: { val: tensors } })
   })
   if (outputs.length === 1) {
-    const getitem = g.insertingAfter(engine, () => g.callFunction(GETITEM, [engine, 0], {}, { meta: { val: outputs[0]! } }))
+    const getitem = g.insertingAfter(engine, () => g.callFunction(GETITEM, [engine, 0], {}, { meta: { val: tensors[0]! } }))
     call.replaceAllUsesWith(getitem)
   } else {
     call.replaceAllUsesWith(engine)
-    setGetitemMetas(engine, outputs)
+    setGetitemMetas(engine, tensors)
   }
   g.eraseNode(call)
   for (const user of engine.userList) scalarFromTensor(g, user, outputs, device)

@@ -11,6 +11,8 @@
  * module is unchanged by the exports.
  */
 import { assert, describe, it } from "@effect/vitest"
+import * as Reader from "../../src/archive/pt2/Reader.ts"
+import * as Writer from "../../src/archive/pt2/Writer.ts"
 import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
@@ -127,6 +129,16 @@ const checkMeaning = (gm: Module.GraphModule, options?: { readonly metas?: boole
     lintProgram("loaded", loaded)
     if (metas) checkGetitemMetas("loaded", loaded)
     assertSame("cross, loaded", expected, Symbolic.evalProgram(loaded, inputs))
+
+    // Each program as a .pt2 (symbolic sizes as srepr, their hints and ranges): read back, it means the same
+    // and writes the same bytes.
+    for (const [label, program] of [["plain", plain], ["cross", cross], ["loaded", loaded]] as const) {
+      const bytes = yield* Writer.toBytes(program)
+      const back = (yield* Reader.readBytes(bytes, label)).program
+      Symbolic.identifyState(program, back)
+      assertSame(`${label}, written and read`, expected, Symbolic.evalProgram(back, inputs))
+      assert.deepStrictEqual(yield* Writer.toBytes(back), bytes, `${label}: write(read(f)) is not f`)
+    }
 
     assert.strictEqual(snapshot(gm), before, "the export changed the compiled module")
     return expected
@@ -379,7 +391,7 @@ describe("counterexamples", () => {
       const recipe: PartitionedRecipe = {
         inputs: 1,
         names: "xyz",
-        symIntInput: false,
+        symIntInput: false, dynamicInput: false,
         segments: [fallback({ result: { kind: "tuple", items: [{ ref: 0 }, { ref: 1 }], getitems: "forward" } })],
         rootState: [],
         outputs: [1, 2]
@@ -393,7 +405,7 @@ describe("counterexamples", () => {
       const recipe: PartitionedRecipe = {
         inputs: 1,
         names: "xyz",
-        symIntInput: false,
+        symIntInput: false, dynamicInput: false,
         segments: [fallback({
           inputs: [],
           defaulted: "passed",
@@ -413,7 +425,7 @@ describe("counterexamples", () => {
       const recipe: PartitionedRecipe = {
         inputs: 1,
         names: "xyz",
-        symIntInput: false,
+        symIntInput: false, dynamicInput: false,
         segments: [
           fallback({ inner: { name: "inner", a: 0, b: 0, op: "mul" }, ops: [{ op: "relu", a: 1, b: 0 }] }),
           fallback({ inner: { name: "inner", a: 0, b: 0, op: "add" }, ops: [{ op: "relu", a: 1, b: 0 }] })
@@ -437,7 +449,7 @@ describe("counterexamples", () => {
       const recipe: PartitionedRecipe = {
         inputs: 1,
         names: "xyz",
-        symIntInput: false,
+        symIntInput: false, dynamicInput: false,
         segments: [{
           kind: "engine",
           inputs: [],

@@ -1,13 +1,13 @@
 /**
  * Random compiled, partitioned modules, described by a schema so that `it.effect.prop` derives (and shrinks)
- * them: a root graph of 1–3 user inputs, then 1–8 segments, each a TensorRT module call (`_run_on_acc_k`) or
+ * them: a root graph of 1–3 user inputs (the first possibly of a dynamic batch), then 1–8 segments, each a TensorRT module call (`_run_on_acc_k`) or
  * a PyTorch fallback module call (`_run_on_gpu_k`), then a tuple output.
  * Everything refers to earlier values by index modulo how many exist, so every recipe builds a valid module.
  *
  * What the recipes cover:
  * - engines with 0–3 inputs drawn from earlier values (repeats allowed: shared inputs), literal scalar
  *   inputs, inputs passed by keyword (binding names, keys in reverse order), 1–3 outputs (tensors, dynamic
- *   tensors, symbolic ints), `meta.val` a list or, for one output, a bare value, the partitioner's getitems
+ *   tensors: `s0`, `2*s0`, `s0 + 1`, an unbacked `u0`; symbolic ints), `meta.val` a list or, for one output, a bare value, the partitioner's getitems
  *   in index order or in reverse, an optional `engine_state` next to `packed_engine_info`, and a TensorRT
  *   module called a second time;
  * - fallback modules with their own placeholders named generically, after the values passed (`x` when the
@@ -54,7 +54,7 @@ const EngineInput = Schema.Union([
   Schema.Struct({ literal: Schema.Literals(["int", "float", "bool"]) })
 ])
 
-const OutputKind = Schema.Literals(["tensor", "dynamic", "symint"])
+const OutputKind = Schema.Literals(["tensor", "dynamic", "derived", "unbacked", "symint"])
 
 export const EngineSegment = Schema.Struct({
   kind: Schema.Literal("engine"),
@@ -132,6 +132,8 @@ export const PartitionedRecipe = Schema.Struct({
   names: Schema.Literals(["xyz", "clashing"]),
   /** The last user input is a symbolic int rather than a tensor. */
   symIntInput: Schema.Boolean,
+  /** The first user input has a dynamic batch (`s0`). */
+  dynamicInput: Schema.Boolean,
   segments: Schema.Array(Segment).check(Schema.isMinLength(1), Schema.isMaxLength(8)),
   rootState: Schema.Array(RootState).check(Schema.isMaxLength(2)),
   outputs: Schema.Array(Index).check(Schema.isMinLength(1), Schema.isMaxLength(3))
@@ -310,7 +312,15 @@ const ROOT_NAMES = {
 } as const
 
 const outputVal = (kind: typeof OutputKind.Type, i: number): Val =>
-  kind === "symint" ? SYMINT : kind === "dynamic" ? tensorMeta([i + 1, "s0"]) : tensorMeta([i + 1, 3])
+  kind === "symint"
+    ? SYMINT
+    : kind === "dynamic"
+    ? tensorMeta([i + 1, "s0"])
+    : kind === "derived"
+    ? tensorMeta([i + 1, i % 2 === 0 ? "2*s0" : "s0 + 1"])
+    : kind === "unbacked"
+    ? tensorMeta(["u0", i + 1])
+    : tensorMeta([i + 1, 3])
 
 const uniqueNames = (candidates: ReadonlyArray<string>): Array<string> => {
   const used = new Set<string>()
@@ -340,14 +350,18 @@ export interface BuildOptions {
 /** Builds the compiled root module of a recipe. */
 export const build = (recipe: PartitionedRecipe, options?: BuildOptions): Module.GraphModule => {
   const root = new Module.GraphModule(new Graph())
-  root.symbols = new Map([["s0", { hint: 4, min: 2, max: 64 }]])
+  root.symbols = new Map([["s0", { hint: 4, min: 2, max: 64 }], ["u0", { hint: null, min: 0, max: null }]])
   const g = root.graph
   const bank = makeBank()
   const sharedPlain = new Map<string, Module.PlainModule>()
   const pool: Array<Value> = []
   const rootNames = ROOT_NAMES[recipe.names].slice(0, recipe.inputs)
   rootNames.forEach((name, i) => {
-    const val = recipe.symIntInput && i === recipe.inputs - 1 ? SYMINT : tensorMeta([2, 3])
+    const val = recipe.symIntInput && i === recipe.inputs - 1
+      ? SYMINT
+      : recipe.dynamicInput && i === 0
+      ? tensorMeta(["s0", 3])
+      : tensorMeta([2, 3])
     pool.push({ node: g.placeholder(name, { meta: { val } }), val })
   })
   const trts: Array<TrtInfo> = []

@@ -407,6 +407,22 @@ const evalGraph = (gm: Module.GraphModule, bind: (ph: Node, index: number) => Te
 }
 
 /**
+ * Makes the storages of `copy`'s state the same weights as those of `source` at the same FQNs: a program
+ * read back from its archive holds new storage objects for the same bytes (one per file, as the writer
+ * wrote one file per storage).
+ */
+export const identifyState = (source: ExportedProgram, copy: ExportedProgram): void => {
+  const link = (from: Tensor | ScriptObject | undefined, to: Tensor | ScriptObject) => {
+    if (from?._tag !== "Tensor" || to._tag !== "Tensor") return
+    let sid = storageIds.get(from.storage)
+    if (sid === undefined) storageIds.set(from.storage, (sid = nextStorage++))
+    storageIds.set(to.storage, sid)
+  }
+  for (const [fqn, t] of copy.stateDict) link(source.stateDict.get(fqn), t)
+  for (const [fqn, c] of copy.constants) link(source.constants.get(fqn), c)
+}
+
+/**
  * Evaluates a compiled (or any) graph module on inputs: placeholders bind `inputs` in order, then their
  * default values.
  */
