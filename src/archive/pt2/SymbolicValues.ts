@@ -21,6 +21,7 @@
 import { Result } from "effect"
 import type { SymbolInfo } from "../../graph/Module.ts"
 import * as SymExpr from "../../graph/SymExpr.ts"
+import * as SymValue from "../../graph/SymValue.ts"
 import type * as Records from "./Records.ts"
 
 // ===== Writing =====
@@ -56,7 +57,7 @@ export class Printer {
     if (Result.isFailure(parsed)) return Result.fail(`${JSON.stringify(text)} is not a symbolic expression: ${parsed.failure.detail}`)
     const expr = parsed.success
     const expr_str = SymExpr.printSrepr(expr, (s) => this.assumptions(s))
-    const value = SymExpr.evaluate(expr, (s) => {
+    const value = SymValue.evaluate(expr, (s) => {
       const hint = this.#symbols.get(s)?.hint
       return hint === null || hint === undefined ? undefined : BigInt(hint)
     })
@@ -136,7 +137,7 @@ export class Reader {
    */
   symbols(ranges: ReadonlyMap<string, { readonly min: number | null; readonly max: number | null }>): Map<string, SymbolInfo> {
     for (const [expr, value] of this.#affine) {
-      const solved = SymExpr.solveAffine(expr, value)
+      const solved = SymValue.solveAffine(expr, value)
       if (solved !== undefined && this.#symbols.get(solved.symbol)?.hint === undefined) this.#note(solved.symbol).hint = solved.value
     }
     const out = new Map<string, SymbolInfo>()
