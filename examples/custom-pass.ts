@@ -36,6 +36,6 @@ export const exportTagged = (path: string) =>
   })
 
 if (import.meta.main) {
-  const result = await Effect.runPromise(exportTagged(process.argv[2] ?? "test/fixtures/samples/mlp/input.tgm"))
+  const result = await Effect.runPromise(exportTagged(process.argv[2] ?? "examples/example.tgm"))
   console.log({ tagged: result.tagged, passes: result.passes })
 }
