@@ -20,9 +20,9 @@ import * as path from "node:path"
 import * as Reader from "../../src/archive/pt2/Reader.ts"
 import * as Writer from "../../src/archive/pt2/Writer.ts"
 import * as Tgm from "../../src/archive/tgm/Tgm.ts"
-import * as Zip from "../../src/archive/zip/Zip.ts"
 import * as Exporter from "../../src/passes/Exporter.ts"
 import * as Summary from "../../src/program/Summary.ts"
+import { modelJson } from "../utils/Pt2Json.ts"
 
 const DIR = path.join(import.meta.dirname, "../fixtures/corpus")
 const manifest = JSON.parse(fs.readFileSync(path.join(DIR, "manifest.json"), "utf8")) as {
@@ -35,14 +35,6 @@ const modules = files.filter((f) => f.endsWith(".tgm"))
 const broken = new Set(["scalar_float_arg.ref.pt2", "scalar_float_arg.ref_cross.pt2"])
 const programs = files.filter((f) => /\.(training|core|ref|ref_cross)\.pt2$/.test(f) && !broken.has(f))
 
-const modelJson = (bytes: Uint8Array) =>
-  Effect.scoped(Effect.gen(function*() {
-    const zip = yield* Zip.open({ _tag: "Bytes", bytes, label: "m" })
-    const entry = [...zip.entries.keys()].find((n) => n.endsWith("/models/model.json"))!
-    const json = JSON.parse(new TextDecoder().decode(yield* zip.read(entry)))
-    delete json.torch_version
-    return json
-  }))
 
 // A program written, read back and written again gives the same bytes.
 const fixpoint = (bytes: Uint8Array, label: string) =>

@@ -514,9 +514,15 @@ const buildFallback = (
       case "relu":
         local.push({ node: g.callFunction("torch.ops.aten.relu.default", [a], {}, { meta: { val: t } }), val: t })
         break
-      case "cat":
-        local.push({ node: g.callFunction("torch.ops.aten.cat.default", [[a, b], 1], {}, { meta: { val: tensorMeta([2, 6]) } }), val: tensorMeta([2, 6]) })
+      case "cat": {
+        // `Tensor[] tensors`: only tensor-valued values (a fallback input may be wired to a literal scalar).
+        const isTensor = (v: Value) => v.val !== undefined && v.val !== null && !Array.isArray(v.val) && "tensor" in v.val
+        const [x, y] = [pick(local, op.a), pick(local, op.b)]
+        const list = [x, y].filter(isTensor).map((v) => v.node)
+        if (list.length === 0) break
+        local.push({ node: g.callFunction("torch.ops.aten.cat.default", [list, 1], {}, { meta: { val: tensorMeta([2, 6]) } }), val: tensorMeta([2, 6]) })
         break
+      }
       case "sym_size":
         local.push({ node: g.callFunction("torch.ops.aten.sym_size.int", [a, 1], {}, { meta: { val: SYMINT } }), val: SYMINT })
         break

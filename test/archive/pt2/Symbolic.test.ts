@@ -10,13 +10,13 @@ import * as path from "node:path"
 import * as Reader from "../../../src/archive/pt2/Reader.ts"
 import * as Serialize from "../../../src/archive/pt2/Serialize.ts"
 import * as Writer from "../../../src/archive/pt2/Writer.ts"
-import * as Zip from "../../../src/archive/zip/Zip.ts"
 import * as Argument from "../../../src/graph/Argument.ts"
 import type { TensorMeta, Val } from "../../../src/graph/Meta.ts"
 import * as Module from "../../../src/graph/Module.ts"
 import type { Node } from "../../../src/graph/Node.ts"
 import * as ExportedProgram from "../../../src/program/ExportedProgram.ts"
 import { rangeConstraints } from "../../../src/passes/ExportSignature.ts"
+import { modelJson } from "../../utils/Pt2Json.ts"
 
 const S0 = "Symbol('s0', positive=True, integer=True)"
 const U0 = "Symbol('u0', integer=True)"
@@ -167,14 +167,6 @@ describe("symbolic shapes in .pt2", () => {
 // and a complex argument, pytrees, in the training and core-ATen dialects.
 const TORCH = path.join(import.meta.dirname, "../../fixtures/pt2/torch")
 
-const modelJsonOf = (bytes: Uint8Array) =>
-  Effect.scoped(Effect.gen(function*() {
-    const zip = yield* Zip.open({ _tag: "Bytes", bytes, label: "m" })
-    const entry = [...zip.entries.keys()].find((n) => n.endsWith("/models/model.json"))!
-    const json = JSON.parse(new TextDecoder().decode(yield* zip.read(entry)))
-    delete json.torch_version
-    return json
-  }))
 
 describe("torch's own archives", () => {
   for (const file of fs.readdirSync(TORCH).filter((f) => f.endsWith(".pt2")).sort()) {
@@ -183,7 +175,7 @@ describe("torch's own archives", () => {
         const bytes = new Uint8Array(fs.readFileSync(path.join(TORCH, file)))
         const read = yield* Reader.readBytes(bytes, file)
         const written = yield* Writer.toBytes(read.program, { extraFiles: read.extraFiles })
-        assert.deepStrictEqual(yield* modelJsonOf(written), yield* modelJsonOf(bytes))
+        assert.deepStrictEqual(yield* modelJson(written), yield* modelJson(bytes))
         const again = yield* Reader.readBytes(written, file)
         assert.deepStrictEqual(yield* Writer.toBytes(again.program, { extraFiles: again.extraFiles }), written)
       }))
