@@ -335,7 +335,23 @@ class Symbols(unittest.TestCase):
         self.assertEqual(nodes[x.name]["meta"]["val"]["tensor"]["shape"], [sym, 8])
         cat = next(n for n in gm.graph.nodes if n.target is aten.cat.default)
         self.assertEqual(nodes[cat.name]["meta"]["val"]["tensor"]["shape"], [f"3*{sym}", 8])
-        self.assertEqual(root["graph"]["symbols"], {sym: {"hint": 4, "min": 2, "max": 64}})
+        self.assertEqual(
+            root["graph"]["symbols"],
+            {sym: {"hint": 4, "min": 2, "max": 64, "assumptions": {"positive": True, "integer": True}}},
+        )
+
+    def test_unbacked_symbols_and_symbolic_bools(self):
+        class Nonzero(torch.nn.Module):
+            def forward(self, x):
+                return torch.nonzero(x > 0)
+
+        gm = torch.export.export(Nonzero(), (torch.randn(4, 3),), strict=False).module()
+        _, root = read(trtx_dump.to_bytes(gm))
+        unbacked = [s for s in root["graph"]["symbols"] if s.startswith("u")]
+        self.assertTrue(unbacked)
+        for s in unbacked:
+            self.assertIsNone(root["graph"]["symbols"][s]["hint"])
+            self.assertEqual(root["graph"]["symbols"][s]["assumptions"], {"integer": True})
 
 
 class SerializerMetadata(unittest.TestCase):
