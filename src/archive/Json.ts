@@ -59,6 +59,29 @@ export const entries = <V>(obj: { readonly [k: string]: V }): Array<readonly [st
   Object.entries(obj).map(([k, v]) => [unkey(k), v] as const)
 
 /**
+ * The value of a parsed object's own key, by its real name: never an inherited property (a value named
+ * `toString` or `constructor` is looked up as data, not found on `Object.prototype`).
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const get = <V>(obj: { readonly [k: string]: V }, name: string): V | undefined => {
+  const k = key(name)
+  return Object.hasOwn(obj, k) ? obj[k] : undefined
+}
+
+/**
+ * Sets a record's key to a value as an own data property, whatever the name (`__proto__` included, which an
+ * assignment would take as the prototype).
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const put = <V>(obj: { [k: string]: V }, name: string, value: V): void => {
+  Object.defineProperty(obj, key(name), { value, enumerable: true, writable: true, configurable: true })
+}
+
+/**
  * A copy of a parsed value with every marked key restored (for values passed through as plain JSON, whose
  * key order JavaScript cannot keep).
  *

@@ -287,11 +287,11 @@ class GraphReader {
 
   #valOf(name: string, path: string): Val {
     const r = this.#values!
-    const t = r.tensor_values[name]
+    const t = Json.get(r.tensor_values, name)
     if (t !== undefined) return { tensor: tensorMetaWith(this.#symbolic, t, Json.child(`${this.#path}.tensor_values`, name)) }
-    const c = r.custom_obj_values[name]
+    const c = Json.get(r.custom_obj_values, name)
     if (c !== undefined) return { custom_obj: { name: c.name, class_fqn: c.class_fqn } }
-    const si = r.sym_int_values[name]
+    const si = Json.get(r.sym_int_values, name)
     if (si !== undefined) {
       if ("as_int" in si && si.as_int !== undefined) {
         const v = int(si.as_int)
@@ -299,12 +299,12 @@ class GraphReader {
       }
       return { sym_int: symbolicText(this.#symbolic, (si as { as_expr: Records.SymExpr }).as_expr, Json.child(`${this.#path}.sym_int_values`, name)) }
     }
-    const sb = r.sym_bool_values[name]
+    const sb = Json.get(r.sym_bool_values, name)
     if (sb !== undefined) {
       if ("as_bool" in sb && sb.as_bool !== undefined) return { bool: sb.as_bool }
       return { sym_bool: symbolicText(this.#symbolic, (sb as { as_expr: Records.SymExpr }).as_expr, Json.child(`${this.#path}.sym_bool_values`, name)) }
     }
-    const sf = r.sym_float_values[name]
+    const sf = Json.get(r.sym_float_values, name)
     if (sf !== undefined) {
       if ("as_float" in sf && sf.as_float !== undefined) return { float: jsonFloat(sf.as_float) }
       return { sym_float: symbolicText(this.#symbolic, (sf as { as_expr: Records.SymExpr }).as_expr, Json.child(`${this.#path}.sym_float_values`, name)) }

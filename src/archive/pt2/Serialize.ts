@@ -34,6 +34,7 @@
  */
 import { Result, Schema } from "effect"
 import * as ArchiveError from "../ArchiveError.ts"
+import * as Json from "../Json.ts"
 import * as Argument from "../../graph/Argument.ts"
 import type { TensorMeta, Val } from "../../graph/Meta.ts"
 import * as Module from "../../graph/Module.ts"
@@ -323,7 +324,7 @@ class GraphWriter {
     if (t !== undefined) return { as_tensor: this.#tensorOutput(ph.name, t, ph.name) } as Records.Argument
     const v = tagged(val)
     if (v !== undefined && "custom_obj" in v) {
-      this.customObjValues[ph.name] = { name: v.custom_obj.name, class_fqn: v.custom_obj.class_fqn }
+      Json.put(this.customObjValues, ph.name, { name: v.custom_obj.name, class_fqn: v.custom_obj.class_fqn })
       return { as_custom_obj: { name: ph.name, class_fqn: v.custom_obj.class_fqn } } as Records.Argument
     }
     if (v !== undefined && "sym_int" in v) return this.#output1(ph.name, val, ph.name)
@@ -416,8 +417,8 @@ class GraphWriter {
   // ----- outputs
 
   #tensorOutput(name: string, t: TensorMeta, at: string): Records.TensorArgument {
-    if (Object.hasOwn(this.tensorValues, name)) refuse(`the value ${name} is defined twice`, at)
-    this.tensorValues[name] = this.#values.tensorMeta(t, at)
+    if (Object.hasOwn(this.tensorValues, Json.key(name))) refuse(`the value ${name} is defined twice`, at)
+    Json.put(this.tensorValues, name, this.#values.tensorMeta(t, at))
     return { name }
   }
 
@@ -428,8 +429,8 @@ class GraphWriter {
     if (t !== undefined) return { as_tensor: this.#tensorOutput(name, t, at) } as Records.Argument
     const v = tagged(val) ?? refuse(`${at} has no meta.val to write its output from`, at)
     const fresh = <T>(values: Record<string, T>, value: T): void => {
-      if (Object.hasOwn(values, name)) refuse(`the value ${name} is defined twice`, at)
-      values[name] = value
+      if (Object.hasOwn(values, Json.key(name))) refuse(`the value ${name} is defined twice`, at)
+      Json.put(values, name, value)
     }
     if ("bool" in v || "sym_bool" in v) {
       fresh(this.symBoolValues, "bool" in v ? { as_bool: v.bool } : { as_expr: this.#values.expr(v.sym_bool, "bool", at) })

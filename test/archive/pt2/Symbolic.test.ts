@@ -207,3 +207,33 @@ describe("torch's own archives", () => {
       for (const b of branches) assert.strictEqual(program.graphModule.children.get(b.target)?.kind, "graph_module")
     }))
 })
+
+describe("names that are JavaScript built-ins", () => {
+  it.effect("values named toString, constructor and __proto__ are written, read back and written the same", () =>
+    Effect.gen(function*() {
+      const gm = new Module.GraphModule()
+      const g = gm.graph
+      // As a file names it (fx would snake-case the candidate).
+      const x = g.createNode("placeholder", "toString", [], {}, { name: "toString", exactName: true, meta: { val: meta([2, 3], [3, 1]) } })
+      const y = g.callFunction("torch.ops.aten.relu.default", [x], {}, { name: "constructor", meta: { val: meta([2, 3], [3, 1]) } })
+      const z = g.callFunction("torch.ops.aten.neg.default", [y], {}, { name: "__proto__", meta: { val: meta([2, 3], [3, 1]) } })
+      g.output(Argument.tuple(z))
+      const ep = ExportedProgram.make({
+        graphModule: gm,
+        graphSignature: {
+          inputSpecs: [{ _tag: "UserInput", arg: { _tag: "TensorArgument", name: "toString" } }],
+          outputSpecs: [{ _tag: "UserOutput", arg: { _tag: "TensorArgument", name: "__proto__" } }]
+        },
+        stateDict: new Map(),
+        constants: new Map(),
+        rangeConstraints: new Map(),
+        moduleCallGraph: []
+      })
+      const bytes = yield* Writer.toBytes(ep)
+      const json = yield* modelJson(bytes)
+      assert.deepStrictEqual(Object.keys(json.graph_module.graph.tensor_values), ["toString", "constructor", "__proto__"])
+      const back = (yield* Reader.readBytes(bytes)).program
+      assert.deepStrictEqual([...back.graphModule.graph.nodes()].map((n) => n.name), ["toString", "constructor", "__proto__", "output"])
+      assert.deepStrictEqual(yield* Writer.toBytes(back), bytes)
+    }))
+})
