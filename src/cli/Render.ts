@@ -7,8 +7,25 @@
 import type { PassReport } from "../passes/Pass.ts"
 import type { Summary } from "../program/Summary.ts"
 
+// Control characters (C0 but newline and tab, DEL, C1): from an archive's names or messages they could move
+// the cursor, recolour or rewrite what a user sees on a terminal, so they are shown as `\x1b`.
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g
+const escapeControl = (c: string): string => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`
+
 /**
- * Columns padded to their widest cell; a column whose header starts with `>` is right-aligned.
+ * Text as the terminal may show it: every control character but newline and tab escaped.
+ *
+ * @since 0.1.0
+ * @category rendering
+ */
+export const safe = (text: string): string => text.replace(CONTROL, escapeControl)
+
+// A table cell is one line: newlines and tabs are escaped too.
+const cell = (text: string): string => safe(text).replace(/[\n\t]/g, escapeControl)
+
+/**
+ * Columns padded to their widest cell; a column whose header starts with `>` is right-aligned. Cells are
+ * shown escaped ({@link safe}, and as one line).
  *
  * @since 0.1.0
  * @category rendering
@@ -16,10 +33,11 @@ import type { Summary } from "../program/Summary.ts"
 export const table = (headers: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): Array<string> => {
   const right = headers.map((h) => h.startsWith(">"))
   const names = headers.map((h) => h.replace(/^>/, ""))
-  const widths = names.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)))
+  const shown = rows.map((r) => r.map(cell))
+  const widths = names.map((h, i) => Math.max(h.length, ...shown.map((r) => (r[i] ?? "").length)))
   const line = (cells: ReadonlyArray<string>) =>
     cells.map((c, i) => (right[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ").trimEnd()
-  return [line(names), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)]
+  return [line(names), line(widths.map((w) => "-".repeat(w))), ...shown.map(line)]
 }
 
 /**

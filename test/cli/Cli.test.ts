@@ -146,6 +146,17 @@ describe("trtx CLI", () => {
       }
     }), 30_000)
 
+  it("names from an archive cannot drive the terminal: control characters in a message are printed escaped", () =>
+    withDir((dir) => {
+      const f = path.join(dir, "evil.pt2")
+      // The first entry is not in a root folder, so the error names it; its name holds an ANSI sequence.
+      fs.writeFileSync(f, C.rawZip([{ name: "\x1b[2J\x1b[1;1Hall good", data: C.text("x") }]))
+      const r = trtx("verify", f)
+      assert.strictEqual(r.code, 1)
+      assert.notInclude(r.stderr, "\x1b")
+      assert.include(r.stderr, "\\x1b[2J\\x1b[1;1Hall good")
+    }), 30_000)
+
   it("a failure prints its located message once, without a stack, exits 1", () =>
     withDir((dir) => {
       const junk = path.join(dir, "junk.pt2")
