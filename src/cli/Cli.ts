@@ -37,6 +37,7 @@ import type * as GraphState from "../passes/GraphState.ts"
 import * as OpSchema from "../graph/OpSchema.ts"
 import * as Summary from "../program/Summary.ts"
 import * as Report from "../report/Report.ts"
+import * as LimitFlags from "./LimitFlags.ts"
 import * as Render from "./Render.ts"
 
 /**
@@ -155,9 +156,10 @@ const exportCommand = Command.make("export", {
       "A JSON array of torch schema strings for custom operators trtx does not know (torch 2.11's and TensorRT's are built in); they win over the archive's own"
     )
   ),
-  ...verbosityFlags
+  ...verbosityFlags,
+  ...LimitFlags.flags
 }, ({ input, output, crossCompile, schemas, ...flags }) =>
-  reported(Effect.gen(function*() {
+  reported(LimitFlags.provide(flags, Effect.gen(function*() {
     const v = verbosityOf(flags)
     const given = yield* schemasFrom(schemas)
     const module = yield* step(v, `reading ${input}`, Tgm.readFile(input))
@@ -172,7 +174,7 @@ const exportCommand = Command.make("export", {
     yield* step(v, `writing ${output}`, Writer.writeFile(output, program))
     const summary = Render.summary(Summary.ofProgram(program))
     yield* say(v, [...Render.passes(reports), "", summary[0]!, `wrote ${output}`], [...Render.passes(reports), "", ...summary, "", `wrote ${output}`])
-  }))).pipe(Command.withDescription("Export a compiled module (.tgm) as a torch.export program (.pt2)"))
+  })))).pipe(Command.withDescription("Export a compiled module (.tgm) as a torch.export program (.pt2)"))
 
 const loadCommand = Command.make("load", {
   input: Argument.File("input", { mustExist: true }).pipe(Argument.withDescription("A cross-compiled program (.pt2)")),
@@ -182,9 +184,10 @@ const loadCommand = Command.make("load", {
     Flag.withDefault(false),
     Flag.withDescription("First check every engine against this machine's GPU and platform (needs CUDA)")
   ),
-  ...verbosityFlags
+  ...verbosityFlags,
+  ...LimitFlags.flags
 }, ({ input, output, schemas, checkGpu, ...flags }) =>
-  reported(Effect.gen(function*() {
+  reported(LimitFlags.provide(flags, Effect.gen(function*() {
     const v = verbosityOf(flags)
     const given = yield* schemasFrom(schemas)
     const read = yield* step(v, `reading ${input}`, Reader.readFile(input))
@@ -199,7 +202,7 @@ const loadCommand = Command.make("load", {
     yield* step(v, `writing ${output}`, Writer.writeFile(output, loaded, { extraFiles }))
     const summary = Render.summary(Summary.ofProgram(loaded))
     yield* say(v, [summary[0]!, `wrote ${output}`], [...summary, "", `wrote ${output}`])
-  }))).pipe(Command.withDescription("Put the engines of a cross-compiled program back in place (execute_engine)"))
+  })))).pipe(Command.withDescription("Put the engines of a cross-compiled program back in place (execute_engine)"))
 
 const summarize = (file: string) =>
   Effect.gen(function*() {
@@ -210,18 +213,20 @@ const summarize = (file: string) =>
 
 const inspectCommand = Command.make("inspect", {
   file: Argument.File("file", { mustExist: true }).pipe(Argument.withDescription("A .tgm or .pt2 file")),
-  json: Flag.Boolean("json").pipe(Flag.withDefault(false), Flag.withDescription("Print the summary as JSON (the fields of Summary.ts)"))
-}, ({ file, json }) =>
-  reported(Effect.gen(function*() {
+  json: Flag.Boolean("json").pipe(Flag.withDefault(false), Flag.withDescription("Print the summary as JSON (the fields of Summary.ts)")),
+  ...LimitFlags.flags
+}, ({ file, json, ...limits }) =>
+  reported(LimitFlags.provide(limits, Effect.gen(function*() {
     const summary = yield* summarize(file)
     yield* Console.log(json ? JSON.stringify(summary, null, 2) : Render.summary(summary).join("\n"))
-  }))).pipe(Command.withDescription("Show a file's graph, engines, signature and weights"))
+  })))).pipe(Command.withDescription("Show a file's graph, engines, signature and weights"))
 
 const reportCommand = Command.make("report", {
   file: Argument.File("file", { mustExist: true }).pipe(Argument.withDescription("A .tgm (exported first) or .pt2 file")),
-  output: Flag.String("output").pipe(Flag.withAlias("o"), Flag.withDescription("The .html file to write"))
-}, ({ file, output }) =>
-  reported(Effect.gen(function*() {
+  output: Flag.String("output").pipe(Flag.withAlias("o"), Flag.withDescription("The .html file to write")),
+  ...LimitFlags.flags
+}, ({ file, output, ...limits }) =>
+  reported(LimitFlags.provide(limits, Effect.gen(function*() {
     const kind = yield* kindOf(file)
     const program = kind === "tgm"
       ? yield* Exporter.exportModule(yield* Tgm.readFile(file))
@@ -241,12 +246,13 @@ const reportCommand = Command.make("report", {
       }
     })
     yield* Console.log(`wrote ${output}`)
-  }))).pipe(Command.withDescription("Write a self-contained HTML page picturing the program's engines, fallback ops and data flow"))
+  })))).pipe(Command.withDescription("Write a self-contained HTML page picturing the program's engines, fallback ops and data flow"))
 
 const verifyCommand = Command.make("verify", {
-  file: Argument.File("file", { mustExist: true }).pipe(Argument.withDescription("A .tgm or .pt2 file"))
-}, ({ file }) =>
-  reported(Effect.gen(function*() {
+  file: Argument.File("file", { mustExist: true }).pipe(Argument.withDescription("A .tgm or .pt2 file")),
+  ...LimitFlags.flags
+}, ({ file, ...limits }) =>
+  reported(LimitFlags.provide(limits, Effect.gen(function*() {
     const kind = yield* kindOf(file)
     if (kind === "tgm") {
       const module = yield* Tgm.readFile(file)
@@ -260,7 +266,7 @@ const verifyCommand = Command.make("verify", {
       })
     }
     yield* Console.log(`${file}: valid`)
-  }))).pipe(Command.withDescription("Check a file: exit 0 when valid, 1 with the located error"))
+  })))).pipe(Command.withDescription("Check a file: exit 0 when valid, 1 with the located error"))
 
 /**
  * The root command.
