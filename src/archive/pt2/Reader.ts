@@ -76,7 +76,7 @@ const checkVersions = (zip: Zip.ZipReader, root: string) =>
     const exact = (name: string, expected: string) =>
       Effect.gen(function*() {
         const entry = `${root}${name}`
-        const value = yield* text(yield* zip.read(entry), { archive, entry })
+        const value = yield* text(yield* zip.readJson(entry), { archive, entry })
         if (value !== expected) {
           return yield* ArchiveError.at({ archive, entry }, "UnsupportedVersion", `${JSON.stringify(value)} is not ${JSON.stringify(expected)}`)
         }
@@ -181,7 +181,7 @@ export const read = (source: Zip.ZipSource): Effect.Effect<Pt2, ArchiveError.Arc
       yield* checkVersions(zip, root)
 
       const modelEntry = `${root}models/model.json`
-      const records = yield* Json.decode(Records.ExportedProgram, yield* zip.read(modelEntry), { archive, entry: modelEntry })
+      const records = yield* Json.decode(Records.ExportedProgram, yield* zip.readJson(modelEntry), { archive, entry: modelEntry })
       if (!Records.isLoadableSchemaVersion(records.schema_version)) {
         const v = records.schema_version
         return yield* ArchiveError.at(
@@ -196,10 +196,10 @@ export const read = (source: Zip.ZipSource): Effect.Effect<Pt2, ArchiveError.Arc
       }
 
       const weightsEntry = `${root}data/weights/model_weights_config.json`
-      const weightsConfig = yield* Json.decode(Records.PayloadConfig, yield* zip.read(weightsEntry), { archive, entry: weightsEntry })
+      const weightsConfig = yield* Json.decode(Records.PayloadConfig, yield* zip.readJson(weightsEntry), { archive, entry: weightsEntry })
       const weights = yield* tensorsOf(zip, weightsConfig, `${root}data/weights/`, weightsEntry, () => undefined)
       const constantsEntry = `${root}data/constants/model_constants_config.json`
-      const constantsConfig = yield* Json.decode(Records.PayloadConfig, yield* zip.read(constantsEntry), {
+      const constantsConfig = yield* Json.decode(Records.PayloadConfig, yield* zip.readJson(constantsEntry), {
         archive,
         entry: constantsEntry
       })
@@ -214,7 +214,7 @@ export const read = (source: Zip.ZipSource): Effect.Effect<Pt2, ArchiveError.Arc
       const extraFiles: Record<string, string> = {}
       for (const name of zip.entries.keys()) {
         if (name.startsWith(`${root}extra/`)) {
-          extraFiles[name.slice(`${root}extra/`.length)] = yield* text(yield* zip.read(name), { archive, entry: name })
+          extraFiles[name.slice(`${root}extra/`.length)] = yield* text(yield* zip.readJson(name), { archive, entry: name })
         }
       }
 

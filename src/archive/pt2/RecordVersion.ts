@@ -35,7 +35,7 @@ export const check = (
     const bad = (detail: string) => Effect.fail(at(locate(name), "UnsupportedVersion", detail))
     // A version record is a few digits; a large one is refused before it is read.
     if (zip.entries.get(name)!.uncompressedSize > 32) return yield* bad("the record is not a number")
-    const bytes = yield* Effect.mapError(zip.read(name), (e) => at(locate(e.entry ?? name), e.fault, e.detail))
+    const bytes = yield* Effect.mapError(zip.readJson(name), (e) => at(locate(e.entry ?? name), e.fault, e.detail))
     const text = String.fromCharCode(...bytes)
     // Parsed like std::stoull: leading white space, digits, anything after them ignored.
     const digits = /^\s*\+?(\d+)/.exec(text)

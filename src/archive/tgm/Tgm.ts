@@ -58,7 +58,7 @@ export const read = (source: Zip.ZipSource): Effect.Effect<GraphModule, ArchiveE
     Effect.gen(function*() {
       const zip = yield* Zip.open(source)
       const archive = zip.archive
-      const format = yield* Json.decode(Records.FormatRecord, yield* zip.read("format.json"), {
+      const format = yield* Json.decode(Records.FormatRecord, yield* zip.readJson("format.json"), {
         archive,
         entry: "format.json"
       })
@@ -76,7 +76,7 @@ export const read = (source: Zip.ZipSource): Effect.Effect<GraphModule, ArchiveE
           `version ${format.version} is not supported (this reader knows version ${Records.VERSION})`
         )
       }
-      const root = yield* Json.decode(Records.RootRecord, yield* zip.read("module.json"), {
+      const root = yield* Json.decode(Records.RootRecord, yield* zip.readJson("module.json"), {
         archive,
         entry: "module.json"
       })
@@ -86,7 +86,7 @@ export const read = (source: Zip.ZipSource): Effect.Effect<GraphModule, ArchiveE
         if (zip.entries.has(name)) entries.set(name, yield* zip.read(name))
       }
       const schemaTexts = zip.entries.has(Records.SCHEMAS_ENTRY)
-        ? yield* Json.decode(Records.OpSchemasRecord, yield* zip.read(Records.SCHEMAS_ENTRY), {
+        ? yield* Json.decode(Records.OpSchemasRecord, yield* zip.readJson(Records.SCHEMAS_ENTRY), {
           archive,
           entry: Records.SCHEMAS_ENTRY
         })

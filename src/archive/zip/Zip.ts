@@ -9,10 +9,14 @@
  *
  * Every declared size is checked at {@link open}, before a single byte of data is read, because
  * `ZipReader.read` allocates an entry's declared size up front: a stored entry must have equal sizes, a
- * deflated entry cannot inflate by more than deflate's maximum ratio (1032:1), the caller's {@link ReadLimits}
- * bound each entry and the total, and an entry's data must lie inside the file. A forged central directory
- * therefore fails at open with `EntryTooLarge` or `CorruptZip` instead of asking for gigabytes; data that
- * disagrees with its declared size or CRC fails at read with `CorruptZip`.
+ * deflated entry cannot inflate by more than deflate's maximum ratio (1032:1), the {@link Limits} in force
+ * bound each entry, the total and the entry count, and an entry's data must lie inside the file. The layout
+ * is checked too, as Python's `zipfile` checks it: the end record's directory size is the size of the
+ * records read, and no two records share a local header or overlap each other's data (several names for one
+ * huge entry would otherwise inflate it once per name). A forged central directory therefore fails at open
+ * with `EntryTooLarge` or `CorruptZip` instead of asking for gigabytes. At read, the entry's local header must
+ * agree with its record (signature, name, method, encryption), a JSON entry is held to `Limits.jsonBytes`
+ * before anything is inflated, and data that disagrees with its declared size or CRC fails with `CorruptZip`.
  *
  * It plays the part of PyTorch's `PyTorchStreamReader` / `PyTorchStreamWriter`
  * (`caffe2/serialize/inline_container.cc`), without their 64-byte alignment of entry data.
@@ -29,6 +33,7 @@ import { crc32 } from "node:zlib"
 import * as yauzl from "yauzl"
 import * as yazl from "yazl"
 import { type ArchiveError, type ArchiveFault, at, type Location } from "../ArchiveError.ts"
+import { Limits } from "../Limits.ts"
 import { type Event as ProgressEvent, Progress } from "./Progress.ts"
 
 // ===== Models =====
@@ -63,6 +68,12 @@ export interface ZipReader {
    * while it is used. Any other entry is read into a buffer of its own.
    */
   readonly read: (name: string) => Effect.Effect<Uint8Array, ArchiveError>
+  /**
+   * An entry that is read whole as JSON or as short text (a version record, an `extra/` file): as
+   * {@link ZipReader.read}, but first held to `Limits.jsonBytes`, so that a small archive whose JSON entry
+   * declares gigabytes fails with `EntryTooLarge` before a byte of it is inflated.
+   */
+  readonly readJson: (name: string) => Effect.Effect<Uint8Array, ArchiveError>
 }
 
 /**
@@ -74,30 +85,6 @@ export interface ZipReader {
 export type ZipSource =
   | { readonly _tag: "File"; readonly path: string }
   | { readonly _tag: "Bytes"; readonly bytes: Uint8Array; readonly label: string }
-
-/**
- * Bounds on what {@link open} accepts, checked against the declared sizes before anything is read.
- *
- * @since 0.1.0
- * @category models
- */
-export interface ReadLimits {
-  readonly maxEntryBytes: number
-  readonly maxTotalBytes: number
-  readonly maxEntries: number
-}
-
-/**
- * Generous limits: 64 GiB per entry and in total, a million entries.
- *
- * @since 0.1.0
- * @category constructors
- */
-export const defaultReadLimits: ReadLimits = {
-  maxEntryBytes: 64 * 2 ** 30,
-  maxTotalBytes: 64 * 2 ** 30,
-  maxEntries: 1_000_000
-}
 
 /**
  * One entry to write. An array of chunks is streamed into the archive without being joined.
@@ -255,11 +242,27 @@ const openZip = (source: ZipSource, archive: string): Effect.Effect<yauzl.ZipFil
     })
   })
 
+// ===== Limits =====
+
+// Where each limit is raised, named in every error it gives, so that whoever meets one knows what to change.
+const flags: { readonly [K in keyof Limits]: string } = {
+  entryBytes: "--max-entry-bytes",
+  totalBytes: "--max-total-bytes",
+  entries: "--max-entries",
+  jsonBytes: "--max-json-bytes"
+}
+
+const overLimit = (limits: Limits, key: keyof Limits, what: string): string =>
+  `${what} exceeds the limit of ${limits[key]} (Limits.${key}: raisable with Limits.${key} in a program or ` +
+  `${flags[key]} on the CLI)`
+
+// ===== The central directory =====
+
 // The checks of one central-directory record, in the order a reader of the error would want them.
 const entryFault = (
   zip: yauzl.ZipFile,
   entry: yauzl.Entry,
-  limits: ReadLimits,
+  limits: Limits,
   total: number
 ): readonly [ArchiveFault, string] | undefined => {
   const problem = nameProblem(entry.fileName)
@@ -271,9 +274,9 @@ const entryFault = (
   if (method === 8 && size > packed * 1032 + 1024) {
     return ["EntryTooLarge", `${packed} deflated bytes cannot inflate to the declared ${size}`]
   }
-  if (size > limits.maxEntryBytes) return ["EntryTooLarge", `${size} bytes exceeds the limit ${limits.maxEntryBytes}`]
-  if (total + size > limits.maxTotalBytes) {
-    return ["EntryTooLarge", `entries total more than the limit ${limits.maxTotalBytes} bytes`]
+  if (size > limits.entryBytes) return ["EntryTooLarge", overLimit(limits, "entryBytes", `an entry of ${size} bytes`)]
+  if (total + size > limits.totalBytes) {
+    return ["EntryTooLarge", overLimit(limits, "totalBytes", `${total + size} bytes of entries up to this one`)]
   }
   // The local header is at least 30 bytes plus the name; its extra field can only push the data further out.
   const end = entry.relativeOffsetOfLocalHeader + 30 + entry.fileNameRaw.length + packed
@@ -281,21 +284,32 @@ const entryFault = (
   return undefined
 }
 
+// What the central directory holds: the file entries by name, every record (directories too) in directory
+// order, and the bytes the records take, which the end record must agree with.
+interface Directory {
+  readonly files: ReadonlyMap<string, yauzl.Entry>
+  readonly records: ReadonlyArray<yauzl.Entry>
+  readonly bytes: number
+}
+
 // Reads the whole central directory, one record at a time, stopping at the first fault.
-const scan = (zip: yauzl.ZipFile, archive: string, limits: ReadLimits) =>
-  Effect.callback<Map<string, yauzl.Entry>, ArchiveError>((resume) => {
+const scan = (zip: yauzl.ZipFile, archive: string, limits: Limits) =>
+  Effect.callback<Directory, ArchiveError>((resume) => {
     // A central-directory record takes at least 46 bytes, so a forged count fails here without a read.
     if (zip.entryCount * 46 > zip.fileSize) {
       return resume(Effect.fail(at({ archive }, "CorruptZip", `${zip.entryCount} entries cannot fit in the file`)))
     }
-    if (zip.entryCount > limits.maxEntries) {
-      return resume(Effect.fail(at({ archive }, "EntryTooLarge", `${zip.entryCount} entries exceeds the limit`)))
+    if (zip.entryCount > limits.entries) {
+      const detail = overLimit(limits, "entries", `${zip.entryCount} entries`)
+      return resume(Effect.fail(at({ archive }, "EntryTooLarge", detail)))
     }
     const files = new Map<string, yauzl.Entry>()
+    const records: Array<yauzl.Entry> = []
+    let bytes = 0
     const seen = new Set<string>()
     let total = 0
     let settled = false
-    const settle = (result: Effect.Effect<Map<string, yauzl.Entry>, ArchiveError>) => {
+    const settle = (result: Effect.Effect<Directory, ArchiveError>) => {
       if (settled) return
       settled = true
       zip.removeListener("entry", onEntry).removeListener("end", onEnd).removeListener("error", onError)
@@ -313,6 +327,8 @@ const scan = (zip: yauzl.ZipFile, archive: string, limits: ReadLimits) =>
       if (fault !== undefined) return settle(Effect.fail(at(location, fault[0], fault[1])))
       seen.add(entry.fileName)
       total += entry.uncompressedSize
+      records.push(entry)
+      bytes += 46 + entry.fileNameLength + entry.extraFieldLength + entry.fileCommentLength
       if (!entry.fileName.endsWith("/")) files.set(entry.fileName, entry)
       try {
         zip.readEntry()
@@ -320,7 +336,7 @@ const scan = (zip: yauzl.ZipFile, archive: string, limits: ReadLimits) =>
         settle(Effect.fail(readFault(location, cause)))
       }
     }
-    const onEnd = () => settle(Effect.succeed(files))
+    const onEnd = () => settle(Effect.succeed({ files, records, bytes }))
     const onError = (cause: unknown) => settle(Effect.fail(readFault({ archive }, cause)))
     zip.on("entry", onEntry).on("end", onEnd).on("error", onError)
     try {
@@ -333,12 +349,135 @@ const scan = (zip: yauzl.ZipFile, archive: string, limits: ReadLimits) =>
     })
   })
 
+// ===== The end record and the layout =====
+
+// yauzl keeps the reader it was opened with as `reader` (untyped).
+const readerOf = (zip: yauzl.ZipFile): unknown => (zip as unknown as { readonly reader: unknown }).reader
+
+// `length` bytes of the archive at `position`: a view of a `Bytes` source, a read of a file.
+const readAt = (zip: yauzl.ZipFile, source: ZipSource, position: number, length: number) =>
+  Effect.callback<Uint8Array, unknown>((resume) => {
+    const reader = readerOf(zip)
+    if (source._tag === "Bytes") {
+      const inside = position >= 0 && position + length <= source.bytes.byteLength
+      return resume(inside ? Effect.succeed(source.bytes.subarray(position, position + length)) : Effect.fail(new Error("unexpected EOF")))
+    }
+    if (!(reader instanceof FileReader)) return resume(Effect.fail(new Error("no reader for the file")))
+    const buffer = Buffer.alloc(length)
+    reader.read(buffer, 0, length, position, (e) => resume(e === null ? Effect.succeed(buffer) : Effect.fail(e)))
+  })
+
+const u32 = (b: Uint8Array, offset: number) => new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(offset, true)
+const u64 = (b: Uint8Array, offset: number) => u32(b, offset) + u32(b, offset + 4) * 2 ** 32
+
+// What the end record (zip64's where there is one) says of the central directory: its offset, its size, and
+// where the end record itself starts, which is where the directory must end.
+interface End {
+  readonly offset: number
+  readonly size: number
+  readonly zip64: boolean
+  readonly recordOffset: number
+}
+
+// yauzl reads the directory's offset and count but never its size, so the end record yauzl used is read
+// again here, found by the same search (the last signature within a comment's reach of the file's end).
+const readEnd = (zip: yauzl.ZipFile, source: ZipSource, archive: string) =>
+  Effect.gen(function*() {
+    const length = Math.min(zip.fileSize, 20 + 22 + 0xffff)
+    const start = zip.fileSize - length
+    const tail = yield* readAt(zip, source, start, length)
+    let i = tail.length - 22
+    while (i >= 0 && u32(tail, i) !== 0x06054b50) i--
+    if (i < 0) return yield* Effect.fail(new Error("no end-of-central-directory record"))
+    if (i >= 20 && u32(tail, i - 20) === 0x07064b50) {
+      const recordOffset = u64(tail, i - 20 + 8)
+      const record = yield* readAt(zip, source, recordOffset, 56)
+      return { offset: u64(record, 48), size: u64(record, 40), zip64: true, recordOffset } satisfies End
+    }
+    return { offset: u32(tail, i + 16), size: u32(tail, i + 12), zip64: false, recordOffset: start + i } satisfies End
+  }).pipe(Effect.mapError((cause) => readFault({ archive }, cause)))
+
+// Python's zipfile reads the directory by the end record's size (a size of 0 is an empty archive to it)
+// and takes any gap before the end record as bytes prepended to the archive, while yauzl reads as many
+// records as the count says: the two would see different archives unless the size is the records' own.
+const endFault = (end: End, directory: Directory): string | undefined => {
+  if (!end.zip64 && end.size === 0xffffffff) {
+    return "the end record declares a central directory of 0xffffffff bytes, and there is no zip64 record"
+  }
+  if (end.size !== directory.bytes) {
+    const records = directory.records.length
+    return `the end record declares a central directory of ${end.size} bytes; its ${records} records take ${directory.bytes}`
+  }
+  if (end.offset + end.size !== end.recordOffset) {
+    return `the central directory ends at ${end.offset + end.size}, not where the end record starts (${end.recordOffset})`
+  }
+  return undefined
+}
+
+// Each record's bound: where its data must end, at the next local header in the file or at the central
+// directory. Records that share a local header, or whose data (from the smallest header their record allows)
+// reaches the next one, are refused here, before any data is read: Python's zipfile refuses them too
+// ("Overlapped entries"), and several names for one deflated entry would inflate it once per name.
+const bounds = (directory: Directory, directoryOffset: number, archive: string) =>
+  Effect.suspend(() => {
+    const sorted = directory.records.slice().sort((a, b) => a.relativeOffsetOfLocalHeader - b.relativeOffsetOfLocalHeader)
+    const out = new Map<yauzl.Entry, number>()
+    for (let i = 0; i < sorted.length; i++) {
+      const entry = sorted[i]!
+      const next = sorted[i + 1]
+      const start = entry.relativeOffsetOfLocalHeader
+      if (next !== undefined && next.relativeOffsetOfLocalHeader === start) {
+        const detail = `its local header (at ${start}) is also that of ${JSON.stringify(entry.fileName)}`
+        return Effect.fail(at({ archive, entry: next.fileName }, "CorruptZip", detail))
+      }
+      const bound = next === undefined ? directoryOffset : next.relativeOffsetOfLocalHeader
+      const end = start + 30 + entry.fileNameRaw.length + entry.compressedSize
+      if (end > bound) {
+        const what = next === undefined ? "the central directory" : `the local header of ${JSON.stringify(next.fileName)}`
+        return Effect.fail(at({ archive, entry: entry.fileName }, "CorruptZip", `its data reaches ${end}, past ${what} at ${bound}`))
+      }
+      out.set(entry, bound)
+    }
+    return Effect.succeed(out)
+  })
+
+// ===== Entries =====
+
+// An entry's local header, checked against its central-directory record as Python's zipfile checks it
+// (signature, name bytes, compression method, encryption bit): yauzl trusts the record alone, so a header
+// that disagrees would be read as something else by other readers. Gives where the data starts, which must
+// leave the data inside the entry's bound (a longer local name or extra field pushes it out).
+const dataStart = (zip: yauzl.ZipFile, entry: yauzl.Entry, bound: number, location: Location) =>
+  Effect.callback<number, ArchiveError>((resume) => {
+    const fail = (detail: string) => resume(Effect.fail(at(location, "CorruptZip", detail)))
+    try {
+      zip.readLocalFileHeader(entry, {}, (error, header) => {
+        if (error !== null) return resume(Effect.fail(readFault(location, error)))
+        if (Buffer.compare(header.fileName, entry.fileNameRaw) !== 0) {
+          return fail(`its local header's name ${JSON.stringify(header.fileName.toString("utf8"))} differs from its record's`)
+        }
+        if (header.compressionMethod !== entry.compressionMethod) {
+          return fail(`its local header's compression method ${header.compressionMethod} differs from its record's ${entry.compressionMethod}`)
+        }
+        const encrypted = header.generalPurposeBitFlag & 0x1
+        if (encrypted !== (entry.generalPurposeBitFlag & 0x1)) {
+          return fail(`its local header's encryption bit is ${encrypted}, its record's is not`)
+        }
+        const end = header.fileDataStart + entry.compressedSize
+        if (end > bound) return fail(`its data would end at ${end}, past the next local header or the central directory at ${bound}`)
+        resume(Effect.succeed(header.fileDataStart))
+      })
+    } catch (cause) {
+      resume(Effect.fail(readFault(location, cause)))
+    }
+  })
+
 // Reads per call of a stored entry read straight from its file.
 const storedChunk = 16 * 2 ** 20
 
 // A stored entry of a file, read by the kernel straight into one buffer of its size (no stream, no chunk
 // buffers, one copy), 16 MiB per read; each chunk's CRC is computed while the next one is read.
-const readStored = (zip: yauzl.ZipFile, reader: FileReader, entry: yauzl.Entry, location: Location, onBytes: (n: number) => void) =>
+const readStored = (reader: FileReader, entry: yauzl.Entry, start: number, location: Location, onBytes: (n: number) => void) =>
   Effect.callback<Uint8Array, ArchiveError>((resume) => {
     let cancelled = false
     const fail = (fault: ArchiveFault, detail: string) => resume(Effect.fail(at(location, fault, detail)))
@@ -349,62 +488,42 @@ const readStored = (zip: yauzl.ZipFile, reader: FileReader, entry: yauzl.Entry, 
     } catch (cause) {
       return fail("EntryTooLarge", `cannot allocate ${size} bytes: ${describe(cause)}`)
     }
-    zip.readLocalFileHeader(entry, { minimal: true }, (error, header) => {
-      if (cancelled) return
-      if (error !== null) return resume(Effect.fail(readFault(location, error)))
-      const start = header.fileDataStart
-      let crc = 0
-      const step = (offset: number, previous: number) => {
-        if (offset === size) {
-          crc = crc32(target.subarray(previous, offset), crc)
-          if (crc !== entry.crc32) return fail("CorruptZip", "CRC-32 mismatch")
-          return resume(Effect.succeed(new Uint8Array(target.buffer, target.byteOffset, size)))
-        }
-        const length = Math.min(size - offset, storedChunk)
-        reader.read(target, offset, length, start + offset, (e) => {
-          if (cancelled) return
-          if (e !== null) return resume(Effect.fail(readFault(location, e)))
-          onBytes(length)
-          step(offset + length, offset)
-        })
+    let crc = 0
+    const step = (offset: number, previous: number) => {
+      if (offset === size) {
         crc = crc32(target.subarray(previous, offset), crc)
+        if (crc !== entry.crc32) return fail("CorruptZip", "CRC-32 mismatch")
+        return resume(Effect.succeed(new Uint8Array(target.buffer, target.byteOffset, size)))
       }
-      step(0, 0)
-    })
+      const length = Math.min(size - offset, storedChunk)
+      reader.read(target, offset, length, start + offset, (e) => {
+        if (cancelled) return
+        if (e !== null) return resume(Effect.fail(readFault(location, e)))
+        onBytes(length)
+        step(offset + length, offset)
+      })
+      crc = crc32(target.subarray(previous, offset), crc)
+    }
+    step(0, 0)
     return Effect.sync(() => {
       cancelled = true
     })
   })
 
 // A stored entry of an archive held in memory is a view of those bytes, once its CRC is checked: no copy.
-const viewStored = (zip: yauzl.ZipFile, bytes: Uint8Array, entry: yauzl.Entry, location: Location, onBytes: (n: number) => void) =>
-  Effect.callback<Uint8Array, ArchiveError>((resume) => {
-    zip.readLocalFileHeader(entry, { minimal: true }, (error, header) => {
-      if (error !== null) return resume(Effect.fail(readFault(location, error)))
-      const start = header.fileDataStart
-      const end = start + entry.uncompressedSize
-      if (end > bytes.byteLength) return resume(Effect.fail(at(location, "CorruptZip", `entry data would end at ${end}, past ${bytes.byteLength}`)))
-      const view = bytes.subarray(start, end)
-      if (crc32(view) !== entry.crc32) return resume(Effect.fail(at(location, "CorruptZip", "CRC-32 mismatch")))
-      onBytes(view.byteLength)
-      resume(Effect.succeed(view))
-    })
+const viewStored = (bytes: Uint8Array, entry: yauzl.Entry, start: number, location: Location, onBytes: (n: number) => void) =>
+  Effect.suspend(() => {
+    const end = start + entry.uncompressedSize
+    if (end > bytes.byteLength) return Effect.fail(at(location, "CorruptZip", `entry data would end at ${end}, past ${bytes.byteLength}`))
+    const view = bytes.subarray(start, end)
+    if (crc32(view) !== entry.crc32) return Effect.fail(at(location, "CorruptZip", "CRC-32 mismatch"))
+    onBytes(view.byteLength)
+    return Effect.succeed(view)
   })
 
-// Streams one entry into a buffer of exactly its declared size: one allocation, one copy per chunk. Stored
-// entries are read directly: from a file into their buffer (readStored), from memory as views (viewStored).
-const readEntry = (
-  zip: yauzl.ZipFile,
-  source: ZipSource,
-  entry: yauzl.Entry,
-  location: Location,
-  onBytes: (n: number) => void
-): Effect.Effect<Uint8Array, ArchiveError> => {
-  // yauzl keeps the reader it was opened with as `reader` (untyped).
-  const reader = (zip as unknown as { readonly reader: unknown }).reader
-  if (entry.compressionMethod === 0 && source._tag === "Bytes") return viewStored(zip, source.bytes, entry, location, onBytes)
-  if (entry.compressionMethod === 0 && reader instanceof FileReader) return readStored(zip, reader, entry, location, onBytes)
-  return Effect.callback<Uint8Array, ArchiveError>((resume) => {
+// Inflates a deflated entry into a buffer of exactly its declared size: one allocation, one copy per chunk.
+const inflate = (zip: yauzl.ZipFile, entry: yauzl.Entry, start: number, location: Location, onBytes: (n: number) => void) =>
+  Effect.callback<Uint8Array, ArchiveError>((resume) => {
     const fail = (fault: ArchiveFault, detail: string) => Effect.fail(at(location, fault, detail))
     let settled = false
     let stream: Readable | undefined
@@ -446,7 +565,8 @@ const readEntry = (
       opened.on("close", () => settle(fail("CorruptZip", "entry stream closed before its end")))
     }
     try {
-      zip.openReadStream(entry, onStream)
+      // The header was read and checked already: the low-level call streams the data without reading it again.
+      zip.openReadStreamLowLevel(start, entry.compressedSize, 0, entry.compressedSize, true, size, onStream)
     } catch (cause) {
       settle(Effect.fail(readFault(location, cause)))
     }
@@ -455,26 +575,49 @@ const readEntry = (
       stream?.destroy()
     })
   })
-}
+
+// One entry, its local header checked first. Stored entries are read directly: from a file into their buffer
+// (readStored), from memory as views (viewStored); deflated ones are inflated.
+const readEntry = (
+  zip: yauzl.ZipFile,
+  source: ZipSource,
+  entry: yauzl.Entry,
+  bound: number,
+  location: Location,
+  onBytes: (n: number) => void
+): Effect.Effect<Uint8Array, ArchiveError> =>
+  Effect.flatMap(dataStart(zip, entry, bound, location), (start) => {
+    const reader = readerOf(zip)
+    if (entry.compressionMethod === 0 && source._tag === "Bytes") return viewStored(source.bytes, entry, start, location, onBytes)
+    if (entry.compressionMethod === 0 && reader instanceof FileReader) return readStored(reader, entry, start, location, onBytes)
+    return inflate(zip, entry, start, location, onBytes)
+  })
 
 /**
  * Opens an archive and reads its whole central directory, refusing hostile names, duplicates, encryption,
- * unknown compression, impossible sizes and data outside the file. The handle closes with the scope.
+ * unknown compression, impossible sizes, data outside the file, an end record that disagrees with the
+ * directory, and records that share or overlap each other's data; sizes and counts are held to the
+ * {@link Limits} in force. The handle closes with the scope.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const open = (
-  source: ZipSource,
-  limits: ReadLimits = defaultReadLimits
-): Effect.Effect<ZipReader, ArchiveError, Scope.Scope> =>
+export const open = (source: ZipSource): Effect.Effect<ZipReader, ArchiveError, Scope.Scope> =>
   Effect.gen(function*() {
+    const limits = yield* Limits
     const archive = source._tag === "File" ? source.path : source.label
     const zip = yield* Effect.acquireRelease(openZip(source, archive), (zip) => Effect.sync(() => zip.close()), {
       interruptible: true
     })
+    const checked = Effect.gen(function*() {
+      const directory = yield* scan(zip, archive, limits)
+      const end = yield* readEnd(zip, source, archive)
+      const fault = endFault(end, directory)
+      if (fault !== undefined) return yield* Effect.fail(at({ archive }, "CorruptZip", fault))
+      return { files: directory.files, bounds: yield* bounds(directory, end.offset, archive) }
+    })
     // Close at once on a bad directory rather than holding the file until the caller's scope ends.
-    const files = yield* scan(zip, archive, limits).pipe(Effect.onError(() => Effect.sync(() => zip.close())))
+    const { files, bounds: ends } = yield* checked.pipe(Effect.onError(() => Effect.sync(() => zip.close())))
     const entries = new Map<string, ZipEntry>()
     let totalBytes = 0
     for (const [name, { compressedSize, uncompressedSize, compressionMethod }] of files) {
@@ -491,9 +634,17 @@ export const open = (
       const entry = files.get(name)
       if (entry === undefined) return Effect.fail(at({ archive, entry: name }, "MissingEntry", "no such entry"))
       if (!zip.isOpen) return Effect.die(new Error(`${archive}: read of ${name} after the archive's scope closed`))
-      return readEntry(zip, source, entry, { archive, entry: name }, onBytes)
+      return readEntry(zip, source, entry, ends.get(entry)!, { archive, entry: name }, onBytes)
     }
-    return { archive, entries, read }
+    const readJson = (name: string): Effect.Effect<Uint8Array, ArchiveError> => {
+      const size = files.get(name)?.uncompressedSize ?? 0
+      if (size > limits.jsonBytes) {
+        const detail = overLimit(limits, "jsonBytes", `a JSON or text entry of ${size} bytes`)
+        return Effect.fail(at({ archive, entry: name }, "EntryTooLarge", detail))
+      }
+      return read(name)
+    }
+    return { archive, entries, read, readJson }
   })
 
 // ===== Writing =====

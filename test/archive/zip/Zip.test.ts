@@ -6,8 +6,10 @@ import * as os from "node:os"
 import * as path from "node:path"
 import * as yazl from "yazl"
 import { ArchiveError } from "../../../src/archive/ArchiveError.ts"
+import * as Limits from "../../../src/archive/Limits.ts"
 import * as Progress from "../../../src/archive/zip/Progress.ts"
 import * as Zip from "../../../src/archive/zip/Zip.ts"
+import * as Forge from "./Forge.ts"
 
 // ===== Fixtures =====
 
@@ -38,9 +40,9 @@ const joined = (data: Zip.ZipWriteEntry["data"]) =>
 const bytes = (bytes: Uint8Array, label = "mem.zip"): Zip.ZipSource => ({ _tag: "Bytes", bytes, label })
 const file = (p: string): Zip.ZipSource => ({ _tag: "File", path: p })
 
-const readAll = (source: Zip.ZipSource, limits?: Zip.ReadLimits) =>
+const readAll = (source: Zip.ZipSource) =>
   Effect.scoped(Effect.gen(function*() {
-    const zip = yield* Zip.open(source, limits)
+    const zip = yield* Zip.open(source)
     const out = new Map<string, Uint8Array>()
     for (const name of zip.entries.keys()) out.set(name, yield* zip.read(name))
     return out
@@ -295,18 +297,194 @@ describe("refusals", () => {
       assert.strictEqual(e.entry, "b.bin")
     }))
 
-  it.effect("the caller's limits bound entries, entry size and total size", () =>
+  it.effect("the Limits in force bound entries, entry size and total size, and say how to raise them", () =>
     Effect.gen(function*() {
       const source = bytes(yield* Zip.toBytes(sample))
-      const limits = { maxEntries: 100, maxEntryBytes: 1e6, maxTotalBytes: 1e6 }
-      const many = yield* failure(Zip.open(source, { ...limits, maxEntries: 5 }))
+      const limits = { ...Limits.defaults, entries: 100, entryBytes: 1e6, totalBytes: 1e6 }
+      const openWith = (l: Limits.Limits) => Zip.open(source).pipe(Effect.provideService(Limits.Limits, l))
+      const many = yield* failure(openWith({ ...limits, entries: 5 }))
       assert.strictEqual(many.fault, "EntryTooLarge")
-      const large = yield* failure(Zip.open(source, { ...limits, maxEntryBytes: 50_000 }))
+      assert.include(many.detail, "Limits.entries")
+      assert.include(many.detail, "--max-entries")
+      const large = yield* failure(openWith({ ...limits, entryBytes: 50_000 }))
       assert.strictEqual(large.fault, "EntryTooLarge")
       assert.strictEqual(large.entry, "chunked/stored.bin")
-      const total = yield* failure(Zip.open(source, { ...limits, maxTotalBytes: 80_000 }))
+      assert.include(large.detail, "Limits.entryBytes")
+      assert.include(large.detail, "--max-entry-bytes")
+      const total = yield* failure(openWith({ ...limits, totalBytes: 80_000 }))
       assert.strictEqual(total.fault, "EntryTooLarge")
       assert.strictEqual(total.entry, "chunked/deflated.bin")
+      assert.include(total.detail, "Limits.totalBytes")
+      assert.include(total.detail, "--max-total-bytes")
+      // Exactly at each limit passes.
+      const at = { ...Limits.defaults, entries: 6, entryBytes: 70_010, totalBytes: 82_410 }
+      assert.strictEqual((yield* Effect.scoped(openWith(at))).entries.size, 6)
+    }))
+})
+
+describe("JSON entries: Limits.jsonBytes", () => {
+  const json = Forge.assemble([Forge.deflated("m.json", `[${" ".repeat(2000)}]`), Forge.stored("w.bin", noise(3000))])
+  const withJsonBytes = (jsonBytes: number) => Effect.provideService(Limits.Limits, { ...Limits.defaults, jsonBytes })
+
+  it.effect("readJson refuses an entry declared larger than the limit before reading it; read does not", () =>
+    Effect.gen(function*() {
+      const zip = yield* Zip.open(bytes(json, "j")).pipe(withJsonBytes(2001))
+      const e = yield* failure(zip.readJson("m.json"))
+      assert.strictEqual(e.fault, "EntryTooLarge")
+      assert.strictEqual(e.entry, "m.json")
+      assert.include(e.detail, "2002 bytes")
+      assert.include(e.detail, "Limits.jsonBytes")
+      assert.include(e.detail, "--max-json-bytes")
+      // The limit is for entries read whole as JSON or text; weights are bounded by Limits.entryBytes only.
+      assert.strictEqual((yield* zip.read("w.bin")).length, 3000)
+      assert.strictEqual((yield* zip.read("m.json")).length, 2002)
+    }))
+
+  it.effect("an entry exactly at the limit is read; a missing one is MissingEntry", () =>
+    Effect.gen(function*() {
+      const zip = yield* Zip.open(bytes(json, "j")).pipe(withJsonBytes(2002))
+      assert.strictEqual((yield* zip.readJson("m.json")).length, 2002)
+      assert.strictEqual((yield* failure(zip.readJson("nope"))).fault, "MissingEntry")
+    }))
+})
+
+describe("local headers agree with the central directory (as Python's zipfile checks)", () => {
+  const a = Forge.deflated("a.txt", "hello ".repeat(50))
+  const b = Forge.stored("b.bin", noise(64))
+  const readFails = (archive: Uint8Array, name: string) =>
+    Effect.gen(function*() {
+      const zip = yield* Zip.open(bytes(archive))
+      const e = yield* failure(zip.read(name))
+      assert.strictEqual(e.fault, "CorruptZip")
+      assert.strictEqual(e.entry, name)
+      return e.detail
+    })
+
+  it.effect("the forged archives that agree read back", () =>
+    Effect.gen(function*() {
+      const got = yield* readAll(bytes(Forge.assemble([a, b])))
+      assert.deepStrictEqual(got.get("a.txt"), text("hello ".repeat(50)))
+      assert.deepStrictEqual(got.get("b.bin"), noise(64))
+    }))
+
+  it.effect("a name that differs (same length) is CorruptZip naming the entry", () =>
+    Effect.gen(function*() {
+      const archive = Forge.assemble([a, b], [Forge.centralOf(a, 0), { ...Forge.centralOf(b, 1), name: "c.bin" }])
+      assert.include(yield* readFails(archive, "c.bin"), `"b.bin"`)
+      // The other entry is untouched.
+      const zip = yield* Zip.open(bytes(archive))
+      assert.deepStrictEqual(yield* zip.read("a.txt"), text("hello ".repeat(50)))
+    }))
+
+  it.effect("a name of another length is CorruptZip", () =>
+    Effect.gen(function*() {
+      const archive = Forge.assemble([a, b], [Forge.centralOf(a, 0), { ...Forge.centralOf(b, 1), name: "b.bi" }])
+      assert.include(yield* readFails(archive, "b.bi"), "name")
+    }))
+
+  it.effect("a compression method that differs is CorruptZip, both ways", () =>
+    Effect.gen(function*() {
+      const deflatedAsStored = { ...Forge.centralOf(a, 0), method: 0, size: a.packed.length }
+      assert.include(yield* readFails(Forge.assemble([a], [deflatedAsStored]), "a.txt"), "compression method 8")
+      const storedAsDeflated = { ...Forge.centralOf(b, 0), method: 8 }
+      assert.include(yield* readFails(Forge.assemble([b], [storedAsDeflated]), "b.bin"), "compression method 0")
+    }))
+
+  it.effect("an encryption bit set in the local header only is CorruptZip", () =>
+    Effect.gen(function*() {
+      const archive = Forge.assemble([{ ...b, flags: b.flags | 1 }], [Forge.centralOf(b, 0)])
+      assert.include(yield* readFails(archive, "b.bin"), "encryption")
+    }))
+
+  it.effect("a bad local signature is CorruptZip naming the entry, from bytes and from a file", () =>
+    Effect.gen(function*() {
+      const archive = Forge.assemble([a, b])
+      archive[records(archive)[1]!.local]! ^= 0xff
+      assert.include(yield* readFails(archive, "b.bin"), "signature")
+      const dir = yield* tempDir
+      fs.writeFileSync(path.join(dir, "sig.zip"), archive)
+      const zip = yield* Zip.open(file(path.join(dir, "sig.zip")))
+      assert.strictEqual((yield* failure(zip.read("b.bin"))).fault, "CorruptZip")
+    }))
+})
+
+describe("records that share or overlap data are refused at open", () => {
+  const a = Forge.stored("a", noise(100))
+  const b = Forge.stored("b", noise(50, 3))
+
+  it.effect("two names for one local header: CorruptZip naming the second, before any read", () =>
+    Effect.gen(function*() {
+      const archive = Forge.assemble([a, b], [Forge.centralOf(a, 0), { ...Forge.centralOf(a, 0), name: "x" }, Forge.centralOf(b, 1)])
+      const e = yield* failure(Zip.open(bytes(archive)))
+      assert.strictEqual(e.fault, "CorruptZip")
+      assert.strictEqual(e.entry, "x")
+      assert.include(e.detail, `"a"`)
+    }))
+
+  it.effect("data that runs into the next local header, or into the central directory, is CorruptZip", () =>
+    Effect.gen(function*() {
+      const longer = { ...Forge.centralOf(a, 0), size: 101, packedSize: 101 }
+      const e = yield* failure(Zip.open(bytes(Forge.assemble([a, b], [longer, Forge.centralOf(b, 1)]))))
+      assert.strictEqual(e.fault, "CorruptZip")
+      assert.strictEqual(e.entry, "a")
+      assert.include(e.detail, `local header of "b"`)
+      const last = { ...Forge.centralOf(b, 1), size: 51, packedSize: 51 }
+      const f = yield* failure(Zip.open(bytes(Forge.assemble([a, b], [Forge.centralOf(a, 0), last]))))
+      assert.strictEqual(f.fault, "CorruptZip")
+      assert.strictEqual(f.entry, "b")
+      assert.include(f.detail, "central directory")
+    }))
+
+  it.effect("records listed out of file order are fine", () =>
+    Effect.gen(function*() {
+      const got = yield* readAll(bytes(Forge.assemble([a, b], [Forge.centralOf(b, 1), Forge.centralOf(a, 0)])))
+      assert.deepStrictEqual([...got.keys()], ["b", "a"])
+      assert.deepStrictEqual(got.get("a"), noise(100))
+    }))
+})
+
+describe("the end record agrees with the central directory", () => {
+  const entries = [Forge.stored("a", "one"), Forge.deflated("b", "two two two")]
+  const whole = Forge.assemble(entries)
+  const directorySize = records(whole).reduce((n, r) => n + 46 + r.nameLength, 0)
+  const openFails = (archive: Uint8Array) =>
+    Effect.gen(function*() {
+      const e = yield* failure(Zip.open(bytes(archive)))
+      assert.strictEqual(e.fault, "CorruptZip")
+      assert.isUndefined(e.entry)
+      return e.detail
+    })
+
+  it.effect("a directory size of 0 (an empty archive to Python's zipfile) is CorruptZip", () =>
+    Effect.gen(function*() {
+      assert.include(yield* openFails(Forge.assemble(entries, undefined, { directorySize: 0 })), "declares a central directory of 0 bytes")
+    }))
+
+  it.effect("a directory size of 0xffffffff without a zip64 record is CorruptZip", () =>
+    Effect.gen(function*() {
+      assert.include(yield* openFails(Forge.assemble(entries, undefined, { directorySize: 0xffffffff })), "zip64")
+    }))
+
+  it.effect("a directory size one off, either way, is CorruptZip", () =>
+    Effect.gen(function*() {
+      for (const size of [directorySize - 1, directorySize + 1]) {
+        assert.include(yield* openFails(Forge.assemble(entries, undefined, { directorySize: size })), `take ${directorySize}`)
+      }
+    }))
+
+  it.effect("bytes between the directory and the end record are CorruptZip", () =>
+    Effect.gen(function*() {
+      const gap = new Uint8Array(whole.length + 4)
+      gap.set(whole.subarray(0, whole.length - 22))
+      gap.set(whole.subarray(whole.length - 22), whole.length - 22 + 4)
+      assert.include(yield* openFails(gap), "not where the end record starts")
+    }))
+
+  it.effect("empty archives and yazl's zip64 archives pass", () =>
+    Effect.gen(function*() {
+      assert.strictEqual((yield* Zip.open(bytes(yield* Zip.toBytes([])))).entries.size, 0)
+      assert.strictEqual((yield* readAll(bytes(yield* zip64Sample))).size, 2)
+      assert.strictEqual((yield* readAll(bytes(whole))).size, 2)
     }))
 })
 
