@@ -24,7 +24,6 @@
  * @since 0.1.0
  */
 import { Effect, type Scope } from "effect"
-import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import { createRequire } from "node:module"
 import * as nodePath from "node:path"
@@ -35,6 +34,7 @@ import * as yazl from "yazl"
 import { type ArchiveError, type ArchiveFault, at, type Location } from "../ArchiveError.ts"
 import { Limits } from "../Limits.ts"
 import { type Event as ProgressEvent, Progress } from "./Progress.ts"
+import * as TempFile from "./TempFile.ts"
 
 // ===== Models =====
 
@@ -751,19 +751,23 @@ const removeQuietly = (path: string) =>
  * `path`. On any failure, interruption included, the temporary file is removed and `path` is left as it was.
  * The same entries always give the same bytes.
  *
+ * Temporary files are named as {@link TempFile.make} names them, whatever `path` is called; those that killed
+ * writes left in the same directory are removed first ({@link TempFile.sweep}).
+ *
  * @since 0.1.0
  * @category encoding
  */
 export const writeFile = (path: string, entries: Iterable<ZipWriteEntry>): Effect.Effect<void, ArchiveError> =>
   Effect.suspend(() => {
-    const name = `.${nodePath.basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`
-    const temp = nodePath.join(nodePath.dirname(path), name)
+    const directory = nodePath.dirname(path)
+    const temp = TempFile.make(directory)
     const rename = Effect.callback<void, ArchiveError>((resume) =>
       fs.rename(temp, path, (error) =>
         resume(error === null ? Effect.void : Effect.fail(at({ archive: path }, "WriteFailed", error.message)))
       )
     )
-    return pump(path, entries, () => fs.createWriteStream(temp, { flags: "wx", mode: 0o644, flush: true })).pipe(
+    return TempFile.sweep(directory).pipe(
+      Effect.andThen(pump(path, entries, () => fs.createWriteStream(temp, { flags: "wx", mode: 0o644, flush: true }))),
       // Once started, the rename's outcome must be known before deciding whether to clean up.
       Effect.andThen(Effect.uninterruptible(rename)),
       Effect.onError(() => removeQuietly(temp))
