@@ -120,20 +120,13 @@ export const contiguousStride = (shape: ReadonlyArray<number>): ReadonlyArray<nu
 
 /**
  * The number of storage elements a view reaches: `offset + Σ (size_i - 1) * stride_i + 1`, or 0 for an
- * empty view (any size 0). Negative strides are not torch's and count as reaching nothing backwards.
+ * empty view (any size 0): {@link bytesSpanned} in elements, as a number (exact up to 2^53).
  *
  * @since 0.1.0
  * @category getters
  */
-export const elementsSpanned = (t: Pick<Tensor, "shape" | "stride" | "storageOffset">): number => {
-  let last = t.storageOffset
-  for (let i = 0; i < t.shape.length; i++) {
-    const size = t.shape[i]!
-    if (size === 0) return 0
-    last += (size - 1) * Math.max(t.stride[i] ?? 0, 0)
-  }
-  return last + 1
-}
+export const elementsSpanned = (t: Pick<Tensor, "shape" | "stride" | "storageOffset">): number =>
+  Number(bytesSpanned({ ...t, dtype: "uint8" }))
 
 /**
  * The number of elements of a tensor.
@@ -150,3 +143,191 @@ export const numel = (t: Pick<Tensor, "shape">): number => t.shape.reduce((a, b)
  * @category guards
  */
 export const isTensor = (u: Tensor | ScriptObject): u is Tensor => u._tag === "Tensor"
+
+// ===== Rules =====
+
+/**
+ * What the tensor rules look at: a view's dtype, sizes, strides and offset (in elements) and whether it
+ * requires grad. A stored tensor's are ints; a node value's (`meta.val`, a fake tensor's) may be symbolic
+ * texts, which the rules leave to the symbols' ranges.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Layout {
+  readonly dtype: string
+  readonly shape: ReadonlyArray<number | string>
+  readonly stride: ReadonlyArray<number | string>
+  readonly storageOffset: number | string
+  readonly requiresGrad: boolean
+}
+
+/**
+ * A broken tensor rule: the field that breaks it (`index`: which dimension of `shape` or `stride`) and why, in
+ * torch's words where torch has the rule. Readers locate it at their own spelling of the field; the writer
+ * refuses the tensor with it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Violation {
+  readonly field: "dtype" | "shape" | "stride" | "storageOffset" | "requiresGrad" | "storage"
+  readonly index?: number
+  readonly detail: string
+}
+
+/**
+ * The layout of a tensor's metadata as `meta["val"]` and the archives record it (`Meta.TensorMeta`).
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const layoutOfMeta = (m: {
+  readonly dtype: string
+  readonly shape: ReadonlyArray<number | string>
+  readonly stride: ReadonlyArray<number | string>
+  readonly storage_offset: number | string
+  readonly requires_grad: boolean
+}): Layout => ({ dtype: m.dtype, shape: m.shape, stride: m.stride, storageOffset: m.storage_offset, requiresGrad: m.requires_grad })
+
+// torch's `storage_max()`: a storage's byte count is an int64 (and a size_t).
+const STORAGE_MAX = 2n ** 63n - 1n
+
+// `isFloatingType || isComplexType` of c10: the dtypes autograd differentiates.
+const DIFFERENTIABLE = new Set([
+  "float16", "bfloat16", "float32", "float64", "float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz",
+  "float8_e8m0fnu", "complex32", "complex64", "complex128"
+])
+
+/**
+ * Whether a dtype can require gradients (floating point and complex dtypes).
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const isDifferentiable = (dtype: string): boolean => DIFFERENTIABLE.has(dtype)
+
+const list = (xs: ReadonlyArray<number | string>): string => `[${xs.join(", ")}]`
+
+/**
+ * Why a layout is not one torch can hold, or undefined. The rules, in this order:
+ * 1. The dtype is one trtx knows (its item size).
+ * 2. One stride per size (torch's `as_strided`: "mismatch in length of strides and shape").
+ * 3. Every int size, stride and offset is a safe integer: a JavaScript number holds nothing larger exactly.
+ * 4. No size is negative ("Trying to create tensor with negative dimension -1: [-1, 3]"), no stride
+ *    ("as_strided: Negative strides are not supported at the moment, got strides: [-1]"), nor the offset
+ *    ("Tensor: invalid storage offset -1").
+ * 5. Only a floating point or complex dtype requires grad ("Only Tensors of floating point and complex dtype
+ *    can require gradients").
+ * 6. When every entry is an int, the bytes the view spans ({@link bytesSpanned}) fit torch's storage size,
+ *    an int64 ("Storage size calculation overflowed with sizes=[...] and strides=[...]"), counted exactly.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const check = (t: Layout): Violation | undefined => {
+  if (itemSize(t.dtype) === undefined) return { field: "dtype", detail: `dtype ${t.dtype} is not a torch dtype trtx knows` }
+  if (t.stride.length !== t.shape.length) {
+    return {
+      field: "stride",
+      detail: `${t.stride.length} strides for ${t.shape.length} sizes: torch refuses it ("mismatch in length of strides and shape")`
+    }
+  }
+  const exact = (x: number | string) => typeof x === "string" || Number.isSafeInteger(x)
+  for (const [field, xs] of [["shape", t.shape], ["stride", t.stride]] as const) {
+    const i = xs.findIndex((x) => !exact(x))
+    if (i >= 0) return { field, index: i, detail: `${xs[i]} is not an integer trtx holds exactly (at most 2^53 in magnitude)` }
+  }
+  if (!exact(t.storageOffset)) {
+    return { field: "storageOffset", detail: `${t.storageOffset} is not an integer trtx holds exactly (at most 2^53 in magnitude)` }
+  }
+  const negativeSize = t.shape.findIndex((x) => typeof x === "number" && x < 0)
+  if (negativeSize >= 0) {
+    return {
+      field: "shape",
+      index: negativeSize,
+      detail: `torch refuses a negative size ("Trying to create tensor with negative dimension ${t.shape[negativeSize]}: ${list(t.shape)}")`
+    }
+  }
+  const negativeStride = t.stride.findIndex((x) => typeof x === "number" && x < 0)
+  if (negativeStride >= 0) {
+    return {
+      field: "stride",
+      index: negativeStride,
+      detail: `torch refuses a negative stride ("as_strided: Negative strides are not supported at the moment, got strides: ${list(t.stride)}")`
+    }
+  }
+  if (typeof t.storageOffset === "number" && t.storageOffset < 0) {
+    return { field: "storageOffset", detail: `torch refuses a negative offset ("Tensor: invalid storage offset ${t.storageOffset}")` }
+  }
+  if (t.requiresGrad && !isDifferentiable(t.dtype)) {
+    return {
+      field: "requiresGrad",
+      detail: `a ${t.dtype} tensor cannot require grad: torch refuses it ("Only Tensors of floating point and complex dtype can require gradients")`
+    }
+  }
+  if (isConcrete(t) && bytesSpanned(t) > STORAGE_MAX) {
+    return {
+      field: "shape",
+      detail: `the view spans more than 2^63 - 1 bytes, torch's largest storage ("Storage size calculation overflowed with sizes=${
+        list(t.shape)
+      } and strides=${list(t.stride)}")`
+    }
+  }
+  return undefined
+}
+
+/**
+ * Whether every size, stride and the offset of a layout is an int.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isConcrete = (
+  t: Pick<Layout, "shape" | "stride" | "storageOffset">
+): t is { readonly shape: ReadonlyArray<number>; readonly stride: ReadonlyArray<number>; readonly storageOffset: number } =>
+  typeof t.storageOffset === "number" && t.shape.every((x) => typeof x === "number") &&
+  t.stride.every((x) => typeof x === "number")
+
+/**
+ * The bytes of storage a view reaches, from the storage's start, counted exactly: torch's
+ * `computeStorageNbytes` with the offset, `(offset + 1 + Σ (size_i - 1) * stride_i) * itemsize`, or 0 for an
+ * empty view (any size 0), which needs no storage whatever its offset. Stride-0 (overlapping) dimensions
+ * reach nothing further. Meant for a layout {@link check} accepts (an unknown dtype counts one byte).
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const bytesSpanned = (
+  t: { readonly dtype: string; readonly shape: ReadonlyArray<number>; readonly stride: ReadonlyArray<number>; readonly storageOffset: number }
+): bigint => {
+  let last = BigInt(t.storageOffset)
+  for (let i = 0; i < t.shape.length; i++) {
+    const size = t.shape[i]!
+    if (size === 0) return 0n
+    last += BigInt(size - 1) * BigInt(t.stride[i] ?? 0)
+  }
+  return (last + 1n) * BigInt(itemSize(t.dtype) ?? 1)
+}
+
+/**
+ * Why a view does not lie inside a storage of `bytes` bytes, or undefined: torch's `as_strided` bounds check
+ * (`checkInBoundsForStorage`), which an empty view always passes. The layout must be one {@link check}
+ * accepts, with int entries.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const checkInBounds = (
+  t: { readonly dtype: string; readonly shape: ReadonlyArray<number>; readonly stride: ReadonlyArray<number>; readonly storageOffset: number },
+  bytes: number
+): Violation | undefined => {
+  const needed = bytesSpanned(t)
+  if (needed <= BigInt(bytes)) return undefined
+  return {
+    field: "storage",
+    detail: `the view reaches past its storage: torch refuses it ("setStorage: sizes ${list(t.shape)}, strides ${
+      list(t.stride)
+    }, storage offset ${t.storageOffset}, and itemsize ${itemSize(t.dtype)} requiring a storage size of ${needed} are out of bounds for storage of size ${bytes}")`
+  }
+}

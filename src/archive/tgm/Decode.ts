@@ -15,9 +15,11 @@ import * as Argument from "../../graph/Argument.ts"
 import { Graph } from "../../graph/Graph.ts"
 import { GraphError } from "../../graph/GraphError.ts"
 import * as Lint from "../../graph/Lint.ts"
+import type * as Meta from "../../graph/Meta.ts"
 import * as Module from "../../graph/Module.ts"
 import type { Node } from "../../graph/Node.ts"
 import * as Tensor from "../../graph/Tensor.ts"
+import * as ValueRange from "../../graph/ValueRange.ts"
 import * as OpSchema from "../../graph/OpSchema.ts"
 import type * as Records from "./Records.ts"
 
@@ -78,6 +80,14 @@ export const decodeRoot = (
   location: { readonly archive: string; readonly entry: string }
 ): Module.GraphModule => new Decoder(entries, location).root(record)
 
+// Where a tensor rule's field is in a TensorRef or a tensor `meta.val` (the same spelling).
+const tensorField = (path: string, v: Tensor.Violation): string =>
+  v.field === "storage"
+    ? path
+    : `${path}.${({ shape: "shape", stride: "stride", storageOffset: "storage_offset", requiresGrad: "requires_grad", dtype: "dtype" } as const)[v.field]}${
+      v.index === undefined ? "" : `[${v.index}]`
+    }`
+
 const jsonKey = Json.child
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
 
@@ -97,7 +107,12 @@ class Decoder {
     const root = this.module(record, "$", graphModules) as Module.GraphModule
     if (record.graph.namedtuple_fields !== undefined) root.namedTupleFields = new Map(Json.entries(record.graph.namedtuple_fields))
     if (record.graph.symbols !== undefined) {
-      root.symbols = new Map(Json.entries(record.graph.symbols).map(([name, r]) => [name, symbolInfo(r)]))
+      root.symbols = new Map(Json.entries(record.graph.symbols).map(([name, r]) => {
+        // The range rules, as for a `.pt2`'s `range_constraints` with the symbols' hints.
+        const broken = ValueRange.check(r, r.hint)
+        if (broken !== undefined) this.fail(`${jsonKey("$.graph.symbols", name)}.${broken.field}`, "SchemaMismatch", `${name}: ${broken.detail}`)
+        return [name, symbolInfo(r)]
+      }))
     }
     // Targets resolve only once the whole tree exists.
     for (const [gm, rec, path] of graphModules) this.checkTargets(gm, rec, path)
@@ -201,11 +216,14 @@ class Decoder {
         if (!IDENTIFIER.test(k)) this.fail(p, "SchemaMismatch", `keyword ${JSON.stringify(k)} is not a Python identifier`, n.name)
         return [k, arg(v, p)]
       }))
-      if ((n.op === "call_module" || n.op === "get_attr") && n.target === "") {
-        this.fail(`${nodePath}.target`, "UnresolvedTarget", `${n.op} has an empty target`, n.name)
+      // No fx node has an empty target: a module path, an attribute path, a callable's or a method's name, an
+      // argument name, or `output`.
+      if (n.target === "") {
+        this.fail(`${nodePath}.target`, n.op === "call_module" || n.op === "get_attr" ? "UnresolvedTarget" : "SchemaMismatch", `${n.op} has an empty target`, n.name)
       }
       // Passed-through metas are plain JSON: give back the keys the parser marked to keep their order.
       const meta = Json.unmark(n.meta) as Records.NodeRecord["meta"]
+      this.checkVal(meta.val, `${nodePath}.meta.val`, n.name)
       const node = graph.createNode(n.op, n.target, args, kwargs, { name: n.name, exactName: true, meta: { ...meta } })
       defined.set(n.name, node)
     })
@@ -219,6 +237,19 @@ class Decoder {
       throw e
     }
     return graph
+  }
+
+  // The tensors of a node's value are fake tensors torch made (`empty_strided`): they keep the tensor rules.
+  checkVal(val: Meta.Val | undefined, path: string, node: string): void {
+    if (val === undefined || val === null) return
+    if (Array.isArray(val)) {
+      ;(val as ReadonlyArray<Meta.Val>).forEach((v, i) => this.checkVal(v, `${path}[${i}]`, node))
+      return
+    }
+    if (typeof val === "object" && "tensor" in val) {
+      const broken = Tensor.check(Tensor.layoutOfMeta(val.tensor))
+      if (broken !== undefined) this.fail(tensorField(`${path}.tensor`, broken), "SchemaMismatch", broken.detail, node)
+    }
   }
 
   argument(
@@ -292,25 +323,17 @@ class Decoder {
   }
 
   tensor(ref: Records.TensorRef, path: string): Tensor.Tensor {
-    const size = Tensor.itemSize(ref.dtype)
-    if (size === undefined) this.fail(`${path}.dtype`, "SchemaMismatch", `unknown dtype ${ref.dtype}`)
-    if (ref.stride.length !== ref.shape.length) {
-      this.fail(`${path}.stride`, "SchemaMismatch", `stride has ${ref.stride.length} dims, shape has ${ref.shape.length}`)
-    }
+    // The tensor rules, as for a `.pt2` weight (`Tensor.check`, `Tensor.checkInBounds`).
+    const layout = { dtype: ref.dtype, shape: ref.shape, stride: ref.stride, storageOffset: ref.storage_offset, requiresGrad: ref.requires_grad }
+    const broken = Tensor.check(layout)
+    if (broken !== undefined) this.fail(tensorField(path, broken), "SchemaMismatch", broken.detail)
     let storage = this.#storages.get(ref.storage)
     if (storage === undefined) {
       storage = Tensor.storage(this.entry(ref.storage, `${path}.storage`))
       this.#storages.set(ref.storage, storage)
     }
-    const needed = Tensor.elementsSpanned({ shape: ref.shape, stride: ref.stride, storageOffset: ref.storage_offset }) * size
-    if (needed > storage.bytes.byteLength) {
-      this.fail(
-        path,
-        "StorageTooSmall",
-        `${ref.storage} holds ${storage.bytes.byteLength} bytes, but the ${ref.dtype} view of shape [${ref.shape}] ` +
-          `with stride [${ref.stride}] and offset ${ref.storage_offset} needs ${needed}`
-      )
-    }
+    const outside = Tensor.checkInBounds(layout, storage.bytes.byteLength)
+    if (outside !== undefined) this.fail(path, "StorageTooSmall", `${ref.storage}: ${outside.detail}`)
     // One object per distinct view of a storage: tied weights stay one tensor, as in torch.
     const key = JSON.stringify([ref.storage, ref.dtype, ref.shape, ref.stride, ref.storage_offset, ref.device, ref.requires_grad])
     let tensor = this.#tensors.get(key)

@@ -513,6 +513,96 @@ describe("module.json: entries", () => {
     }))
 })
 
+// ===== Tensors and symbols: the rules torch holds them to (Tensor.check, ValueRange.check) =====
+
+describe("module.json: tensor rules and symbol ranges", () => {
+  const tinyModule = (mutate: (j: C.Json) => void) =>
+    C.tiny((e) => C.mapJson(e, "module.json", (j) => void mutate(j)))
+  const weight = "$.children.lin.parameters.weight"
+
+  it.effect("every layout torch accepts reads: a view ending at the storage's end, 0-d at the last element, stride 0, empty", () =>
+    Effect.gen(function*() {
+      // tensors/0 holds 16 bytes: 4 float32.
+      const layouts = [
+        { shape: [2], stride: [1], storage_offset: 2 },
+        { shape: [], stride: [], storage_offset: 3 },
+        { shape: [50, 2], stride: [0, 1], storage_offset: 2 },
+        { shape: [0, 7], stride: [7, 1], storage_offset: 99 }
+      ]
+      for (const l of layouts) {
+        const m = yield* Tgm.readBytes(yield* tinyModule((j) => void Object.assign(j.children.lin.parameters.weight, l)))
+        const t = (m.children.get("lin") as { parameters: Map<string, { shape: ReadonlyArray<number> }> }).parameters.get("weight")!
+        assert.deepStrictEqual(t.shape, l.shape)
+      }
+      // An empty view of an empty storage.
+      const empty = C.tiny((e) =>
+        C.replaceEntry(C.mapJson(e, "module.json", (j) => void Object.assign(j.children.lin.parameters.weight, { shape: [0], stride: [1] })), "tensors/0", new Uint8Array(0))
+      )
+      assert.strictEqual((yield* Tgm.readBytes(yield* empty)).graph.size, 7)
+    }))
+
+  it.effect("requires_grad on an integer tensor, and a view past the end, refused at the field", () =>
+    Effect.gen(function*() {
+      const e = yield* expectFault(
+        tinyModule((j) => void Object.assign(j.children.lin.parameters.weight, { dtype: "int32", requires_grad: true })),
+        { fault: "SchemaMismatch", entry: "module.json", path: `${weight}.requires_grad` }
+      )
+      assert.include(e.detail, "Only Tensors of floating point and complex dtype can require gradients")
+      const past = yield* expectFault(
+        tinyModule((j) => void Object.assign(j.children.lin.parameters.weight, { shape: [2], stride: [1], storage_offset: 3 })),
+        { fault: "StorageTooSmall", entry: "module.json", path: weight }
+      )
+      assert.include(past.detail, "requiring a storage size of 20 are out of bounds for storage of size 16")
+    }))
+
+  it.effect("a node value's tensor: negative sizes and strides, and 2^78 elements, refused at the node", () =>
+    Effect.gen(function*() {
+      const val = (tensor: object) => (j: C.Json) =>
+        void (j.graph.nodes[0].meta = {
+          val: [{ tensor: { shape: [2, 3], stride: [3, 1], storage_offset: 0, dtype: "float32", device: "cpu", requires_grad: false, ...tensor } }]
+        })
+      const at = (field: string) => ({ fault: "SchemaMismatch" as const, entry: "module.json", path: `$.graph.nodes[0].meta.val[0].tensor.${field}`, node: "x" })
+      const negative = yield* expectFault(tinyModule(val({ shape: [2, -3] })), at("shape[1]"))
+      assert.include(negative.detail, "Trying to create tensor with negative dimension -3: [2, -3]")
+      const stride = yield* expectFault(tinyModule(val({ stride: ["s0", -1] })), at("stride[1]"))
+      assert.include(stride.detail, "Negative strides are not supported")
+      yield* expectFault(tinyModule(val({ storage_offset: -1 })), at("storage_offset"))
+      const huge = yield* expectFault(tinyModule(val({ shape: [2 ** 39, 2 ** 39], stride: [2 ** 39, 1] })), at("shape"))
+      assert.include(huge.detail, "Storage size calculation overflowed")
+      // Symbolic sizes are left to the symbols' ranges.
+      const ok = yield* Tgm.readBytes(yield* tinyModule(val({ shape: ["s0", 3] })))
+      assert.strictEqual(ok.graph.size, 7)
+    }))
+
+  it.effect("symbols: min above max (torch's message) and a hint outside its range", () =>
+    Effect.gen(function*() {
+      const symbols = (s0: object) => tinyModule((j) => void (j.graph.symbols = { s0: { hint: 4, min: 2, max: 64, ...s0 } }))
+      const inverted = yield* expectFault(symbols({ min: 65 }), { fault: "SchemaMismatch", entry: "module.json", path: "$.graph.symbols.s0.min" })
+      assert.include(inverted.detail, "Invalid ranges [65:64]")
+      yield* expectFault(symbols({ hint: 1 }), { fault: "SchemaMismatch", entry: "module.json", path: "$.graph.symbols.s0.hint" })
+      yield* expectFault(symbols({ hint: 65 }), { fault: "SchemaMismatch", entry: "module.json", path: "$.graph.symbols.s0.hint" })
+      // Unbounded ends and an unbacked symbol's null hint are fine.
+      const m = yield* Tgm.readBytes(yield* symbols({ hint: null, max: null }))
+      assert.deepStrictEqual(m.symbols?.get("s0"), { hint: null, min: 2, max: null })
+    }))
+
+  it.effect("an empty target, whatever the op", () =>
+    Effect.gen(function*() {
+      yield* expectFault(tinyModule((j) => void (j.graph.nodes[2].target = "")), {
+        fault: "SchemaMismatch",
+        entry: "module.json",
+        path: "$.graph.nodes[2].target",
+        node: "mul"
+      })
+      yield* expectFault(tinyModule((j) => void (j.graph.nodes[1].target = "")), {
+        fault: "UnresolvedTarget",
+        entry: "module.json",
+        path: "$.graph.nodes[1].target",
+        node: "lin_weight"
+      })
+    }))
+})
+
 // ===== Nothing half-built =====
 
 describe("nothing half-built", () => {
