@@ -25,7 +25,7 @@ export interface Limits {
   readonly totalBytes: number
   /** Entries in one archive. */
   readonly entries: number
-  /** Inflated bytes of one JSON entry (`module.json`, `model.json`, a payload config), or of one JSON string inside one. */
+  /** Inflated bytes of one JSON entry (`module.json`, `model.json`, a payload config, a version record). */
   readonly jsonBytes: number
 }
 
