@@ -3,7 +3,8 @@
  * `Graph._target_to_str`: sanitising, `_N` suffixes counted per base, Python's reserved names, and names
  * that are never released (erasing `a` and creating `a` again gives `a_1`).
  *
- * Every lookup is a hash lookup; creating a name costs O(1) amortised, like fx.
+ * Every lookup is a hash lookup; creating a name costs O(1) amortised, like fx. Memory is proportional to
+ * the names held, whatever their suffixes (`x_4194304` costs what `x_1` does).
  *
  * @since 0.1.0
  */
@@ -19,24 +20,125 @@
 export interface Namespace {
   /** The names taken, never released. */
   readonly used: UsedNames
-  readonly baseCount: Map<string, number>
-  /**
-   * Per base, for suffixes known to be taken, a suffix at or past which the next free one lies: fx's
-   * `while cand in used: num += 1` walks every taken suffix, which is quadratic when a candidate such as
-   * `getitem_1` is created again and again (its count is looked up by the whole candidate, so it starts
-   * from 0 every time). Names are never released, so these hints stay valid.
-   */
-  readonly skip: Map<string, Int32Array>
+  readonly baseCount: Map<string, Suffix>
 }
 
-// Suffixes up to this go to a base's bit set; larger ones (only written by hand) to `other`.
-const MAX_BIT = 1 << 22
+/**
+ * A suffix's value: a number below 10^15, from there on its decimal digits without leading zeros (fx's
+ * counts are Python integers, exact at any size: `x_123456789012345678901` is followed by
+ * `x_123456789012345678902`). Each value has one representation, so that sets and maps compare them by
+ * value, and every operation on one costs at most its length.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Suffix = number | string
+
+// Values from here on are digit strings: 16 digits and more.
+const BIG = 1e15
+
+// k + 1 in the representation of its value.
+const succ = (k: Suffix): Suffix => {
+  if (typeof k === "number") return k + 1 < BIG ? k + 1 : String(k + 1)
+  let i = k.length - 1
+  while (i >= 0 && k.charCodeAt(i) === 57) i--
+  return i < 0
+    ? `1${"0".repeat(k.length)}`
+    : k.slice(0, i) + String.fromCharCode(k.charCodeAt(i) + 1) + "0".repeat(k.length - 1 - i)
+}
+
+// The value of a digit string (leading zeros allowed).
+const valueOf = (digits: string): Suffix => {
+  let i = 0
+  while (i < digits.length - 1 && digits.charCodeAt(i) === 48) i++
+  const canonical = i === 0 ? digits : digits.slice(i)
+  return canonical.length <= 15 ? Number.parseInt(canonical, 10) : canonical
+}
+
+// A base's bit set covers at most this many bits per suffix it holds (at least MIN_DENSE_BITS): 8 bytes per
+// name at worst. Suffixes past its end go to the base's sparse set.
+const DENSE_BITS_PER_NAME = 64
+const MIN_DENSE_BITS = 1024
+
+/**
+ * The suffixes taken of one base with two or more: `${base}_${k}`.
+ *
+ * - `bits`: a bit set of the small suffixes, as long as it stays dense enough (see DENSE_BITS_PER_NAME);
+ * - `sparse`: the others (a name written by hand, or a hostile one, such as `x_4194304`), by value;
+ * - `next`: hints for fx's `while cand in used: num += 1`, which walks every taken suffix and is quadratic
+ *   when a candidate such as `getitem_1` is created again and again (its count is looked up by the whole
+ *   candidate, so it starts from 0 every time). `next.get(k) > k` says that every suffix from k up to it
+ *   is taken; the walk follows the hints and points them all at its answer (a union-find's path
+ *   compression). Names are never released, so a hint stays valid. One entry at most per taken suffix.
+ */
+class Suffixes {
+  count = 0
+  bits: Uint32Array
+  sparse: Set<Suffix> | undefined = undefined
+  next: Map<Suffix, Suffix> | undefined = undefined
+
+  constructor(bits: Uint32Array) {
+    this.bits = bits
+  }
+
+  has(k: Suffix): boolean {
+    if (typeof k === "number") {
+      const w = k / 32
+      if (w < this.bits.length && (this.bits[w | 0]! & (1 << (k & 31))) !== 0) return true
+    }
+    return this.sparse !== undefined && this.sparse.has(k)
+  }
+
+  /** Adds `k`, known not to be held. */
+  add(k: Suffix): void {
+    this.count++
+    if (typeof k === "string") return void (this.sparse ??= new Set()).add(k)
+    const w = k / 32
+    let bits = this.bits
+    if (w >= bits.length) {
+      const words = Math.max(Math.floor(w) + 1, bits.length * 2)
+      if (words * 32 > Math.max(MIN_DENSE_BITS, DENSE_BITS_PER_NAME * this.count)) {
+        ;(this.sparse ??= new Set()).add(k)
+        return
+      }
+      const grown = new Uint32Array(words)
+      grown.set(bits)
+      this.bits = bits = grown
+    }
+    bits[w | 0]! |= 1 << (k & 31)
+  }
+
+  /** The smallest k >= start not held. */
+  firstFree(start: Suffix): Suffix {
+    // A hint always lies past its suffix.
+    const next = (k: Suffix): Suffix => this.next?.get(k) ?? succ(k)
+    let k = start
+    while (this.has(k)) k = next(k)
+    // Compress: every suffix on the way now points at the answer.
+    const hints = (this.next ??= new Map())
+    for (let v = start; v !== k;) {
+      const after = next(v)
+      hints.set(v, k)
+      v = after
+    }
+    return k
+  }
+
+  copy(): Suffixes {
+    const c = new Suffixes(this.bits.slice())
+    c.count = this.count
+    if (this.sparse !== undefined) c.sparse = new Set(this.sparse)
+    if (this.next !== undefined) c.next = new Map(this.next)
+    return c
+  }
+}
 
 /**
  * A set of names, stored so that membership stays cheap on large graphs: most names are `${base}_${k}`
  * with a few bases and many k (`getitem_1234`), kept as one bit set of k per base, a few kilobytes that
  * stay in the CPU's cache, rather than as one string set as large as the graph, where every lookup is a
- * cache miss. Names without a suffix and everything else go to plain sets.
+ * cache miss. Names without a suffix and everything else go to plain sets. What is held is proportional to
+ * the names: a suffix far past a base's others is kept by value, not by growing its bit set.
  *
  * @since 0.1.0
  * @category models
@@ -44,8 +146,8 @@ const MAX_BIT = 1 << 22
 export class UsedNames {
   readonly #bare = new Set<string>()
   readonly #other = new Set<string>()
-  // Per base, its one suffix as a number (most bases have one: a lifted input `w_1`), or a bit set of them.
-  readonly #bits = new Map<string, Uint32Array | number>()
+  // Per base, its one suffix as a number (most bases have one: a lifted input `w_1`), or its suffixes.
+  readonly #bases = new Map<string, Suffixes | Suffix>()
   #size = 0
 
   /** The number of names. */
@@ -72,12 +174,9 @@ export class UsedNames {
   }
 
   /** Whether `${base}_${k}` is taken. */
-  hasSuffix(base: string, k: number): boolean {
-    if (k >= MAX_BIT) return this.#other.has(`${base}_${k}`)
-    const words = this.#bits.get(base)
-    if (typeof words === "number") return words === k
-    const w = k >>> 5
-    return words !== undefined && w < words.length && (words[w]! & (1 << (k & 31))) !== 0
+  hasSuffix(base: string, k: Suffix): boolean {
+    const held = this.#bases.get(base)
+    return held === undefined ? false : typeof held === "object" ? held.has(k) : held === k
   }
 
   add(name: string): void {
@@ -88,7 +187,7 @@ export class UsedNames {
     else {
       const k = suffixValue(name, at)
       if (k === NON_CANONICAL) this.addOther(name)
-      else this.addSuffix(name, name.slice(0, at), k)
+      else this.addSuffix(name.slice(0, at), k)
     }
   }
 
@@ -104,26 +203,28 @@ export class UsedNames {
     this.#other.add(name)
   }
 
-  /** @internal Adds `name` = `${base}_${k}` (k canonical), known to be unused. */
-  addSuffix(name: string, base: string, k: number): void {
+  /** @internal Adds `${base}_${k}` (k canonical), known to be unused. */
+  addSuffix(base: string, k: Suffix): void {
     this.#size++
-    if (k >= MAX_BIT) return void this.#other.add(name)
-    const held = this.#bits.get(base)
-    if (held === undefined) return void this.#bits.set(base, k)
-    let words: Uint32Array
-    if (typeof held === "number") {
-      // A second suffix: the base gets its bit set.
-      words = new Uint32Array(Math.max((Math.max(held, k) >>> 5) + 1, 4))
-      words[held >>> 5]! |= 1 << (held & 31)
-      this.#bits.set(base, words)
-    } else words = held
-    const w = k >>> 5
-    if (w >= words.length) {
-      const grown = new Uint32Array(Math.max(w + 1, words.length * 2, 4))
-      grown.set(words)
-      this.#bits.set(base, (words = grown))
-    }
-    words[w]! |= 1 << (k & 31)
+    const held = this.#bases.get(base)
+    if (held === undefined) return void this.#bases.set(base, k)
+    let suffixes: Suffixes
+    if (typeof held !== "object") {
+      // A second suffix: the base gets its set.
+      suffixes = new Suffixes(new Uint32Array(4))
+      suffixes.add(held)
+      this.#bases.set(base, suffixes)
+    } else suffixes = held
+    suffixes.add(k)
+  }
+
+  /** @internal The smallest k >= start with `${base}_${k}` unused (fx's loop, with hints). */
+  firstFree(base: string, start: Suffix): Suffix {
+    const held = this.#bases.get(base)
+    if (held === undefined) return start
+    if (typeof held !== "object") return held === start ? succ(start) : start
+    // Usually the first suffix tried is free: no hints needed.
+    return held.has(start) ? held.firstFree(start) : start
   }
 
   /** A copy. */
@@ -131,7 +232,7 @@ export class UsedNames {
     const c = new UsedNames()
     for (const n of this.#bare) c.#bare.add(n)
     for (const n of this.#other) c.#other.add(n)
-    for (const [base, words] of this.#bits) c.#bits.set(base, typeof words === "number" ? words : words.slice())
+    for (const [base, held] of this.#bases) c.#bases.set(base, typeof held === "object" ? held.copy() : held)
     c.#size = this.#size
     return c
   }
@@ -180,7 +281,7 @@ export const ILLEGAL_NAMES: ReadonlySet<string> = new Set(
  * @since 0.1.0
  * @category constructors
  */
-export const make = (): Namespace => ({ used: new UsedNames(), baseCount: new Map(), skip: new Map() })
+export const make = (): Namespace => ({ used: new UsedNames(), baseCount: new Map() })
 
 /**
  * Whether a name is taken.
@@ -205,14 +306,14 @@ export const createName = (ns: Namespace, candidate: string): string => {
   const d = derive(ns, candidate)
   if (d.kind === NO_SUFFIX) ns.used.addBare(d.name)
   else if (d.kind === NON_CANONICAL) ns.used.addOther(d.name)
-  else ns.used.addSuffix(d.name, d.base, d.num)
+  else ns.used.addSuffix(d.base, d.num)
   setBaseCount(ns, d.base, d.num)
   return d.name
 }
 
 // fx's `_base_count[base] = num`. An absent count reads as 0: a first bare name (most placeholders and
 // lifted inputs are one of a kind) adds no entry. A count that goes down to 0 must be written.
-const setBaseCount = (ns: Namespace, base: string, num: number): void => {
+const setBaseCount = (ns: Namespace, base: string, num: Suffix): void => {
   if (num !== 0 || ns.baseCount.has(base)) ns.baseCount.set(base, num)
 }
 
@@ -238,7 +339,7 @@ export const takeExact = (ns: Namespace, name: string): boolean => {
 // the last "_" when only digits follow it and the base before it is not empty (the regex's non-greedy base).
 const NOT_IDENTIFIER = -2
 const NO_SUFFIX = -1
-// `suffixValue` of a suffix not spelled canonically (`x_07` is not `${"x"}_${7}`), or too long to be exact.
+// `suffixValue` of a suffix not spelled canonically (`x_07` is not `${"x"}_${7}`).
 const NON_CANONICAL = -3
 
 const splitAt = (cand: string): number => {
@@ -263,9 +364,10 @@ const splitAt = (cand: string): number => {
 }
 
 // The value of the digits after the "_" at `at`, or NON_CANONICAL.
-const suffixValue = (cand: string, at: number): number => {
+const suffixValue = (cand: string, at: number): Suffix => {
   const n = cand.length
-  if (n - at - 1 > 15 || (n - at - 1 > 1 && cand.charCodeAt(at + 1) === 48)) return NON_CANONICAL
+  if (n - at - 1 > 1 && cand.charCodeAt(at + 1) === 48) return NON_CANONICAL
+  if (n - at - 1 > 15) return valueOf(cand.slice(at + 1))
   let v = 0
   for (let i = at + 1; i < n; i++) v = v * 10 + (cand.charCodeAt(i) - 48)
   return v
@@ -277,8 +379,8 @@ const suffixValue = (cand: string, at: number): number => {
 interface Derived {
   name: string
   base: string
-  num: number
-  kind: number
+  num: Suffix
+  kind: Suffix
 }
 const derived: Derived = { name: "", base: "", num: 0, kind: NO_SUFFIX }
 
@@ -297,23 +399,23 @@ const derive = (ns: Namespace, candidate: string): Derived => {
   const taken = at === NO_SUFFIX
     ? ns.used.hasBare(cand)
     : k === NON_CANONICAL ? ns.used.hasOther(cand) : ns.used.hasSuffix(base, k)
-  let num: number
+  let num: Suffix
   let kind = k
   let renamed = false
   if (at === NO_SUFFIX || taken) {
     num = ns.baseCount.get(cand) ?? 0
     if (ILLEGAL_NAMES.has(cand)) {
-      num += 1
+      num = succ(num)
       cand = `${base}_${num}`
       kind = num
       renamed = true
     }
   } else {
-    num = k === NON_CANONICAL ? Number.parseInt(cand.slice(at + 1), 10) : k
+    num = k === NON_CANONICAL ? valueOf(cand.slice(at + 1)) : k
   }
   // fx's `while cand in used`: `taken` answers for `cand`, unless an illegal name was just suffixed.
   if (renamed ? ns.used.hasSuffix(base, num) : taken) {
-    num = firstFree(ns, base, num + 1)
+    num = ns.used.firstFree(base, succ(num))
     cand = `${base}_${num}`
     kind = num
   }
@@ -322,33 +424,6 @@ const derive = (ns: Namespace, candidate: string): Derived => {
   derived.num = num
   derived.kind = kind
   return derived
-}
-
-// The smallest k >= start with `${base}_${k}` unused: fx's loop, with path-compressed hints. A hint
-// `skip[k] > k` says that every suffix from k up to it is taken (0: no hint); the hints of a base are one
-// typed array, not a map entry per suffix.
-const firstFree = (ns: Namespace, base: string, start: number): number => {
-  // Usually the first suffix tried is free: no hints needed.
-  if (!ns.used.hasSuffix(base, start)) return start
-  let skip = ns.skip.get(base)
-  const next = (k: number): number => {
-    const hint = skip !== undefined && k < skip.length ? skip[k]! : 0
-    return hint > k ? hint : k + 1
-  }
-  let k = start
-  while (ns.used.hasSuffix(base, k)) k = next(k)
-  // Compress: every suffix on the way now points at the answer (suffixes past MAX_BIT keep no hint).
-  for (let v = start; v !== k && v < MAX_BIT;) {
-    const after = next(v)
-    if (skip === undefined || v >= skip.length) {
-      const grown = new Int32Array(Math.max(v + 1, (skip?.length ?? 0) * 2, 16))
-      if (skip !== undefined) grown.set(skip)
-      ns.skip.set(base, (skip = grown))
-    }
-    skip[v] = k
-    v = after
-  }
-  return k
 }
 
 /**
@@ -369,8 +444,7 @@ export const reserve = (ns: Namespace, name: string): void => {
  */
 export const copy = (ns: Namespace): Namespace => ({
   used: ns.used.copy(),
-  baseCount: new Map(ns.baseCount),
-  skip: new Map([...ns.skip].map(([base, hints]) => [base, hints.slice()]))
+  baseCount: new Map(ns.baseCount)
 })
 
 // ===== Getters =====

@@ -282,10 +282,10 @@ describe("Namespace: candidateFor / snakeCase", () => {
 })
 
 // §4.1's pseudocode of `create_name`, transcribed with regexes and plain sets: the model the allocation-free
-// implementation must agree with on every sequence.
+// implementation must agree with on every sequence. Counts are exact at any size, as Python's integers are.
 const model = () => {
   const used = new Set<string>()
-  const baseCount = new Map<string, number>()
+  const baseCount = new Map<string, bigint>()
   const NAME_RE = /^([a-zA-Z_][0-9a-zA-Z_]*?)(?:_(\d+))?$/
   const illegal = new Set(Namespace.ILLEGAL_NAMES)
   const derive = (candidate: string) => {
@@ -298,18 +298,18 @@ const model = () => {
       m = NAME_RE.exec(cand)!
     }
     const base = m[1]!
-    let num: number
+    let num: bigint
     if (m[2] === undefined || used.has(cand)) {
-      num = baseCount.get(cand) ?? 0
+      num = baseCount.get(cand) ?? 0n
       if (illegal.has(cand)) {
-        num += 1
+        num += 1n
         cand = `${base}_${num}`
       }
     } else {
-      num = Number.parseInt(m[2], 10)
+      num = BigInt(m[2])
     }
     while (used.has(cand)) {
-      num += 1
+      num += 1n
       cand = `${base}_${num}`
     }
     return { cand, base, num }
@@ -334,7 +334,8 @@ const model = () => {
 const Candidate = Schema.Literals([
   "add", "add", "add_1", "add_2", "add_5", "add_05", "x", "x_0", "x_01", "a_", "a__1", "_", "__1", "_1", "1abc",
   "a-b", "a--b_3", "", "input", "input_1", "None", "sum", "getitem", "getitem_1", "getitem_123456789012345678",
-  `b_${2 ** 22}`, `b_${2 ** 22 + 1}`, "b", "b_4194303"
+  `b_${2 ** 22}`, `b_${2 ** 22 + 1}`, "b", "b_4194303", "y", "y_999999999999999", "y_1000000000000000",
+  "y_9007199254740993", "y_0000000000000000000001", `y_${"9".repeat(400)}`
 ])
 const Step = Schema.Struct({ candidate: Candidate, exact: Schema.Boolean })
 
@@ -360,5 +361,72 @@ describe("Namespace: snakeCase's shortcut", () => {
     assert.strictEqual(Namespace.snakeCase("ÄÖ"), "äö")
     assert.strictEqual(Namespace.candidateFor("call_function", "torch.ops.aten.addMM.default"), "add_mm.default")
     assert.strictEqual(Namespace.candidateFor("call_function", "torch.ops.aten.addMM.default"), "add_mm.default")
+  })
+})
+
+describe("Namespace: memory follows the names held, whatever their suffixes", () => {
+  // Heap and ArrayBuffer bytes (bit sets are typed arrays) held after `f`; garbage included, so the
+  // bounds below are loose: one bit set per base sized by its largest suffix would take 512 KiB per base.
+  const bytesOf = (f: () => unknown): number => {
+    const before = process.memoryUsage()
+    const kept = f()
+    const after = process.memoryUsage()
+    assert.isDefined(kept)
+    return after.heapUsed - before.heapUsed + after.arrayBuffers - before.arrayBuffers
+  }
+
+  it("a thousand bases with suffixes near 2^22 and beyond, taken exactly and created past them", () => {
+    const bases = 1000
+    const bytes = bytesOf(() => {
+      const ns = Namespace.make()
+      for (let b = 0; b < bases; b++) {
+        assert.isTrue(Namespace.takeExact(ns, `n${b}_${2 ** 22 + 1000 * (b + 1)}`))
+        // Taken from the top down, so that the base count ends at the lowest and creating the bare name
+        // again walks every suffix above it.
+        for (let j = 8; j >= 0; j--) assert.isTrue(Namespace.takeExact(ns, `n${b}_${2 ** 22 - 4 + j}`))
+        assert.strictEqual(Namespace.createName(ns, `n${b}`), `n${b}`)
+        assert.strictEqual(Namespace.createName(ns, `n${b}`), `n${b}_${2 ** 22 + 5}`)
+      }
+      return ns
+    })
+    assert.isBelow(bytes, bases * 4096, `${bytes} bytes for ${bases * 12} names`)
+  })
+
+  it("suffixes past 2^53 and absurdly long digit strings are exact, consecutive runs included", () => {
+    const ns = Namespace.make()
+    const huge = "9".repeat(400)
+    assert.isTrue(Namespace.takeExact(ns, `z_${huge}`))
+    assert.strictEqual(Namespace.createName(ns, "z"), "z")
+    // fx: num = 10^400 - 1, then num + 1.
+    assert.strictEqual(Namespace.createName(ns, "z"), `z_1${"0".repeat(400)}`)
+    assert.strictEqual(Namespace.createName(ns, "z"), `z_1${"0".repeat(399)}1`)
+    assert.isTrue(Namespace.takeExact(ns, "w_9007199254740993"))
+    assert.strictEqual(Namespace.createName(ns, "w"), "w")
+    assert.strictEqual(Namespace.createName(ns, "w"), "w_9007199254740994")
+    // 10^15 - 1 is a number, 10^15 is not: the two representations meet without a gap.
+    assert.isTrue(Namespace.takeExact(ns, "v_999999999999999"))
+    assert.isTrue(Namespace.takeExact(ns, "v_1000000000000000"))
+    assert.isTrue(Namespace.takeExact(ns, "v_999999999999998"))
+    assert.strictEqual(Namespace.createName(ns, "v"), "v")
+    assert.strictEqual(Namespace.createName(ns, "v"), "v_1000000000000001")
+    assert.isTrue(Namespace.has(ns, "v_1000000000000000"))
+    assert.isFalse(Namespace.has(ns, "v_01000000000000000"))
+  })
+
+  it("repeated walks over a long run of huge suffixes stay linear (hints) and small", () => {
+    const run = 20_000
+    const prefix = "1".repeat(40)
+    const q = (i: number) => `q_${prefix}${String(i).padStart(5, "0")}`
+    const bytes = bytesOf(() => {
+      const ns = Namespace.make()
+      for (let i = 0; i < run; i++) assert.isTrue(Namespace.takeExact(ns, q(i)))
+      // fx looks the count of a taken candidate up by the whole candidate: `q_7`'s count is the one
+      // `q_7_<n>` left, here just below the run, so every `q_7` created walks the run from its start.
+      assert.isTrue(Namespace.takeExact(ns, `q_7_${"1".repeat(39)}099999`))
+      assert.isTrue(Namespace.takeExact(ns, "q_7"))
+      for (let i = 0; i < run; i++) assert.strictEqual(Namespace.createName(ns, "q_7"), q(run + i))
+      return ns
+    })
+    assert.isBelow(bytes, run * 2 * 2048, `${bytes} bytes for ${run * 2} names`)
   })
 })
