@@ -27,6 +27,7 @@ import * as Reader from "../archive/pt2/Reader.ts"
 import * as Writer from "../archive/pt2/Writer.ts"
 import * as Tgm from "../archive/tgm/Tgm.ts"
 import * as Progress from "../archive/zip/Progress.ts"
+import * as TempFile from "../archive/zip/TempFile.ts"
 import { checkEngines } from "../engine/CheckEngines.ts"
 import { Cuda } from "../engine/Cuda.ts"
 import * as Lint from "../graph/Lint.ts"
@@ -233,8 +234,9 @@ const reportCommand = Command.make("report", {
       : (yield* Reader.readFile(file)).program
     const page = Report.html(program, Summary.ofProgram(program), nodePath.basename(file))
     yield* parentOf(output)
-    // Written beside, then renamed: a failure leaves no partial page.
-    const temporary = `${output}.${process.pid}.tmp`
+    // Written beside, then renamed: a failure leaves no partial page, and a killed run's page is swept later.
+    yield* TempFile.sweep(nodePath.dirname(output))
+    const temporary = TempFile.make(nodePath.dirname(output))
     yield* Effect.try({
       try: () => {
         fs.writeFileSync(temporary, page)
