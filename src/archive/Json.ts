@@ -6,7 +6,9 @@
  * - **Key order.** A JavaScript object lists integer-like keys (`"0"`, `"7"`) first, in numeric order, but a
  *   module's children are in registration order (`add_module("7", ...)` after `conv`). The parser therefore
  *   marks integer-like keys ({@link key}) so that objects keep the text's order; readers take keys with
- *   {@link entries}, writers give marked keys back to {@link stringify}, which writes them unmarked.
+ *   {@link entries}, writers give marked keys back to {@link stringify}, which writes them unmarked. The mark
+ *   is a private-use character, so a key that itself starts with it is marked too: marking is a bijection,
+ *   and every key comes back as the archive spells it.
  * - **Depth.** Deeply nested input would overflow the stack of the recursive decoders; anything deeper
  *   than {@link MAX_DEPTH} is refused, located, before decoding.
  * - **Negative zero.** Python writes `-0.0`; `JSON.stringify(-0)` writes `0`. {@link stringify} keeps it.
@@ -27,27 +29,27 @@ import * as ArchiveError from "./ArchiveError.ts"
  */
 export const MAX_DEPTH = 256
 
-// A private-use character: keys that start with it are integer-like keys, marked.
+// A private-use character: a stored key that starts with it is a marked name (see `key`).
 const MARK = "\uE000"
 const INTEGER_LIKE = /^(?:0|[1-9]\d{0,9})$/
 
 /**
  * The key under which a name is stored in a parsed or to-be-written object: integer-like names are marked,
- * so that the object keeps insertion order.
+ * so that the object keeps insertion order, and so are names that start with the mark themselves, so that
+ * {@link unkey} gives every name back (`"\uE00042"` is stored as `"\uE000\uE00042"`, not confused with `"42"`).
  *
  * @since 0.1.0
  * @category encoding
  */
-export const key = (name: string): string => (INTEGER_LIKE.test(name) ? MARK + name : name)
+export const key = (name: string): string => (INTEGER_LIKE.test(name) || name.startsWith(MARK) ? MARK + name : name)
 
 /**
- * A name from a stored key.
+ * A name from a stored key: the inverse of {@link key}.
  *
  * @since 0.1.0
  * @category decoding
  */
-export const unkey = (stored: string): string =>
-  stored.startsWith(MARK) && INTEGER_LIKE.test(stored.slice(1)) ? stored.slice(1) : stored
+export const unkey = (stored: string): string => (stored.startsWith(MARK) ? stored.slice(1) : stored)
 
 /**
  * The entries of a parsed object, in the text's order, with their real names.
@@ -81,20 +83,55 @@ export const put = <V>(obj: { [k: string]: V }, name: string, value: V): void =>
   Object.defineProperty(obj, key(name), { value, enumerable: true, writable: true, configurable: true })
 }
 
+// A copy of a JSON value with every key mapped by `f`, in order, each an own data property whatever its name
+// (`__proto__` included). Iterative, so that no nesting overflows the stack.
+const mapKeys = (value: unknown, f: (k: string) => string): unknown => {
+  const shell = (v: object): Array<unknown> | Record<string, unknown> => (Array.isArray(v) ? new Array<unknown>(v.length) : {})
+  if (typeof value !== "object" || value === null) return value
+  const root = shell(value)
+  const stack: Array<readonly [object, Array<unknown> | Record<string, unknown>]> = [[value, root]]
+  while (stack.length > 0) {
+    const [source, target] = stack.pop()!
+    const put = (k: string | number, v: unknown) => {
+      const copy = typeof v === "object" && v !== null ? shell(v) : v
+      if (typeof k === "number") (target as Array<unknown>)[k] = copy
+      else Object.defineProperty(target, k, { value: copy, enumerable: true, writable: true, configurable: true })
+      if (copy !== v) stack.push([v as object, copy as Array<unknown> | Record<string, unknown>])
+    }
+    if (Array.isArray(source)) source.forEach((v, i) => put(i, v))
+    else for (const [k, v] of Object.entries(source)) put(f(k), v)
+  }
+  return root
+}
+
 /**
  * A copy of a parsed value with every marked key restored (for values passed through as plain JSON, whose
- * key order JavaScript cannot keep).
+ * key order JavaScript cannot keep). Keys are own data properties whatever their names (`__proto__`
+ * included).
  *
  * @since 0.1.0
  * @category decoding
  */
-export const unmark = (value: unknown): unknown => {
-  if (Array.isArray(value)) return value.map(unmark)
-  if (typeof value !== "object" || value === null) return value
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [unkey(k), unmark(v)]))
+export const unmark = (value: unknown): unknown => mapKeys(value, unkey)
+
+/**
+ * The inverse of {@link unmark}: a copy of a plain JSON value with every key stored by {@link key}, ready for
+ * {@link stringify} (which would otherwise take a name that starts with the mark for a marked one).
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const mark = (value: unknown): unknown => mapKeys(value, key)
+
+// Whether the string literal whose opening quote is at `start` starts with the mark, raw or escaped
+// (`\ue000`, any case).
+const startsWithMark = (text: string, start: number): boolean => {
+  if (text.charCodeAt(start + 1) === 0xe000) return true
+  return text.charCodeAt(start + 1) === 92 && text.slice(start + 2, start + 7).toLowerCase() === "ue000"
 }
 
-// Marks integer-like object keys in JSON text: one linear scan that tracks strings and their escapes.
+// Marks object keys in JSON text as `key` does (integer-like ones, and those that start with the mark): one
+// linear scan that tracks strings and their escapes.
 const markKeys = (text: string): string => {
   let out: Array<string> | undefined
   let last = 0
@@ -119,10 +156,12 @@ const markKeys = (text: string): string => {
       i++
     }
     const end = i++ // the closing quote
-    if (!digits || end - start < 2) continue
+    if (end - start < 2) continue
+    const marked = digits ? INTEGER_LIKE.test(text.slice(start + 1, end)) : startsWithMark(text, start)
+    if (!marked) continue
     let j = i
     while (j < n && (text.charCodeAt(j) === 32 || text.charCodeAt(j) === 10 || text.charCodeAt(j) === 13 || text.charCodeAt(j) === 9)) j++
-    if (text.charCodeAt(j) !== 58 || !INTEGER_LIKE.test(text.slice(start + 1, end))) continue
+    if (text.charCodeAt(j) !== 58) continue
     out ??= []
     out.push(text.slice(last, start + 1), MARK)
     last = start + 1
@@ -151,9 +190,21 @@ const tooDeep = (root: unknown): Array<string | number> | undefined => {
     }
     const depth = frame.depth + 1
     if (Array.isArray(value)) value.forEach((v, i) => stack.push({ value: v, depth, parent: frame, key: i }))
-    else for (const [k, v] of Object.entries(value)) stack.push({ value: v, depth, parent: frame, key: unkey(k) })
+    else for (const [k, v] of Object.entries(value)) stack.push({ value: v, depth, parent: frame, key: k })
   }
   return undefined
+}
+
+/**
+ * The JSON path of the first place where a value nests deeper than {@link MAX_DEPTH}, or undefined: what the
+ * readers refuse, for a writer to refuse before it writes. Iterative, so any nesting is measured.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const depthFault = (value: unknown): string | undefined => {
+  const deep = tooDeep(value)
+  return deep === undefined ? undefined : formatPath(deep)
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true })
@@ -168,7 +219,8 @@ const exactIntegers = (_key: string, value: unknown, context?: { readonly source
     : value
 
 /**
- * Formats a path as a JSON path: `$.graph.nodes[3].args[0]`.
+ * Formats a path as a JSON path: `$.graph.nodes[3].args[0]`. Keys are stored keys ({@link key}), as a
+ * parsed value and a schema issue hold them, and are shown as their names.
  *
  * @since 0.1.0
  * @category getters
@@ -196,6 +248,47 @@ export const child = (path: string, k: string | number): string =>
 const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
 
 /**
+ * Why JSON text was refused: it does not parse (`BadJson`), or it is nested too deep (`SchemaMismatch`, at
+ * the JSON path of the first place too deep).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TextFault {
+  readonly fault: "BadJson" | "SchemaMismatch"
+  readonly path: string
+  readonly detail: string
+}
+
+// JSON text to a value: large integers exact, the depth limit; keys marked where `marked`.
+const parseWith = (text: string, marked: boolean): Result.Result<unknown, TextFault> => {
+  let value: unknown
+  try {
+    const t = marked ? markKeys(text) : text
+    // The reviver costs, so it runs only where a long digit run could be an integer beyond 2^53.
+    value = LONG_DIGITS.test(t) ? JSON.parse(t, exactIntegers) : JSON.parse(t)
+  } catch (e) {
+    return Result.fail({ fault: "BadJson", path: "$", detail: e instanceof Error ? e.message : String(e) })
+  }
+  const deep = tooDeep(value)
+  if (deep !== undefined) {
+    return Result.fail({ fault: "SchemaMismatch", path: formatPath(deep), detail: `nested deeper than ${MAX_DEPTH} levels` })
+  }
+  return Result.succeed(value)
+}
+
+/**
+ * Parses JSON text that an archive holds inside a string (a pytree treespec, custom metadata) by the rules
+ * of {@link parse}: integers beyond 2^53 exact, nothing nested deeper than {@link MAX_DEPTH}, so that no
+ * later recursion over the value can overflow the stack. Keys are not marked: the value is plain JSON, as
+ * the program keeps it.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const parseText = (text: string): Result.Result<unknown, TextFault> => parseWith(text, false)
+
+/**
  * Parses JSON bytes: UTF-8, marked keys, depth limit.
  *
  * @since 0.1.0
@@ -206,22 +299,55 @@ export const parse = (
   location: { readonly archive: string; readonly entry: string }
 ): Effect.Effect<unknown, ArchiveError.ArchiveError> =>
   Effect.suspend(() => {
-    let value: unknown
+    let text: string
     try {
-      const text = markKeys(utf8.decode(bytes))
-      // The reviver costs, so it runs only where a long digit run could be an integer beyond 2^53.
-      value = LONG_DIGITS.test(text) ? JSON.parse(text, exactIntegers) : JSON.parse(text)
+      text = utf8.decode(bytes)
     } catch (e) {
       return Effect.fail(ArchiveError.at(location, "BadJson", e instanceof Error ? e.message : String(e)))
     }
-    const deep = tooDeep(value)
-    if (deep !== undefined) {
-      return Effect.fail(
-        ArchiveError.at({ ...location, path: formatPath(deep) }, "SchemaMismatch", `nested deeper than ${MAX_DEPTH} levels`)
-      )
-    }
-    return Effect.succeed(value)
+    const r = parseWith(text, true)
+    if (Result.isSuccess(r)) return Effect.succeed(r.success)
+    const f = r.failure
+    return Effect.fail(ArchiveError.at(f.fault === "BadJson" ? location : { ...location, path: f.path }, f.fault, f.detail))
   })
+
+/**
+ * Decodes a parsed value with a schema; a failure is its first issue, at its JSON path.
+ *
+ * **Gotchas:** the value must come from {@link parse} or {@link parseText} (no deeper than
+ * {@link MAX_DEPTH}), and the schema's checks must not throw: then decoding cannot overflow the stack or
+ * fail with anything but issues.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeValue = <A>(
+  schema: Schema.Codec<A, unknown>,
+  value: unknown
+): Result.Result<A, { readonly path: string; readonly detail: string }> => {
+  const result = Schema.decodeUnknownResult(schema)(value)
+  return Result.isSuccess(result) ? Result.succeed(result.success) : Result.fail(firstIssue(result.failure.issue))
+}
+
+/**
+ * Encodes a value with a schema (to the JSON a writer writes); a failure is its first issue, at its JSON
+ * path. The same gotchas as {@link decodeValue}.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const encodeValue = <A, I>(
+  schema: Schema.Codec<A, I>,
+  value: A
+): Result.Result<I, { readonly path: string; readonly detail: string }> => {
+  const result = Schema.encodeResult(schema)(value)
+  return Result.isSuccess(result) ? Result.succeed(result.success) : Result.fail(firstIssue(result.failure.issue))
+}
+
+const firstIssue = (issue: SchemaIssue.Issue): { readonly path: string; readonly detail: string } => {
+  const first = formatter(issue).issues[0]
+  return { path: formatPath(first?.path ?? []), detail: first?.message ?? "invalid" }
+}
 
 /**
  * Parses and decodes one JSON entry.
@@ -235,13 +361,19 @@ export const decode = <A>(
   location: { readonly archive: string; readonly entry: string }
 ): Effect.Effect<A, ArchiveError.ArchiveError> =>
   Effect.flatMap(parse(bytes, location), (value) => {
-    const result = Schema.decodeUnknownResult(schema)(value)
+    const result = decodeValue(schema, value)
     if (Result.isSuccess(result)) return Effect.succeed(result.success)
-    const first = formatter(result.failure.issue).issues[0]
-    return Effect.fail(
-      ArchiveError.at({ ...location, path: formatPath(first?.path ?? []) }, "SchemaMismatch", first?.message ?? "invalid")
-    )
+    return Effect.fail(ArchiveError.at({ ...location, path: result.failure.path }, "SchemaMismatch", result.failure.detail))
   })
+
+/**
+ * A {@link TextFault} as words: `at $[0][1]: nested deeper than 256 levels`.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const textFaultMessage = (f: TextFault): string =>
+  f.fault === "BadJson" ? `it does not parse: ${f.detail}` : `at ${f.path}: ${f.detail}`
 
 /**
  * JSON text of a value: like `JSON.stringify`, but marked keys are written unmarked in insertion order,

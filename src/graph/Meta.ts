@@ -78,7 +78,82 @@ export const Val: Schema.Codec<Val> = Schema.Union([
 ])
 
 /**
- * A node's metadata. Only these keys exist; every one is optional.
+ * `nn_module_stack`: for each module the node was traced in, outermost first, its key (`"L__self___fc1"`) and
+ * its path and type (`["fc1", "torch.nn.modules.linear.Linear"]`), as torch.export records it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const NnModuleStack = Schema.Record(Schema.String, Schema.Tuple([Schema.String, Schema.String]))
+/** @since 0.1.0 @category models */
+export type NnModuleStack = typeof NnModuleStack.Type
+
+/**
+ * `source_fn_stack`: the source functions the node came from, each `[name, target]`, the target as
+ * torch.export's serializer spells it (`"torch.nn.modules.linear.Linear"`, `"aten.relu.default"`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const SourceFnStack = Schema.Array(Schema.Tuple([Schema.String, Schema.String]))
+/** @since 0.1.0 @category models */
+export type SourceFnStack = typeof SourceFnStack.Type
+
+/**
+ * `torch_fn`: the torch function a node was traced from, `[name, "<class>.<function>"]`
+ * (`["linear_1", "builtin_function_or_method.linear"]`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const TorchFn = Schema.Tuple([Schema.String, Schema.String])
+/** @since 0.1.0 @category models */
+export type TorchFn = typeof TorchFn.Type
+
+/**
+ * A JSON value as the archive readers give it: `Schema.Json`'s values, and integers beyond 2^53 as `bigint`
+ * (which the readers keep exact and the writers write as their digits, as Python does).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type JsonValue = Schema.Json | bigint | ReadonlyArray<JsonValue> | { readonly [key: string]: JsonValue }
+
+// Iterative, so that no nesting overflows the stack.
+const isJsonValue = (root: unknown): root is JsonValue => {
+  const stack: Array<unknown> = [root]
+  while (stack.length > 0) {
+    const v = stack.pop()
+    if (v === null || typeof v === "string" || typeof v === "boolean" || typeof v === "bigint") continue
+    if (typeof v === "number") {
+      if (!Number.isFinite(v)) return false
+      continue
+    }
+    if (Array.isArray(v)) stack.push(...v)
+    else if (typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) stack.push(...Object.values(v))
+    else return false
+  }
+  return true
+}
+
+/** @since 0.1.0 @category models */
+export const JsonValue: Schema.Codec<JsonValue> = Schema.declare(isJsonValue, { expected: "a JSON value" })
+
+/**
+ * `from_node`: the provenance of a node, a list of `NodeSource` records (`name`, `target`, `graph_id`,
+ * `pass_name`, `action`, and a `from_node` list of their own), each kept as JSON.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const FromNode = Schema.Array(Schema.Record(Schema.String, JsonValue))
+/** @since 0.1.0 @category models */
+export type FromNode = typeof FromNode.Type
+
+/**
+ * A node's metadata. Only these keys exist; every one is optional. Each is typed as the writers use it, so
+ * that a reader refuses, located, what a writer could not write (`torch_fn` a number, `nn_module_stack` a
+ * list); `custom` is any JSON value, as torch's `json.dumps` takes it.
  *
  * @since 0.1.0
  * @category models
@@ -86,11 +161,11 @@ export const Val: Schema.Codec<Val> = Schema.Union([
 export const Meta = Schema.Struct({
   val: Schema.optionalKey(Val),
   stack_trace: Schema.optionalKey(Schema.String),
-  nn_module_stack: Schema.optionalKey(Schema.Json),
-  source_fn_stack: Schema.optionalKey(Schema.Json),
-  torch_fn: Schema.optionalKey(Schema.Json),
-  from_node: Schema.optionalKey(Schema.Json),
-  custom: Schema.optionalKey(Schema.Json)
+  nn_module_stack: Schema.optionalKey(NnModuleStack),
+  source_fn_stack: Schema.optionalKey(SourceFnStack),
+  torch_fn: Schema.optionalKey(TorchFn),
+  from_node: Schema.optionalKey(FromNode),
+  custom: Schema.optionalKey(JsonValue)
 })
 
 /**

@@ -167,6 +167,33 @@ describe("trtx CLI", () => {
       assert.notMatch(v.stderr, /\n\s+at /)
     }), 30_000)
 
+  it.effect("a treespec that is not one, or metadata the writer cannot write back, is one located line, exit 1, no file", () =>
+    Effect.gen(function*() {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "trtx-cli-"))
+      try {
+        const spec = path.join(dir, "spec.tgm")
+        fs.writeFileSync(spec, yield* C.editModule("mlp", (j) => void (j.graph.in_spec = "[".repeat(5000) + "]".repeat(5000))))
+        const meta = path.join(dir, "meta.tgm")
+        fs.writeFileSync(meta, yield* C.editModule("mlp", (j) => {
+          j.children._run_on_gpu_1.graph.nodes[1].meta.nn_module_stack = { "L__self__;evil": ["", "zoo.MLP"] }
+        }))
+        const out = path.join(dir, "out.pt2")
+        for (const [args, pattern] of [
+          [[spec, "--cross-compile"], /^error: .*spec\.tgm: module\.json at \$\.graph\.in_spec: SchemaMismatch: a pytree treespec/],
+          [[meta], /^error: .*out\.pt2: models\/model\.json \(node gelu\): Unserializable: .*nn_module_stack/]
+        ] as const) {
+          const r = trtx("export", ...args, "-o", out)
+          assert.strictEqual(r.code, 1, r.stderr)
+          const lines = r.stderr.trim().split("\n")
+          assert.strictEqual(lines.length, 1, r.stderr)
+          assert.match(lines[0]!, pattern)
+          assert.isFalse(fs.existsSync(out))
+        }
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true })
+      }
+    }), 30_000)
+
   it.effect("export takes the schemas the archive carries (op_schemas.json); --schemas adds to them and wins", () =>
     Effect.gen(function*() {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), "trtx-cli-"))

@@ -14,6 +14,7 @@
  *
  * The reference JSON is read with ints beyond 2^53 as bigints ({@link readReference}).
  */
+import { Result } from "effect"
 import * as Metadata from "../../src/archive/pt2/Metadata.ts"
 import * as PT2 from "../../src/archive/pt2/Records.ts"
 import * as fs from "node:fs"
@@ -222,7 +223,8 @@ export const ourValue = (a: Argument.Argument): Value => {
 
 // Metadata and json.dumps come from the pt2 writer (src/archive/pt2/Metadata.ts).
 export const pyJsonDumps = Metadata.pyJsonDumps
-export const ourMetadata = Metadata.serialize
+export const ourMetadata = (meta: Parameters<typeof Metadata.serialize>[0]): Record<string, string> =>
+  Result.getOrThrowWith(Metadata.serialize(meta), (detail) => new Error(detail))
 
 // ===== Tensor metas =====
 

@@ -21,10 +21,12 @@
  * 5. The archive's nodes say how each operator's arguments are written: from them the reader builds the
  *    schema of every operator the program calls (its arguments' names and forms, its returns), which the
  *    program carries (`ExportedProgram.opSchemas`), so that writing it back needs no other table.
- * 6. Metadata strings are read back into the values the tgm records hold (`nn_module_stack` into its object,
- *    `torch_fn` and `source_fn_stack` into their lists, `from_node` and `custom` as JSON).
+ * 6. Metadata strings are read back into the values the tgm records hold (`Metadata.deserialize`:
+ *    `nn_module_stack` into its object, `torch_fn` and `source_fn_stack` into their pairs, `from_node` and
+ *    `custom` as JSON, no deeper than `Json.MAX_DEPTH`), typed as the writers trust them.
  * 7. A reference to a name that is not defined earlier, an argument form trtx does not model, or an
- *    expression that is not sympy's fails, located at the JSON path of the node and the argument.
+ *    expression that is not sympy's fails, located at the JSON path of the node and the argument; a name
+ *    defined twice in one graph (a node named as an input, two outputs of one name) is a `DuplicateName`.
  *
  * @since 0.1.0
  */
@@ -41,6 +43,7 @@ import type { ScriptObject, Tensor } from "../../graph/Tensor.ts"
 import * as ExportedProgram from "../../program/ExportedProgram.ts"
 import * as KnownSchemas from "../../program/KnownSchemas.ts"
 import type * as Signature from "../../program/Signature.ts"
+import * as Metadata from "./Metadata.ts"
 import * as Records from "./Records.ts"
 import { SYM_OPS } from "./Serialize.ts"
 import * as SymbolicValues from "./SymbolicValues.ts"
@@ -51,14 +54,20 @@ class Located {
   readonly path: string
   readonly detail: string
   readonly node: string | undefined
-  constructor(path: string, detail: string, node?: string) {
+  readonly fault: ArchiveError.ArchiveFault
+  constructor(path: string, detail: string, node: string | undefined, fault: ArchiveError.ArchiveFault) {
     this.path = path
     this.detail = detail
     this.node = node
+    this.fault = fault
   }
 }
 const fail = (path: string, detail: string, node?: string): never => {
-  throw new Located(path, detail, node)
+  throw new Located(path, detail, node, "SchemaMismatch")
+}
+// A name given to a second value of one graph (torch's loader would silently rebind it).
+const duplicate = (path: string, name: string): never => {
+  throw new Located(path, `value ${name} is defined twice`, name, "DuplicateName")
 }
 
 // ===== Values =====
@@ -99,60 +108,10 @@ const tensorMetaWith = (symbolic: SymbolicValues.Reader, t: Records.TensorMeta, 
 export const tensorMeta = (t: Records.TensorMeta, path: string): TensorMeta =>
   tensorMetaWith(new SymbolicValues.Reader(), t, path)
 
-// Splits `a,b[c,d],e` on top-level commas (commas inside brackets are kept), as torch's reader does.
-const splitTopLevel = (s: string): Array<string> => {
-  const out: Array<string> = []
-  let depth = 0
-  let start = 0
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i]
-    if (c === "[" || c === "(") depth++
-    else if (c === "]" || c === ")") depth--
-    else if (c === "," && depth === 0) {
-      out.push(s.slice(start, i))
-      start = i + 1
-    }
-  }
-  out.push(s.slice(start))
-  return out
-}
-
-/**
- * Node metadata from its serialized strings (the inverse of `Metadata.serialize`).
- *
- * @since 0.1.0
- * @category decoding
- */
-export const metadata = (m: { readonly [key: string]: string }, path: string): Meta => {
-  const meta: Meta = {}
-  const json = (key: string): unknown => {
-    try {
-      return JSON.parse(m[key]!)
-    } catch (e) {
-      return fail(`${path}.${key}`, `not JSON: ${e instanceof Error ? e.message : String(e)}`)
-    }
-  }
-  if (m["stack_trace"] !== undefined) meta.stack_trace = m["stack_trace"]
-  if (m["nn_module_stack"] !== undefined) {
-    meta.nn_module_stack = Object.fromEntries(
-      m["nn_module_stack"].split(";").map((entry) => {
-        const parts = splitTopLevel(entry)
-        if (parts.length !== 3) fail(`${path}.nn_module_stack`, `entry ${JSON.stringify(entry)} does not have 3 parts`)
-        return [parts[0]!, [parts[1]!, parts[2]!]]
-      })
-    )
-  }
-  if (m["source_fn_stack"] !== undefined) {
-    meta.source_fn_stack = m["source_fn_stack"].split(";").map((e) => {
-      const parts = e.split(",")
-      if (parts.length !== 2) fail(`${path}.source_fn_stack`, `entry ${JSON.stringify(e)} does not have 2 parts`)
-      return parts
-    })
-  }
-  if (m["torch_fn"] !== undefined) meta.torch_fn = m["torch_fn"].split(";")
-  if (m["custom"] !== undefined) meta.custom = json("custom") as never
-  if (m["from_node"] !== undefined) meta.from_node = json("from_node") as never
-  return meta
+// A node's metadata strings, read (`Metadata.deserialize`), located at the key.
+const metadata = (m: { readonly [key: string]: string }, path: string, node: string | undefined): Meta => {
+  const r = Metadata.deserialize(m)
+  return Result.isSuccess(r) ? r.success : fail(Json.child(path, r.failure.key), r.failure.detail, node)
 }
 
 // ===== Program =====
@@ -186,7 +145,7 @@ export const program = (
     if (e instanceof Located) {
       throw ArchiveError.at(
         { ...location, path: e.path, ...(e.node === undefined ? {} : { node: e.node }) },
-        "SchemaMismatch",
+        e.fault,
         e.detail
       )
     }
@@ -208,13 +167,13 @@ const build = (records: Records.ExportedProgram, payloads: Payloads): ExportedPr
   gm.inSpec = root?.in_spec ?? null
   gm.outSpec = root?.out_spec ?? null
   const rangeConstraints = new Map(
-    Object.entries(records.range_constraints).map(([sym, rc]) => [
+    Json.entries(records.range_constraints).map(([sym, rc]) => [
       sym,
       { min: rc.min_val === null ? null : Number(rc.min_val), max: rc.max_val === null ? null : Number(rc.max_val) }
     ])
   )
   gm.symbols = symbolic.symbols(rangeConstraints)
-  const namedTuples = Object.entries(rgm.treespec_namedtuple_fields)
+  const namedTuples = Json.entries(rgm.treespec_namedtuple_fields)
   if (namedTuples.length > 0) gm.namedTupleFields = new Map(namedTuples.map(([type, def]) => [type, def.field_names]))
   return ExportedProgram.make({
     graphModule: gm,
@@ -313,7 +272,7 @@ class GraphReader {
   }
 
   #define(name: string, node: Node, path: string): void {
-    if (this.#byName.has(name)) fail(path, `value ${name} is defined twice`)
+    if (this.#byName.has(name)) duplicate(path, name)
     this.#byName.set(name, node)
   }
 
@@ -322,7 +281,7 @@ class GraphReader {
   }
 
   #create(target: string, args: ReadonlyArray<Argument.Argument>, kwargs: Argument.Kwargs, name: string | undefined, meta: Meta, path: string): Node {
-    if (name !== undefined && (this.#byName.has(name) || this.#graph.isNameUsed(name))) fail(path, `value ${name} is defined twice`)
+    if (name !== undefined && (this.#byName.has(name) || this.#graph.isNameUsed(name))) duplicate(path, name)
     return this.#graph.createNode("call_function", target, args, kwargs, {
       ...(name === undefined ? {} : { name, exactName: true }),
       meta
@@ -335,7 +294,7 @@ class GraphReader {
     const name = v.as_tensor?.name ?? v.as_custom_obj?.name ??
       (v.as_sym_int !== undefined && "as_name" in v.as_sym_int ? (v.as_sym_int as { as_name: string }).as_name : undefined)
     if (name !== undefined) {
-      if (this.#byName.has(name) || this.#graph.isNameUsed(name)) fail(path, `value ${name} is defined twice`)
+      if (this.#byName.has(name) || this.#graph.isNameUsed(name)) duplicate(path, name)
       const ph = this.#graph.createNode("placeholder", name, [], {}, { name, exactName: true, meta: { val: this.#valOf(name, path) } })
       this.#define(name, ph, path)
       return
@@ -365,7 +324,7 @@ class GraphReader {
 
   #node(n: Records.Node, path: string): void {
     const at = n.name ?? undefined
-    const meta = metadata(n.metadata, `${path}.metadata`)
+    const meta = metadata(n.metadata, `${path}.metadata`, at)
     const hop = n.target.startsWith("torch.ops.higher_order.")
     const args: Array<Argument.Argument> = []
     const kwargs: Record<string, Argument.Argument> = {}
@@ -491,7 +450,7 @@ class GraphReader {
 
   // A graph argument: a graph module of its own under its name, and a get_attr of it (torch's loader).
   #graphArgument(g: Records.GraphArgument, path: string): Node {
-    if (this.#module.children.has(g.name) || this.#graph.isNameUsed(g.name)) fail(`${path}.name`, `graph ${g.name} is defined twice`)
+    if (this.#module.children.has(g.name) || this.#graph.isNameUsed(g.name)) duplicate(`${path}.name`, g.name)
     const sub = new Module.GraphModule()
     new GraphReader(sub, this.#symbolic, this.#schemas, []).read(g.graph, `${path}.graph`)
     this.#module.children.set(g.name, sub)

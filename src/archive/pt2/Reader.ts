@@ -214,7 +214,13 @@ export const read = (source: Zip.ZipSource): Effect.Effect<Pt2, ArchiveError.Arc
       const extraFiles: Record<string, string> = {}
       for (const name of zip.entries.keys()) {
         if (name.startsWith(`${root}extra/`)) {
-          extraFiles[name.slice(`${root}extra/`.length)] = yield* text(yield* zip.readJson(name), { archive, entry: name })
+          // An own data property whatever the name: `extra/__proto__` is a file, not a prototype.
+          Object.defineProperty(extraFiles, name.slice(`${root}extra/`.length), {
+            value: yield* text(yield* zip.readJson(name), { archive, entry: name }),
+            enumerable: true,
+            writable: true,
+            configurable: true
+          })
         }
       }
 

@@ -23,7 +23,9 @@
  *
  * @since 0.1.0
  */
-import { Effect, Schema, SchemaGetter } from "effect"
+import { Effect, Result, Schema, SchemaGetter } from "effect"
+import * as Json from "../Json.ts"
+import * as TreeSpec from "../TreeSpec.ts"
 
 // ===== Unions =====
 
@@ -743,57 +745,6 @@ export type GraphSignature = typeof GraphSignature.Type
 // ===== Module call graph =====
 
 /**
- * One node of a pytree treespec (pytree protocol 1): a leaf is `{type: null, context: null, children_spec: []}`;
- * otherwise `type` names the container (`"builtins.tuple"`, `"builtins.dict"`, ...) and `context` is
- * whatever its serializer gives, usually a JSON-encoded string (`"null"`, `"[\"z\"]"`).
- *
- * @since 0.1.0
- * @category models
- */
-export interface TreeSpecNode {
-  readonly type: string | null
-  readonly context: Schema.Json
-  readonly children_spec: ReadonlyArray<TreeSpecNode>
-}
-/** @since 0.1.0 @category models */
-export const TreeSpecNode: Schema.Codec<TreeSpecNode> = Schema.Struct({
-  type: Schema.NullOr(Schema.String),
-  context: Schema.Json,
-  children_spec: Schema.Array(Schema.suspend((): Schema.Codec<TreeSpecNode> => TreeSpecNode))
-})
-
-/**
- * The parsed text of a treespec string: `[1, node]` (`torch.utils._pytree.treespec_dumps`).
- *
- * @since 0.1.0
- * @category models
- */
-export const TreeSpec = Schema.Tuple([Schema.Literal(1), TreeSpecNode])
-/** @since 0.1.0 @category models */
-export type TreeSpec = typeof TreeSpec.Type
-
-const isTreeSpec = Schema.is(TreeSpec)
-
-/**
- * A treespec string as `ModuleCallSignature` holds it: JSON text of a {@link TreeSpec}, kept as the text
- * torch wrote (with its `", "` / `": "` separators).
- *
- * @since 0.1.0
- * @category models
- */
-export const TreeSpecString = Schema.String.check(
-  Schema.makeFilter((s) => {
-    let parsed: unknown
-    try {
-      parsed = JSON.parse(s)
-    } catch {
-      return "a pytree treespec: JSON text of [1, {type, context, children_spec}], but this is not JSON"
-    }
-    return isTreeSpec(parsed) || "a pytree treespec: JSON text of [1, {type, context, children_spec}]"
-  })
-)
-
-/**
  * `ModuleCallSignature`: the calling convention of a module. `forward_arg_names` defaults to null.
  *
  * @since 0.1.0
@@ -802,8 +753,8 @@ export const TreeSpecString = Schema.String.check(
 export const ModuleCallSignature = Schema.Struct({
   inputs: Schema.Array(ArgumentRef),
   outputs: Schema.Array(ArgumentRef),
-  in_spec: TreeSpecString,
-  out_spec: TreeSpecString,
+  in_spec: TreeSpec.TreeSpecString,
+  out_spec: TreeSpec.TreeSpecString,
   forward_arg_names: withDefault(Schema.NullOr(Schema.Array(Schema.String)), () => null)
 })
 /** @since 0.1.0 @category models */
@@ -828,6 +779,16 @@ export const NamedTupleDef = Schema.Struct({ field_names: Schema.Array(Schema.St
 
 // ===== Program =====
 
+// torch's loader `json.loads` the `custom` entry, so it must be JSON text; the strings are kept as read.
+const GraphModuleMetadata = Schema.Record(Schema.String, Schema.String).check(
+  Schema.makeFilter((m) => {
+    const custom = Json.get(m, "custom")
+    if (custom === undefined) return undefined
+    const r = Json.parseText(custom)
+    return Result.isSuccess(r) || { path: ["custom"], issue: `JSON text, but ${Json.textFaultMessage(r.failure)}` }
+  })
+)
+
 /**
  * `GraphModule`: the graph, its signature and the module call graph. `metadata` holds `{"custom": json}` when
  * the module had custom meta; it and `treespec_namedtuple_fields` default to `{}`.
@@ -839,7 +800,7 @@ export const GraphModule = Schema.Struct({
   graph: Graph,
   signature: GraphSignature,
   module_call_graph: Schema.Array(ModuleCallEntry),
-  metadata: withDefault(Schema.Record(Schema.String, Schema.String), () => ({})),
+  metadata: withDefault(GraphModuleMetadata, () => ({})),
   treespec_namedtuple_fields: withDefault(Schema.Record(Schema.String, NamedTupleDef), () => ({}))
 })
 /** @since 0.1.0 @category models */

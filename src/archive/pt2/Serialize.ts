@@ -32,7 +32,7 @@
  *
  * @since 0.1.0
  */
-import { Result, Schema } from "effect"
+import { Result } from "effect"
 import * as ArchiveError from "../ArchiveError.ts"
 import * as Json from "../Json.ts"
 import * as Argument from "../../graph/Argument.ts"
@@ -94,6 +94,12 @@ class Refusal {
 }
 const refuse = (detail: string, node?: string): never => {
   throw new Refusal(detail, node)
+}
+
+// A node's metadata strings, or a refusal at the node where they would not read back (`Metadata.serialize`).
+const metadataOf = (node: Node): Record<string, string> => {
+  const r = Metadata.serialize(node.meta)
+  return Result.isSuccess(r) ? r.success : refuse(`${node.name}'s metadata: ${r.failure}`, node.name)
 }
 
 // ===== Values =====
@@ -176,13 +182,34 @@ export const tensorMeta = (
 }
 
 /**
- * The JSON of a program's records (encoded with the schema, so defaults and floats are as torch writes).
+ * The JSON of a program's records (encoded with the schema, so defaults and floats are as torch writes), or
+ * an `Unserializable` fault at `models/model.json` and the JSON path of the first value that breaks a rule
+ * of the records (a device type torch would refuse, an int beyond int64...): the writer writes nothing its
+ * reader would refuse.
  *
  * @since 0.1.0
  * @category encoding
  */
+export const encodeResult = (
+  records: Records.ExportedProgram,
+  location: { readonly archive: string }
+): Result.Result<Records.ExportedProgramEncoded, ArchiveError.ArchiveError> => {
+  const r = Json.encodeValue(Records.ExportedProgram, records)
+  if (Result.isSuccess(r)) return Result.succeed(r.success)
+  return Result.fail(
+    ArchiveError.at({ ...location, entry: "models/model.json", path: r.failure.path }, "Unserializable", r.failure.detail)
+  )
+}
+
+/**
+ * {@link encodeResult}, for records known to be valid (tests, tools).
+ *
+ * @throws ArchiveError where {@link encodeResult} fails.
+ * @since 0.1.0
+ * @category encoding
+ */
 export const encode = (records: Records.ExportedProgram): Records.ExportedProgramEncoded =>
-  Schema.encodeSync(Records.ExportedProgram)(records)
+  Result.getOrThrow(encodeResult(records, { archive: "<records>" }))
 
 const program = (ep: ExportedProgram): Records.ExportedProgram => {
   const values = new Values(new SymbolicValues.Printer(ep.graphModule.symbols))
@@ -372,7 +399,7 @@ class GraphWriter {
       target: node.target,
       inputs: node.args.map((a, i) => ({ name: names[i]!, arg: this.#input(a, undefined, node), kind: 1 })),
       outputs: [this.#output1(node.name, node.meta.val, node.name)],
-      metadata: Metadata.serialize(node.meta),
+      metadata: metadataOf(node),
       is_hop_single_tensor_return: null,
       name: node.name
     } as unknown as Records.Node)
@@ -392,7 +419,7 @@ class GraphWriter {
       target: node.target,
       inputs,
       outputs: this.#operatorOutputs(node, schema),
-      metadata: Metadata.serialize(node.meta),
+      metadata: metadataOf(node),
       is_hop_single_tensor_return: null,
       name: node.name
     } as unknown as Records.Node)
@@ -408,7 +435,7 @@ class GraphWriter {
       target: node.target,
       inputs,
       outputs: this.#higherOrderOutputs(node),
-      metadata: Metadata.serialize(node.meta),
+      metadata: metadataOf(node),
       is_hop_single_tensor_return: tensorOf(val) !== undefined,
       name: node.name
     } as unknown as Records.Node)

@@ -73,7 +73,7 @@ const payloads = (
     }
     const meta = Serialize.tensorMeta({ ...Meta.tensorMeta(t), requires_grad: gradFor(t) }, fqn, location)
     if (Result.isFailure(meta)) return Result.fail(meta.failure)
-    config[Json.key(fqn)] = { path_name: file, is_param: isParam, use_pickle: false, tensor_meta: meta.success }
+    Json.put(config, fqn, { path_name: file, is_param: isParam, use_pickle: false, tensor_meta: meta.success })
   }
   return Result.succeed({ files, config })
 }
@@ -115,6 +115,7 @@ export const entries = (
   Effect.gen(function*() {
     const records = Serialize.serialize(ep, { archive })
     if (Result.isFailure(records)) return yield* Effect.fail(records.failure)
+    const model = yield* fromResult(Serialize.encodeResult(records.success, { archive }))
     const out: Array<Zip.ZipWriteEntry> = []
     const put = (name: string, data: Uint8Array) => out.push({ name: `${root}/${name}`, data, compress: false })
 
@@ -143,11 +144,11 @@ export const entries = (
       const location = { archive, entry: `data/constants/custom_obj_${i}` }
       const state = yield* customState(obj, fqn, location)
       put(`data/constants/custom_obj_${i}`, yield* Pickle.writeCustomObject(obj.classFqn, state))
-      constants.config[Json.key(fqn)] = { path_name: `custom_obj_${i}`, is_param: false, use_pickle: true, tensor_meta: null }
+      Json.put(constants.config, fqn, { path_name: `custom_obj_${i}`, is_param: false, use_pickle: true, tensor_meta: null })
     }
     put(constantsConfig, Json.encode({ config: constants.config }))
 
-    put("models/model.json", Json.encode(Serialize.encode(records.success)))
+    put("models/model.json", Json.encode(model))
     put("data/sample_inputs/model.pt", new Uint8Array(0))
     for (const [name, content] of Object.entries(options?.extraFiles ?? {})) put(`extra/${name}`, text(content))
     put("archive_format", text("pt2"))

@@ -107,7 +107,7 @@ const symbolRecord = (s: Module.SymbolInfo): Records.SymbolRecord => ({
   hint: s.hint,
   min: s.min,
   max: s.max,
-  ...(s.assumptions === undefined ? {} : { assumptions: Object.fromEntries(s.assumptions) })
+  ...(s.assumptions === undefined ? {} : { assumptions: Object.fromEntries(s.assumptions.map(([k, v]) => [Json.key(k), v])) })
 })
 
 /**
@@ -125,9 +125,11 @@ export const graph = (
 ): Records.GraphRecord => {
   const nodes: Array<Records.NodeRecord> = []
   for (const n of g.nodes()) {
-    const kwargs = Object.fromEntries(Object.entries(n.kwargs).map(([k, v]) => [k, argument(v)]))
+    const kwargs = Object.fromEntries(Object.entries(n.kwargs).map(([k, v]) => [Json.key(k), argument(v)]))
+    // Meta values hold names as they are (the reader unmarked them): marked again, so that `Json.stringify`
+    // writes every key as it is, one that starts with its mark included.
     const meta: Record<string, unknown> = {}
-    for (const key of Meta.keys) if (n.meta[key] !== undefined) meta[key] = n.meta[key]
+    for (const key of Meta.keys) if (n.meta[key] !== undefined) meta[key] = key === "val" ? n.meta[key] : Json.mark(n.meta[key])
     nodes.push({
       name: n.name,
       op: n.op,

@@ -9,6 +9,7 @@
  */
 import { Schema } from "effect"
 import * as Meta from "../../graph/Meta.ts"
+import * as TreeSpec from "../TreeSpec.ts"
 import { ops } from "../../graph/Node.ts"
 
 // ===== format.json =====
@@ -177,15 +178,16 @@ export const SymbolRecord = Schema.Struct({
 export type SymbolRecord = typeof SymbolRecord.Type
 
 /**
- * A graph: nodes in graph order, the pytree specs, and (root only) the symbols.
+ * A graph: nodes in graph order, the pytree specs (treespec strings, checked as the `.pt2` writer will need
+ * them; null where the graph has no pytree info), and (root only) the symbols.
  *
  * @since 0.1.0
  * @category models
  */
 export const GraphRecord = Schema.Struct({
   nodes: Schema.Array(NodeRecord),
-  in_spec: Schema.NullOr(Schema.String),
-  out_spec: Schema.NullOr(Schema.String),
+  in_spec: Schema.NullOr(TreeSpec.TreeSpecString),
+  out_spec: Schema.NullOr(TreeSpec.TreeSpecString),
   symbols: Schema.optionalKey(Schema.Record(Schema.String, SymbolRecord)),
   // Root only, optional (a trtx addition): the field names of the namedtuple types the specs name.
   namedtuple_fields: Schema.optionalKey(Schema.Record(Schema.String, Schema.Array(Schema.String)))

@@ -13,7 +13,7 @@
  *
  * @since 0.1.0
  */
-import { Effect } from "effect"
+import { Effect, Result } from "effect"
 import * as ArchiveError from "../ArchiveError.ts"
 import * as Json from "../Json.ts"
 import * as Zip from "../zip/Zip.ts"
@@ -128,13 +128,29 @@ export const readBytes = (bytes: Uint8Array, label = "<bytes>"): Effect.Effect<G
 
 /**
  * The entries of the archive of a module: `format.json`, `module.json`, `op_schemas.json` when the module
- * holds operator schemas (`GraphModule.opSchemas`), then storages and engines.
+ * holds operator schemas (`GraphModule.opSchemas`), then storages and engines. `module.json` is checked by
+ * the reader's own rules first (its depth limit and its schema): a module the reader would refuse (a
+ * treespec that is not one, metadata of the wrong type) is an `Unserializable` fault at its JSON path, and
+ * nothing is written.
  *
  * @since 0.1.0
  * @category encoding
  */
-export const entries = (root: GraphModule, producer: Producer = trtxProducer): Array<Zip.ZipWriteEntry> => {
+export const entries = (
+  root: GraphModule,
+  producer: Producer = trtxProducer,
+  archive = "<bytes>"
+): Result.Result<Array<Zip.ZipWriteEntry>, ArchiveError.ArchiveError> => {
   const encoded = Encode.encodeRoot(root)
+  const deep = Json.depthFault(encoded.root)
+  if (deep !== undefined) {
+    return Result.fail(ArchiveError.at({ archive, entry: "module.json", path: deep }, "Unserializable", `nested deeper than ${Json.MAX_DEPTH} levels`))
+  }
+  const checked = Json.encodeValue(Records.RootRecord, encoded.root)
+  if (Result.isFailure(checked)) {
+    const { path, detail } = checked.failure
+    return Result.fail(ArchiveError.at({ archive, entry: "module.json", path }, "Unserializable", detail))
+  }
   const out: Array<Zip.ZipWriteEntry> = [
     {
       name: "format.json",
@@ -147,7 +163,7 @@ export const entries = (root: GraphModule, producer: Producer = trtxProducer): A
     out.push({ name: Records.SCHEMAS_ENTRY, data: Json.encode(Encode.opSchemas(root.opSchemas)), compress: true })
   }
   for (const [name, data] of encoded.entries) out.push({ name, data, compress: false })
-  return out
+  return Result.succeed(out)
 }
 
 /**
@@ -157,7 +173,7 @@ export const entries = (root: GraphModule, producer: Producer = trtxProducer): A
  * @category encoding
  */
 export const writeFile = (path: string, root: GraphModule, producer?: Producer): Effect.Effect<void, ArchiveError.ArchiveError> =>
-  Effect.suspend(() => Zip.writeFile(path, entries(root, producer)))
+  Effect.suspend(() => Effect.flatMap(Effect.fromResult(entries(root, producer, path)), (es) => Zip.writeFile(path, es)))
 
 /**
  * A module's `.tgm` archive as bytes.
@@ -166,4 +182,4 @@ export const writeFile = (path: string, root: GraphModule, producer?: Producer):
  * @category encoding
  */
 export const toBytes = (root: GraphModule, producer?: Producer): Effect.Effect<Uint8Array, ArchiveError.ArchiveError> =>
-  Effect.suspend(() => Zip.toBytes(entries(root, producer)))
+  Effect.suspend(() => Effect.flatMap(Effect.fromResult(entries(root, producer)), Zip.toBytes))

@@ -5,6 +5,7 @@ import * as nodePath from "node:path"
 import { ArchiveError } from "../../../src/archive/ArchiveError.ts"
 import * as Json from "../../../src/archive/Json.ts"
 import * as R from "../../../src/archive/pt2/Records.ts"
+import * as TreeSpec from "../../../src/archive/TreeSpec.ts"
 import * as Zip from "../../../src/archive/zip/Zip.ts"
 
 // ===== Fixtures =====
@@ -210,10 +211,10 @@ describe("the sample programs written by torch 2.11", () => {
         parseExact(readText(nodePath.join(SAMPLES, "kwargs_pytree/ep.json")))
       )
       const signature = program.graph_module.module_call_graph[0]!.signature!
-      const inSpec = yield* Schema.decodeUnknownEffect(R.TreeSpec)(JSON.parse(signature.in_spec))
+      const inSpec = yield* Schema.decodeUnknownEffect(TreeSpec.TreeSpec)(JSON.parse(signature.in_spec))
       assert.deepStrictEqual(inSpec[1].children_spec.map((c) => c.type), ["builtins.tuple", "builtins.dict"])
       assert.strictEqual(inSpec[1].children_spec[1]!.context, JSON.stringify(["scale", "extra"]).replace(",", ", "))
-      const outSpec = yield* Schema.decodeUnknownEffect(R.TreeSpec)(JSON.parse(signature.out_spec))
+      const outSpec = yield* Schema.decodeUnknownEffect(TreeSpec.TreeSpec)(JSON.parse(signature.out_spec))
       assert.strictEqual(outSpec[1].type, "builtins.dict")
     }))
 

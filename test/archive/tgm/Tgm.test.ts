@@ -588,7 +588,7 @@ const handMade = () => {
   )
   const sub = new Module.GraphModule()
   sub.inSpec = null
-  sub.outSpec = "[1, {}]"
+  sub.outSpec = "[1, {\"type\": null, \"context\": null, \"children_spec\": []}]"
   Module.registerBuffer(sub, "halves", halves)
   root.children.set("sub", sub)
   Module.setConstant(root, "_frozen_param0", scalar)
