@@ -169,8 +169,30 @@ const markKeys = (text: string): string => {
   return out === undefined ? text : out.join("") + text.slice(last)
 }
 
-// The path of the first place nested deeper than MAX_DEPTH, or undefined. Iterative, so there is no recursion
-// to overflow; each frame links to its parent, so the path is built only on failure.
+// One walk over a parsed value: whether it nests deeper than MAX_DEPTH (TOO_DEEP), and whether it holds an
+// integer a number cannot hold exactly (ROUNDED). Recursive, but it stops at MAX_DEPTH, so the stack it uses
+// is bounded; it allocates nothing, which matters on every node of a large program.
+const TOO_DEEP = 1
+const ROUNDED = 2
+const scan = (value: unknown, depth: number): number => {
+  if (typeof value === "number") return Number.isInteger(value) && !Number.isSafeInteger(value) ? ROUNDED : 0
+  if (typeof value !== "object" || value === null) return 0
+  if (depth >= MAX_DEPTH) return TOO_DEEP
+  let flags = 0
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length && (flags & TOO_DEEP) === 0; i++) flags |= scan(value[i], depth + 1)
+    return flags
+  }
+  for (const k in value) {
+    if (Object.hasOwn(value, k)) flags |= scan((value as Record<string, unknown>)[k], depth + 1)
+    if ((flags & TOO_DEEP) !== 0) break
+  }
+  return flags
+}
+
+// The path of the first place nested deeper than MAX_DEPTH, or undefined. The walk that builds the path is
+// iterative, so there is no recursion to overflow; each frame links to its parent, so the path is built only
+// on failure, and the walk runs only where `scan` has found the value too deep.
 interface Frame {
   readonly value: unknown
   readonly depth: number
@@ -178,6 +200,7 @@ interface Frame {
   readonly key: string | number
 }
 const tooDeep = (root: unknown): Array<string | number> | undefined => {
+  if ((scan(root, 0) & TOO_DEEP) === 0) return undefined
   const stack: Array<Frame> = [{ value: root, depth: 0, parent: undefined, key: "" }]
   while (stack.length > 0) {
     const frame = stack.pop()!
@@ -209,7 +232,6 @@ export const depthFault = (value: unknown): string | undefined => {
 
 const utf8 = new TextDecoder("utf-8", { fatal: true })
 
-const LONG_DIGITS = /\d{16}/
 // Node 24's reviver receives the source text of primitives: an integer too large to be exact as a number
 // is read again, exactly, from its digits.
 const exactIntegers = (_key: string, value: unknown, context?: { readonly source?: string }): unknown =>
@@ -263,17 +285,19 @@ export interface TextFault {
 // JSON text to a value: large integers exact, the depth limit; keys marked where `marked`.
 const parseWith = (text: string, marked: boolean): Result.Result<unknown, TextFault> => {
   let value: unknown
+  const t = marked ? markKeys(text) : text
   try {
-    const t = marked ? markKeys(text) : text
-    // The reviver costs, so it runs only where a long digit run could be an integer beyond 2^53.
-    value = LONG_DIGITS.test(t) ? JSON.parse(t, exactIntegers) : JSON.parse(t)
+    value = JSON.parse(t)
   } catch (e) {
     return Result.fail({ fault: "BadJson", path: "$", detail: e instanceof Error ? e.message : String(e) })
   }
-  const deep = tooDeep(value)
-  if (deep !== undefined) {
+  const flags = scan(value, 0)
+  if ((flags & TOO_DEEP) !== 0) {
+    const deep = tooDeep(value)!
     return Result.fail({ fault: "SchemaMismatch", path: formatPath(deep), detail: `nested deeper than ${MAX_DEPTH} levels` })
   }
+  // The reviver costs, so the text is parsed again with it only where an integer was rounded.
+  if ((flags & ROUNDED) !== 0) value = JSON.parse(t, exactIntegers)
   return Result.succeed(value)
 }
 

@@ -132,26 +132,13 @@ export const liftedViolation = (lifted: LiftedState): string | undefined => {
   return undefined
 }
 
+// The state a lifted input names must exist, as torch's verifier wants it: the signature rules
+// (`Signature.check`), which the `.pt2` reader and writer hold programs to as well.
 const stateMissing = (
   spec: Signature.InputSpec,
   stateDict: ReadonlyMap<string, Tensor>,
   constants: ReadonlyMap<string, Tensor | ScriptObject>
-): string | undefined => {
-  switch (spec._tag) {
-    case "Parameter":
-      return stateDict.has(spec.target) ? undefined : `parameter ${spec.target} is not in the state dict`
-    case "Buffer":
-      return (spec.persistent ? stateDict : constants).has(spec.target)
-        ? undefined
-        : `buffer ${spec.target} is not in the ${spec.persistent ? "state dict" : "constants"}`
-    case "ConstantTensor":
-      return constants.get(spec.target)?._tag === "Tensor" ? undefined : `constant tensor ${spec.target} is not in the constants`
-    case "CustomObj":
-      return constants.get(spec.target)?._tag === "ScriptObject" ? undefined : `custom object ${spec.target} is not in the constants`
-    case "UserInput":
-      return undefined
-  }
-}
+): string | undefined => Signature.check({ inputSpecs: [spec], outputSpecs: [] }, { stateDict, constants })?.detail
 
 /**
  * Why a program is not a valid exported program, or undefined: the checks of torch's verifier that concern

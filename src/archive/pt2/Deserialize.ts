@@ -39,13 +39,14 @@ import type { Meta, TensorMeta, Val } from "../../graph/Meta.ts"
 import * as Module from "../../graph/Module.ts"
 import type { Node } from "../../graph/Node.ts"
 import type * as OpSchema from "../../graph/OpSchema.ts"
-import type { ScriptObject, Tensor } from "../../graph/Tensor.ts"
+import * as Tensor from "../../graph/Tensor.ts"
+import * as ValueRange from "../../graph/ValueRange.ts"
 import * as ExportedProgram from "../../program/ExportedProgram.ts"
 import * as KnownSchemas from "../../program/KnownSchemas.ts"
-import type * as Signature from "../../program/Signature.ts"
+import * as Signature from "../../program/Signature.ts"
 import * as Metadata from "./Metadata.ts"
 import * as Records from "./Records.ts"
-import { SYM_OPS } from "./Serialize.ts"
+import { rangePath, signaturePath, SYM_OPS, tensorMetaPath } from "./Serialize.ts"
 import * as SymbolicValues from "./SymbolicValues.ts"
 
 const GETITEM = "_operator.getitem"
@@ -90,23 +91,42 @@ const size = (symbolic: SymbolicValues.Reader, s: Records.SymInt, path: string):
   return symbolicText(symbolic, (s as { readonly as_expr: Records.SymExpr }).as_expr, path)
 }
 
-const tensorMetaWith = (symbolic: SymbolicValues.Reader, t: Records.TensorMeta, path: string): TensorMeta => ({
-  shape: t.sizes.map((s, i) => size(symbolic, s, `${path}.sizes[${i}]`)),
-  stride: t.strides.map((s, i) => size(symbolic, s, `${path}.strides[${i}]`)),
-  storage_offset: size(symbolic, t.storage_offset, `${path}.storage_offset`),
-  dtype: dtypeNameOf(t.dtype, `${path}.dtype`),
-  device: deviceName(t.device),
-  requires_grad: t.requires_grad
-})
+// A `TensorMeta` record, held to the tensor rules (`Tensor.check`): torch builds every one it reads, a weight
+// with `as_strided`, a node's value with `empty_strided`, and refuses what they refuse.
+const tensorMetaWith = (symbolic: SymbolicValues.Reader, t: Records.TensorMeta, path: string): TensorMeta => {
+  const meta: TensorMeta = {
+    shape: t.sizes.map((s, i) => size(symbolic, s, `${path}.sizes[${i}]`)),
+    stride: t.strides.map((s, i) => size(symbolic, s, `${path}.strides[${i}]`)),
+    storage_offset: size(symbolic, t.storage_offset, `${path}.storage_offset`),
+    dtype: dtypeNameOf(t.dtype, `${path}.dtype`),
+    device: deviceName(t.device),
+    requires_grad: t.requires_grad
+  }
+  const broken = Tensor.check(Tensor.layoutOfMeta(meta))
+  if (broken !== undefined) fail(tensorMetaPath(path, broken), broken.detail)
+  return meta
+}
 
 /**
- * The tensor metadata of a `TensorMeta` record (a stored tensor's: its sizes are ints, or read as texts).
+ * A stored tensor's `TensorMeta` record (a weight's or a constant's, at `location`), held to the tensor rules
+ * (`Tensor.check`), as the fields of a `Tensor` (a symbolic size is kept as its text, for the caller to
+ * refuse). The failure is located at the field that breaks a rule.
  *
  * @since 0.1.0
  * @category decoding
  */
-export const tensorMeta = (t: Records.TensorMeta, path: string): TensorMeta =>
-  tensorMetaWith(new SymbolicValues.Reader(), t, path)
+export const storedTensorMeta = (
+  t: Records.TensorMeta,
+  location: ArchiveError.Location
+): Result.Result<Tensor.Layout & { readonly device: string }, ArchiveError.ArchiveError> => {
+  try {
+    const m = tensorMetaWith(new SymbolicValues.Reader(), t, location.path ?? "$")
+    return Result.succeed({ ...Tensor.layoutOfMeta(m), device: m.device })
+  } catch (e) {
+    if (e instanceof Located) return Result.fail(ArchiveError.at({ ...location, path: e.path }, e.fault, e.detail))
+    throw e
+  }
+}
 
 // A node's metadata strings, read (`Metadata.deserialize`), located at the key.
 const metadata = (m: { readonly [key: string]: string }, path: string, node: string | undefined): Meta => {
@@ -123,8 +143,8 @@ const metadata = (m: { readonly [key: string]: string }, path: string, node: str
  * @category models
  */
 export interface Payloads {
-  readonly stateDict: ReadonlyMap<string, Tensor>
-  readonly constants: ReadonlyMap<string, Tensor | ScriptObject>
+  readonly stateDict: ReadonlyMap<string, Tensor.Tensor>
+  readonly constants: ReadonlyMap<string, Tensor.Tensor | Tensor.ScriptObject>
 }
 
 /**
@@ -166,13 +186,23 @@ const build = (records: Records.ExportedProgram, payloads: Payloads): ExportedPr
   const root = rgm.module_call_graph.find((e) => e.fqn === "")?.signature
   gm.inSpec = root?.in_spec ?? null
   gm.outSpec = root?.out_spec ?? null
+  // Each range is held to the range rules (`ValueRange.check`), its bounds exactly as parsed, then with the
+  // hint the program's expressions give its symbol; the signature's targets to the signature rules.
   const rangeConstraints = new Map(
-    Json.entries(records.range_constraints).map(([sym, rc]) => [
-      sym,
-      { min: rc.min_val === null ? null : Number(rc.min_val), max: rc.max_val === null ? null : Number(rc.max_val) }
-    ])
+    Json.entries(records.range_constraints).map(([sym, rc]) => {
+      const broken = ValueRange.check({ min: rc.min_val, max: rc.max_val })
+      if (broken !== undefined) fail(rangePath(sym, broken), `${sym}: ${broken.detail}`)
+      return [sym, { min: rc.min_val === null ? null : Number(rc.min_val), max: rc.max_val === null ? null : Number(rc.max_val) }] as const
+    })
   )
   gm.symbols = symbolic.symbols(rangeConstraints)
+  for (const [sym, info] of gm.symbols) {
+    const broken = ValueRange.check(info, info.hint)
+    if (broken !== undefined) fail(rangePath(sym, broken), `${sym}: ${broken.detail}`)
+  }
+  const signature = { inputSpecs, outputSpecs }
+  const signatureFault = Signature.check(signature, payloads)
+  if (signatureFault !== undefined) fail(signaturePath(signature, signatureFault), signatureFault.detail)
   const namedTuples = Json.entries(rgm.treespec_namedtuple_fields)
   if (namedTuples.length > 0) gm.namedTupleFields = new Map(namedTuples.map(([type, def]) => [type, def.field_names]))
   return ExportedProgram.make({

@@ -9,10 +9,12 @@
  * 2. `archive_format` is exactly `pt2` and `archive_version` exactly `0`.
  * 3. `models/model.json` decodes with the schema (8, 17) records; its major version is 8 (or exactly 0.0).
  * 4. `data/weights/model_weights_config.json` and `data/constants/model_constants_config.json` decode as
- *    payload configs. Each tensor is a view into its file's bytes (tensors naming one file share one storage,
- *    and the view must lie inside it); each custom object is its nested-zip pickle read by the restricted
- *    decoder. A TensorRT engine's state (base64 engine, `__getstate__`'s form) is decoded into its engine
- *    record and held as the raw fields the rest of trtx uses.
+ *    payload configs. Each tensor is a view into its file's bytes (tensors naming one file share one storage
+ *    of the first entry's dtype and device, an empty file is zeros of that entry's sizes, and the view must
+ *    lie inside it), held to the tensor rules (`Tensor.check`); a parameter's payload says `is_param`; each
+ *    custom object is its nested-zip pickle read by the restricted decoder. A TensorRT engine's state
+ *    (base64 engine, `__getstate__`'s form) is decoded into its engine record and held as the raw fields the
+ *    rest of trtx uses.
  * 5. The graph is rebuilt by `Deserialize.program`; `extra/<name>` entries are read as UTF-8 text.
  *
  * Every fault is an `ArchiveError` naming the archive, the entry and, inside JSON, the path.
@@ -22,6 +24,7 @@
 import { Effect, Result } from "effect"
 import * as ArchiveError from "../ArchiveError.ts"
 import * as Json from "../Json.ts"
+import * as Limits from "../Limits.ts"
 import * as Zip from "../zip/Zip.ts"
 import * as Tensor from "../../graph/Tensor.ts"
 import * as EngineRecord from "../../program/EngineRecord.ts"
@@ -87,16 +90,27 @@ const checkVersions = (zip: Zip.ZipReader, root: string) =>
 
 // ===== Payloads =====
 
+/**
+ * The tensors and custom objects of a payload config, as torch's `_build_file_map` and `_load_state_dict`
+ * load them: each raw file is one flat tensor of the dtype and device of the first entry naming it
+ * (`torch.zeros` of that entry's sizes when the file is empty; otherwise its bytes, a whole number of
+ * elements), and each entry a view of it (`as_strided`), held to the tensor rules (`Tensor.check`,
+ * `Tensor.checkInBounds`). `params` gathers the FQNs whose payload says `is_param`.
+ */
 const tensorsOf = (
   zip: Zip.ZipReader,
   config: Records.PayloadConfig,
   folder: string,
   entry: string,
-  objects: (fqn: string, meta: Records.PayloadMeta, path: string) => Effect.Effect<Tensor.ScriptObject, ArchiveError.ArchiveError> | undefined
+  objects: (fqn: string, meta: Records.PayloadMeta, path: string) => Effect.Effect<Tensor.ScriptObject, ArchiveError.ArchiveError> | undefined,
+  params?: Set<string>
 ) =>
   Effect.gen(function*() {
     const archive = zip.archive
-    const storages = new Map<string, Tensor.Storage>()
+    const limits = yield* Limits.Limits
+    const files = new Map<string, { readonly storage: Tensor.Storage; readonly dtype: string; readonly device: string; readonly first: string }>()
+    // Bytes made up for empty files (torch.zeros), held to the limits as if they were read.
+    let zeroFilled = 0
     const out = new Map<string, Tensor.Tensor | Tensor.ScriptObject>()
     for (const [key, meta] of Object.entries(config.config)) {
       const fqn = Json.unkey(key)
@@ -111,37 +125,80 @@ const tensorsOf = (
       if (meta.use_pickle) {
         return yield* ArchiveError.at(location, "Unserializable", "pickled tensor payloads (torch.save) are not read by trtx")
       }
-      let storage = storages.get(meta.path_name)
-      if (storage === undefined) {
-        storage = Tensor.storage(yield* zip.read(`${folder}${meta.path_name}`))
-        storages.set(meta.path_name, storage)
+      const metaPath = `${path}.tensor_meta`
+      // The tensor rules (`Tensor.check`) are applied here, with the JSON path of the field that breaks one.
+      const m = Deserialize.storedTensorMeta(meta.tensor_meta, { archive, entry, path: metaPath })
+      if (Result.isFailure(m)) return yield* m.failure
+      const t = m.success
+      if (!Tensor.isConcrete(t)) {
+        return yield* ArchiveError.at({ ...location, path: metaPath }, "SchemaMismatch", "a stored tensor cannot have symbolic sizes")
       }
-      // The records' schema admits only known dtype codes, so this cannot fail.
-      const m = Deserialize.tensorMeta(meta.tensor_meta, `${path}.tensor_meta`)
-      const ints = m.shape.concat(m.stride, [m.storage_offset])
-      if (!ints.every((x): x is number => typeof x === "number")) {
-        return yield* ArchiveError.at({ ...location, path: `${path}.tensor_meta` }, "SchemaMismatch", "a stored tensor cannot have symbolic sizes")
+      const file = `${folder}${meta.path_name}`
+      let flat = files.get(meta.path_name)
+      if (flat === undefined) {
+        const bytes = yield* zip.read(file)
+        const itemSize = Tensor.itemSize(t.dtype)!
+        let storage: Tensor.Storage
+        if (bytes.byteLength === 0) {
+          // torch cannot make a tensor from no bytes (`frombuffer` refuses them): it loads `torch.zeros` of the
+          // first entry's sizes instead, a storage every other entry of the file must then fit.
+          const n = t.shape.reduce((a, b) => a * BigInt(b), 1n) * BigInt(itemSize)
+          const limit = n > BigInt(limits.entryBytes) ? "entryBytes" : BigInt(zeroFilled) + n > BigInt(limits.totalBytes) ? "totalBytes" : undefined
+          if (limit !== undefined) {
+            return yield* ArchiveError.at(
+              { ...location, path: `${metaPath}.sizes` },
+              "EntryTooLarge",
+              `${file} is empty, so torch loads it as torch.zeros([${t.shape.join(", ")}]) of ${t.dtype}: ${n} bytes exceed the ` +
+                `limit of ${limits[limit]} (Limits.${limit}: raisable with Limits.${limit} in a program)`
+            )
+          }
+          zeroFilled += Number(n)
+          storage = Tensor.storage(new Uint8Array(Number(n)))
+        } else {
+          if (bytes.byteLength % itemSize !== 0) {
+            return yield* ArchiveError.at(
+              { ...location, path: `${metaPath}.dtype` },
+              "SchemaMismatch",
+              `${file} holds ${bytes.byteLength} bytes, not a whole number of ${t.dtype} elements (the dtype of ${fqn}, its first ` +
+                `entry): torch refuses it ("buffer length (${bytes.byteLength} bytes) after offset (0 bytes) must be a multiple of ` +
+                `element size (${itemSize})")`
+            )
+          }
+          storage = Tensor.storage(bytes)
+        }
+        flat = { storage, dtype: t.dtype, device: t.device, first: fqn }
+        files.set(meta.path_name, flat)
+      } else {
+        // torch's loader gives every entry of a file the flat tensor's dtype and device, the first entry's: an
+        // entry that says otherwise would silently change (docs/divergences.md).
+        for (const [field, mine, theirs] of [["dtype", t.dtype, flat.dtype], ["device", t.device, flat.device]] as const) {
+          if (mine !== theirs) {
+            return yield* ArchiveError.at(
+              { ...location, path: `${metaPath}.${field}` },
+              "SchemaMismatch",
+              `${fqn} is ${mine}, but ${file} is loaded as ${theirs}, the ${field} of its first entry ${flat.first}: torch's ` +
+                `loader would make ${fqn} ${theirs}`
+            )
+          }
+        }
       }
-      const t = Tensor.make({
-        storage,
-        dtype: m.dtype,
-        shape: m.shape as Array<number>,
-        stride: m.stride as Array<number>,
-        storageOffset: m.storage_offset as number,
-        device: m.device,
-        requiresGrad: m.requires_grad ?? false
-      })
-      const itemSize = Tensor.itemSize(t.dtype)
-      const span = Tensor.elementsSpanned(t)
-      // `span` counts from the storage's start, the offset included.
-      if (itemSize === undefined || span * itemSize > storage.bytes.byteLength) {
-        return yield* ArchiveError.at(
-          { archive, entry: `${folder}${meta.path_name}`, path },
-          "StorageTooSmall",
-          `${fqn} (${t.dtype}, shape [${t.shape.join(", ")}]) reaches past the ${storage.bytes.byteLength} bytes of its file`
-        )
+      const outside = Tensor.checkInBounds(t, flat.storage.bytes.byteLength)
+      if (outside !== undefined) {
+        return yield* ArchiveError.at({ ...location, path: metaPath }, "StorageTooSmall", `${fqn} in ${file}: ${outside.detail}`)
       }
-      out.set(fqn, t)
+      if (meta.is_param) params?.add(fqn)
+      out.set(
+        fqn,
+        Tensor.make({
+          storage: flat.storage,
+          dtype: t.dtype,
+          shape: t.shape,
+          stride: t.stride,
+          storageOffset: t.storageOffset,
+          device: t.device,
+          requiresGrad: t.requiresGrad
+        })
+      )
     }
     return out
   })
@@ -197,7 +254,8 @@ export const read = (source: Zip.ZipSource): Effect.Effect<Pt2, ArchiveError.Arc
 
       const weightsEntry = `${root}data/weights/model_weights_config.json`
       const weightsConfig = yield* Json.decode(Records.PayloadConfig, yield* zip.readJson(weightsEntry), { archive, entry: weightsEntry })
-      const weights = yield* tensorsOf(zip, weightsConfig, `${root}data/weights/`, weightsEntry, () => undefined)
+      const params = new Set<string>()
+      const weights = yield* tensorsOf(zip, weightsConfig, `${root}data/weights/`, weightsEntry, () => undefined, params)
       const constantsEntry = `${root}data/constants/model_constants_config.json`
       const constantsConfig = yield* Json.decode(Records.PayloadConfig, yield* zip.readJson(constantsEntry), {
         archive,
@@ -238,6 +296,16 @@ export const read = (source: Zip.ZipSource): Effect.Effect<Pt2, ArchiveError.Arc
           throw e // a bug, not bad input: let it surface as a defect
         }
       })
+      // torch's verifier: a parameter's weight is loaded as an `nn.Parameter` only where its payload says so.
+      for (const spec of program.graphSignature.inputSpecs) {
+        if (spec._tag === "Parameter" && !params.has(spec.target)) {
+          return yield* ArchiveError.at(
+            { archive, entry: weightsEntry, path: `${Json.child("$.config", spec.target)}.is_param` },
+            "SchemaMismatch",
+            `torch refuses a parameter whose payload is not one ("State dict entry for parameter ${spec.target} is not an instance of torch.nn.Parameter.")`
+          )
+        }
+      }
       return { program, extraFiles }
     })
   )

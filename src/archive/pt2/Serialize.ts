@@ -40,9 +40,11 @@ import type { TensorMeta, Val } from "../../graph/Meta.ts"
 import * as Module from "../../graph/Module.ts"
 import type { Node } from "../../graph/Node.ts"
 import * as OpSchema from "../../graph/OpSchema.ts"
+import * as Tensor from "../../graph/Tensor.ts"
+import * as ValueRange from "../../graph/ValueRange.ts"
 import type { ExportedProgram } from "../../program/ExportedProgram.ts"
 import * as KnownSchemas from "../../program/KnownSchemas.ts"
-import type * as Signature from "../../program/Signature.ts"
+import * as Signature from "../../program/Signature.ts"
 import * as Metadata from "./Metadata.ts"
 import * as Records from "./Records.ts"
 import * as SymbolicValues from "./SymbolicValues.ts"
@@ -83,17 +85,20 @@ export const SYM_OPS: ReadonlyMap<string, ReadonlyArray<string>> = new Map<strin
   ["torch._sym_sqrt", ["a"]]
 ])
 
-// A failure of the writer, located at the node concerned.
+// A failure of the writer, located at the node concerned (and at the JSON path of the records it would
+// have written, where that is known).
 class Refusal {
   readonly detail: string
   readonly node: string | undefined
-  constructor(detail: string, node?: string) {
+  readonly path: string | undefined
+  constructor(detail: string, node?: string, path?: string) {
     this.detail = detail
     this.node = node
+    this.path = path
   }
 }
-const refuse = (detail: string, node?: string): never => {
-  throw new Refusal(detail, node)
+const refuse = (detail: string, node?: string, path?: string): never => {
+  throw new Refusal(detail, node, path)
 }
 
 // A node's metadata strings, or a refusal at the node where they would not read back (`Metadata.serialize`).
@@ -151,7 +156,12 @@ export const serialize = (
     if (e instanceof Refusal) {
       return Result.fail(
         ArchiveError.at(
-          { ...location, entry: "models/model.json", ...(e.node === undefined ? {} : { node: e.node }) },
+          {
+            ...location,
+            entry: "models/model.json",
+            ...(e.path === undefined ? {} : { path: e.path }),
+            ...(e.node === undefined ? {} : { node: e.node })
+          },
           "Unserializable",
           e.detail
         )
@@ -163,7 +173,8 @@ export const serialize = (
 
 /**
  * The `TensorMeta` record of a stored tensor (a weight or constant), or an `Unserializable` fault at
- * `location` (its payload config) when torch has no code for its dtype or device.
+ * `location` (its meta in the payload config; the path names the field) when torch has no code for its dtype
+ * or device, or the tensor breaks a tensor rule (`Tensor.check`).
  *
  * @since 0.1.0
  * @category encoding
@@ -174,10 +185,35 @@ export const tensorMeta = (
   location: ArchiveError.Location
 ): Result.Result<Records.TensorMeta, ArchiveError.ArchiveError> => {
   try {
-    return Result.succeed(new Values(new SymbolicValues.Printer(undefined)).tensorMeta(t, fqn))
+    return Result.succeed(new Values(new SymbolicValues.Printer(undefined)).tensorMeta(t, fqn, location.path))
   } catch (e) {
-    if (e instanceof Refusal) return Result.fail(ArchiveError.at(location, "Unserializable", `${fqn}: ${e.detail}`))
+    if (e instanceof Refusal) {
+      return Result.fail(ArchiveError.at({ ...location, ...(e.path === undefined ? {} : { path: e.path }) }, "Unserializable", `${fqn}: ${e.detail}`))
+    }
     throw e
+  }
+}
+
+/**
+ * Where a tensor rule's field (`Tensor.Violation`) is in a `TensorMeta` record at `path`.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const tensorMetaPath = (path: string, v: Tensor.Violation): string => {
+  switch (v.field) {
+    case "shape":
+      return v.index === undefined ? `${path}.sizes` : `${path}.sizes[${v.index}]`
+    case "stride":
+      return v.index === undefined ? `${path}.strides` : `${path}.strides[${v.index}]`
+    case "storageOffset":
+      return `${path}.storage_offset`
+    case "requiresGrad":
+      return `${path}.requires_grad`
+    case "dtype":
+      return `${path}.dtype`
+    case "storage":
+      return path
   }
 }
 
@@ -211,7 +247,54 @@ export const encodeResult = (
 export const encode = (records: Records.ExportedProgram): Records.ExportedProgramEncoded =>
   Result.getOrThrow(encodeResult(records, { archive: "<records>" }))
 
+// The record kind and target field of each spec that names a target.
+const TARGET_FIELDS: Readonly<Record<string, readonly [string, string]>> = {
+  Parameter: ["parameter", "parameter_name"],
+  Buffer: ["buffer", "buffer_name"],
+  ConstantTensor: ["tensor_constant", "tensor_constant_name"],
+  CustomObj: ["custom_obj", "custom_obj_name"],
+  BufferMutation: ["buffer_mutation", "buffer_name"],
+  ParameterMutation: ["parameter_mutation", "parameter_name"],
+  GradientToParameter: ["gradient_to_parameter", "parameter_name"],
+  GradientToUserInput: ["gradient_to_user_input", "user_input_name"],
+  UserInputMutation: ["user_input_mutation", "user_input_name"]
+}
+
+/**
+ * Where a signature rule's spec (`Signature.Violation`) writes its target in the records.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const signaturePath = (sig: Signature.GraphSignature, v: Signature.Violation): string => {
+  const spec = v.spec === "input" ? sig.inputSpecs[v.index]! : sig.outputSpecs[v.index]!
+  const at = `$.graph_module.signature.${v.spec}_specs[${v.index}]`
+  const fields = TARGET_FIELDS[spec._tag]
+  return fields === undefined ? at : `${at}.${fields[0]}.${fields[1]}`
+}
+
+/**
+ * Where a range rule's field (`ValueRange.Violation`) is in the records' `range_constraints`.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const rangePath = (symbol: string, v: ValueRange.Violation): string =>
+  v.field === "hint" ? Json.child("$.range_constraints", symbol) : `${Json.child("$.range_constraints", symbol)}.${v.field}_val`
+
+// What torch's loader would refuse of a program as a whole: its signature's targets, and its ranges with the
+// symbols' hints. The readers hold what they read to the same rules.
+const checkProgram = (ep: ExportedProgram): void => {
+  const broken = Signature.check(ep.graphSignature, ep)
+  if (broken !== undefined) refuse(broken.detail, undefined, signaturePath(ep.graphSignature, broken))
+  for (const [symbol, range] of ep.rangeConstraints) {
+    const v = ValueRange.check(range, ep.graphModule.symbols?.get(symbol)?.hint)
+    if (v !== undefined) refuse(`${symbol}: ${v.detail}`, undefined, rangePath(symbol, v))
+  }
+}
+
 const program = (ep: ExportedProgram): Records.ExportedProgram => {
+  checkProgram(ep)
   const values = new Values(new SymbolicValues.Printer(ep.graphModule.symbols))
   const schemaOf = (target: string): OpSchema.OpSchema | undefined => ep.opSchemas.get(target) ?? KnownSchemas.get(target)
   const graph = new GraphWriter(ep.graphModule, values, schemaOf, new Map()).graph()
@@ -268,7 +351,10 @@ class Values {
     return Result.isSuccess(r) ? r.success : refuse(r.failure, at)
   }
 
-  tensorMeta(t: TensorMeta, at: string | undefined): Records.TensorMeta {
+  // `path`: where the record goes, to locate a broken tensor rule at its field.
+  tensorMeta(t: TensorMeta, at: string | undefined, path?: string): Records.TensorMeta {
+    const broken = Tensor.check(Tensor.layoutOfMeta(t))
+    if (broken !== undefined) refuse(broken.detail, at, path === undefined ? undefined : tensorMetaPath(path, broken))
     return {
       dtype: dtype(t.dtype),
       sizes: t.shape.map((d) => this.symInt(d, at)),

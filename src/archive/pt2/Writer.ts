@@ -3,8 +3,11 @@
  * `shared/spec/pt2-format.md` §1 and §5), so that torch 2.11's `torch.export.load` loads and runs them.
  *
  * Under one root folder (the file's name without its extension; `archive` for bytes), in torch's order:
- * - `data/weights/weight_<k>`: one file per storage of the parameters and persistent buffers, holding the
- *   whole storage's bytes as they are (never joined or copied), then `data/weights/model_weights_config.json`.
+ * - `data/weights/weight_<k>`: one file per storage (and dtype and device) of the parameters and persistent
+ *   buffers, holding the whole storage's bytes as they are (never joined or copied; up to its last whole
+ *   element of the file's dtype), then `data/weights/model_weights_config.json`. Every tensor keeps the rules
+ *   the reader holds it to (`Tensor.check`, `Tensor.checkInBounds`); the signature and the ranges too
+ *   (`Serialize`).
  * - `data/constants/tensor_<k>` for constant tensors and non-persistent buffers, `custom_obj_<i>` for
  *   custom objects (a torchbind pickle inside its own zip; a TensorRT engine's record with the engine
  *   base64 at ENGINE_IDX, as `__getstate__` gives it), then `data/constants/model_constants_config.json`.
@@ -26,7 +29,7 @@ import * as Zip from "../zip/Zip.ts"
 import * as EngineRecord from "../../program/EngineRecord.ts"
 import type { ExportedProgram } from "../../program/ExportedProgram.ts"
 import * as Meta from "../../graph/Meta.ts"
-import type { ScriptObject, Storage, Tensor } from "../../graph/Tensor.ts"
+import * as Tensor from "../../graph/Tensor.ts"
 import * as Pickle from "./Pickle.ts"
 import type * as Records from "./Records.ts"
 import * as Serialize from "./Serialize.ts"
@@ -47,32 +50,41 @@ export interface Options {
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s)
 
-// Integer and bool tensors cannot require gradients in torch ("Only Tensors of floating point ... can").
-const gradFor = (t: Tensor): boolean => t.requiresGrad && !/^(bool|u?int\d+)$/.test(t.dtype)
-
-// One file per storage and dtype, in order of first use; every tensor's payload entry points at its file.
+// One file per storage, dtype and device, in order of first use (torch's loader reads a file as one flat
+// tensor of its first entry's dtype and device); every tensor's payload entry points at its file. Each tensor
+// keeps the tensor rules the reader holds it to (`Tensor.check`, `Tensor.checkInBounds`).
 const payloads = (
-  tensors: ReadonlyArray<readonly [string, Tensor, boolean]>,
+  tensors: ReadonlyArray<readonly [string, Tensor.Tensor, boolean]>,
   prefix: string,
   location: ArchiveError.Location
 ): Result.Result<
   { readonly files: Array<readonly [string, Uint8Array]>; readonly config: Record<string, Records.PayloadMeta> },
   ArchiveError.ArchiveError
 > => {
-  const fileOf = new Map<Storage, Map<string, string>>()
+  const fileOf = new Map<Tensor.Storage, Map<string, string>>()
   const files: Array<readonly [string, Uint8Array]> = []
   const config: Record<string, Records.PayloadMeta> = {}
   for (const [fqn, t, isParam] of tensors) {
-    let byDtype = fileOf.get(t.storage)
-    if (byDtype === undefined) fileOf.set(t.storage, (byDtype = new Map()))
-    let file = byDtype.get(t.dtype)
+    const at = { ...location, path: `${Json.child("$.config", fqn)}.tensor_meta` }
+    // The tensor rules first (`Serialize.tensorMeta` locates a broken one at its field), then the bounds.
+    const meta = Serialize.tensorMeta(Meta.tensorMeta(t), fqn, at)
+    if (Result.isFailure(meta)) return Result.fail(meta.failure)
+    // The bytes of the file it goes to: its storage's whole elements of its dtype (see below).
+    const bytes = t.storage.bytes
+    const whole = bytes.subarray(0, bytes.byteLength - (bytes.byteLength % Tensor.itemSize(t.dtype)!))
+    const outside = Tensor.checkInBounds(t, whole.byteLength)
+    if (outside !== undefined) return Result.fail(ArchiveError.at(at, "StorageTooSmall", `${fqn}: ${outside.detail}`))
+    let byKind = fileOf.get(t.storage)
+    if (byKind === undefined) fileOf.set(t.storage, (byKind = new Map()))
+    const kind = `${t.dtype} ${t.device}`
+    let file = byKind.get(kind)
     if (file === undefined) {
       file = `${prefix}${files.length}`
-      byDtype.set(t.dtype, file)
-      files.push([file, t.storage.bytes])
+      byKind.set(kind, file)
+      // torch's loader reads a file as whole elements of its dtype (`frombuffer` refuses a trailing part):
+      // the storage's bytes past its last whole element, which no view of this dtype reaches, are left out.
+      files.push([file, whole])
     }
-    const meta = Serialize.tensorMeta({ ...Meta.tensorMeta(t), requires_grad: gradFor(t) }, fqn, location)
-    if (Result.isFailure(meta)) return Result.fail(meta.failure)
     Json.put(config, fqn, { path_name: file, is_param: isParam, use_pickle: false, tensor_meta: meta.success })
   }
   return Result.succeed({ files, config })
@@ -80,7 +92,7 @@ const payloads = (
 
 // The pickled state of a custom object: strings; an engine's record in its base64 (`__getstate__`) form.
 const customState = (
-  obj: ScriptObject,
+  obj: Tensor.ScriptObject,
   target: string,
   location: ArchiveError.Location
 ): Effect.Effect<ReadonlyArray<string>, ArchiveError.ArchiveError> => {
@@ -113,9 +125,6 @@ export const entries = (
   archive: string
 ): Effect.Effect<Array<Zip.ZipWriteEntry>, ArchiveError.ArchiveError> =>
   Effect.gen(function*() {
-    const records = Serialize.serialize(ep, { archive })
-    if (Result.isFailure(records)) return yield* Effect.fail(records.failure)
-    const model = yield* fromResult(Serialize.encodeResult(records.success, { archive }))
     const out: Array<Zip.ZipWriteEntry> = []
     const put = (name: string, data: Uint8Array) => out.push({ name: `${root}/${name}`, data, compress: false })
 
@@ -130,8 +139,8 @@ export const entries = (
     for (const [file, bytes] of weights.files) put(`data/weights/${file}`, bytes)
     put(weightsConfig, Json.encode({ config: weights.config }))
 
-    const constantTensors: Array<readonly [string, Tensor, boolean]> = []
-    const customObjects: Array<readonly [string, ScriptObject]> = []
+    const constantTensors: Array<readonly [string, Tensor.Tensor, boolean]> = []
+    const customObjects: Array<readonly [string, Tensor.ScriptObject]> = []
     for (const [fqn, c] of ep.constants) {
       if (c._tag === "Tensor") constantTensors.push([fqn, c, false])
       else customObjects.push([fqn, c])
@@ -148,6 +157,11 @@ export const entries = (
     }
     put(constantsConfig, Json.encode({ config: constants.config }))
 
+    // The program after its payloads, in the order the reader reads them, so that a program breaking two
+    // rules is refused for the one its archive would be refused for.
+    const records = Serialize.serialize(ep, { archive })
+    if (Result.isFailure(records)) return yield* Effect.fail(records.failure)
+    const model = yield* fromResult(Serialize.encodeResult(records.success, { archive }))
     put("models/model.json", Json.encode(model))
     put("data/sample_inputs/model.pt", new Uint8Array(0))
     for (const [name, content] of Object.entries(options?.extraFiles ?? {})) put(`extra/${name}`, text(content))

@@ -216,10 +216,8 @@ class Decoder {
         if (!IDENTIFIER.test(k)) this.fail(p, "SchemaMismatch", `keyword ${JSON.stringify(k)} is not a Python identifier`, n.name)
         return [k, arg(v, p)]
       }))
-      // No fx node has an empty target: a module path, an attribute path, a callable's or a method's name, an
-      // argument name, or `output`.
-      if (n.target === "") {
-        this.fail(`${nodePath}.target`, n.op === "call_module" || n.op === "get_attr" ? "UnresolvedTarget" : "SchemaMismatch", `${n.op} has an empty target`, n.name)
+      if ((n.op === "call_module" || n.op === "get_attr") && n.target === "") {
+        this.fail(`${nodePath}.target`, "UnresolvedTarget", `${n.op} has an empty target`, n.name)
       }
       // Passed-through metas are plain JSON: give back the keys the parser marked to keep their order.
       const meta = Json.unmark(n.meta) as Records.NodeRecord["meta"]

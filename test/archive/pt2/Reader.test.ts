@@ -238,8 +238,12 @@ describe("pt2 reader: located errors", () => {
           first.tensor_meta.sizes = [{ as_int: 1 << 20 }]
           first.tensor_meta.strides = [{ as_int: 1 }]
         }), "synth_1k")
+      // Located at the entry's meta in the config; the detail names the file and quotes torch's bounds check.
       assert.strictEqual(small.fault, "StorageTooSmall")
-      assert.strictEqual(small.entry, `${root}/data/weights/${file}`)
+      assert.strictEqual(small.entry, config)
+      assert.match(small.path!, /^\$\.config(\.[A-Za-z_]\w*|\["[^"]+"\])\.tensor_meta$/)
+      assert.include(small.detail, `${root}/data/weights/${file}`)
+      assert.include(small.detail, "are out of bounds for storage of size")
       const gone = yield* mutated((m) => m.delete(`${root}/data/weights/${file}`), "synth_1k")
       assert.strictEqual(gone.fault, "MissingEntry")
       assert.strictEqual(gone.entry, `${root}/data/weights/${file}`)
