@@ -363,6 +363,22 @@ describe("the .pt2 writer drops no node", () => {
   }
 })
 
+describe("the .pt2 writer names no value it does not write", () => {
+  it.effect("a getitem of an element its producer does not have is an Unserializable naming it", () =>
+    Effect.gen(function*() {
+      const ep = yield* exportTgm(C.sampleBytes("mlp"))
+      const g = ep.graphModule.graph
+      const at = gelu(ep)
+      const element = at.args[0] as Node
+      const engine = element.args[0] as Node
+      const past = g.insertingBefore(at, () => g.callFunction("_operator.getitem", [engine, 7], {}, { name: "getitem_7", meta: { ...element.meta } }))
+      at.replaceInputWith(element, past)
+      const e = yield* archiveError(Writer.toBytes(ep))
+      assert.strictEqual(e.fault, "Unserializable")
+      assert.strictEqual(e.node, "getitem_7")
+    }))
+})
+
 // ===== The fixtures still read =====
 
 describe("torch's archives are not refused", () => {

@@ -466,7 +466,7 @@ class GraphWriter {
 
   #callFunction(node: Node): void {
     if (node.target === GETITEM) {
-      if (isFolded(node)) return
+      if (isFolded(node)) return foldable(node)
       return refuse(`${node.name} takes an element of ${describe(node.args[0])}, which an exported program cannot hold`, node.name)
     }
     const symParams = SYM_OPS.get(node.target)
@@ -753,6 +753,23 @@ const isFolded = (getitem: Node): boolean => {
   const source = getitem.args[0] ?? null
   return Argument.isNode(source) && source.op === "call_function"
 }
+
+// A folded getitem is written as the name of its producer's output: it must take an element the producer's
+// value has, or its users would name a value the archive does not hold.
+const foldable = (getitem: Node): void => {
+  const source = getitem.args[0] as Node
+  const index = getitem.args[1]
+  const val = source.meta.val
+  const count = Array.isArray(val) ? val.length : undefined
+  if (count === undefined || typeof index !== "number" || !Number.isInteger(index) || index < 0 || index >= count) {
+    refuse(
+      `${getitem.name} takes element ${describeIndex(index)} of ${source.name}, whose value has ` +
+        `${count === undefined ? "no elements" : `${count} element${count === 1 ? "" : "s"}`}: it would name a value the archive does not hold`,
+      getitem.name
+    )
+  }
+}
+const describeIndex = (a: Argument.Argument | undefined): string => (typeof a === "number" ? String(a) : describe(a))
 
 const items = (a: Argument.Argument): ReadonlyArray<Argument.Argument> | undefined =>
   Array.isArray(a)
