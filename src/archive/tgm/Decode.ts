@@ -88,6 +88,91 @@ const tensorField = (path: string, v: Tensor.Violation): string =>
       v.index === undefined ? "" : `[${v.index}]`
     }`
 
+/**
+ * A fault of the records, where the reader finds it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Fault {
+  readonly path: string
+  readonly fault: ArchiveError.ArchiveFault
+  readonly detail: string
+  readonly node?: string
+}
+
+// A TensorRef's tensor rules (`Tensor.check`), and with its storage's byte count the bounds
+// (`Tensor.checkInBounds`), as for a `.pt2` weight.
+const tensorRefFault = (ref: Records.TensorRef, path: string, bytes?: number): Fault | undefined => {
+  const layout = { dtype: ref.dtype, shape: ref.shape, stride: ref.stride, storageOffset: ref.storage_offset, requiresGrad: ref.requires_grad }
+  const broken = Tensor.check(layout)
+  if (broken !== undefined) return { path: tensorField(path, broken), fault: "SchemaMismatch", detail: broken.detail }
+  const outside = bytes === undefined ? undefined : Tensor.checkInBounds(layout, bytes)
+  return outside === undefined ? undefined : { path, fault: "StorageTooSmall", detail: `${ref.storage}: ${outside.detail}` }
+}
+
+// The tensors of a node's value are fake tensors torch made (`empty_strided`): they keep the tensor rules.
+const valFault = (val: Meta.Val | undefined, path: string, node: string): Fault | undefined => {
+  if (val === undefined || val === null) return undefined
+  if (Array.isArray(val)) {
+    const list = val as ReadonlyArray<Meta.Val>
+    for (let i = 0; i < list.length; i++) {
+      const f = valFault(list[i], `${path}[${i}]`, node)
+      if (f !== undefined) return f
+    }
+    return undefined
+  }
+  if (typeof val !== "object" || !("tensor" in val)) return undefined
+  const broken = Tensor.check(Tensor.layoutOfMeta(val.tensor))
+  return broken === undefined ? undefined : { path: tensorField(`${path}.tensor`, broken), fault: "SchemaMismatch", detail: broken.detail, node }
+}
+
+// A symbol's range rules, as for a `.pt2`'s `range_constraints` with the symbols' hints.
+const symbolFault = (name: string, r: Records.SymbolRecord): Fault | undefined => {
+  const broken = ValueRange.check(r, r.hint)
+  return broken === undefined
+    ? undefined
+    : { path: `${Json.child("$.graph.symbols", name)}.${broken.field}`, fault: "SchemaMismatch", detail: `${name}: ${broken.detail}` }
+}
+
+/**
+ * What the reader would refuse of the tensors and symbols of a root record, with the bytes of its entries:
+ * the tensor rules of every TensorRef (with its storage's bounds) and of every node value's tensors, and the
+ * range rules of the symbols. The `.tgm` writer holds what it writes to it, so that it reads back.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const stateFault = (root: Records.GraphModuleRecord, entries: Entries): Fault | undefined => {
+  for (const [name, r] of Json.entries(root.graph.symbols ?? {})) {
+    const f = symbolFault(name, r)
+    if (f !== undefined) return f
+  }
+  const walk = (m: Records.ModuleRecord, path: string): Fault | undefined => {
+    if (m.kind === "trt_module") return undefined
+    if (m.kind === "graph_module") {
+      for (let i = 0; i < m.graph.nodes.length; i++) {
+        const n = m.graph.nodes[i]!
+        const f = valFault(n.meta.val, `${path}.graph.nodes[${i}].meta.val`, n.name)
+        if (f !== undefined) return f
+      }
+    }
+    for (const [kind, refs] of [["parameters", m.parameters], ["buffers", m.buffers], ["constants", m.constants]] as const) {
+      for (const [name, ref] of Json.entries(refs as { readonly [k: string]: Records.TensorRef | Records.ScriptObjectRef })) {
+        if (!("storage" in ref)) continue
+        const f = tensorRefFault(ref, Json.child(`${path}.${kind}`, name), entries.get(ref.storage)?.byteLength)
+        if (f !== undefined) return f
+      }
+    }
+    for (const [name, child] of Json.entries(m.children)) {
+      const f = walk(child, Json.child(`${path}.children`, name))
+      if (f !== undefined) return f
+    }
+    return undefined
+  }
+  return walk(root, "$")
+}
+
 const jsonKey = Json.child
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
 
@@ -108,9 +193,7 @@ class Decoder {
     if (record.graph.namedtuple_fields !== undefined) root.namedTupleFields = new Map(Json.entries(record.graph.namedtuple_fields))
     if (record.graph.symbols !== undefined) {
       root.symbols = new Map(Json.entries(record.graph.symbols).map(([name, r]) => {
-        // The range rules, as for a `.pt2`'s `range_constraints` with the symbols' hints.
-        const broken = ValueRange.check(r, r.hint)
-        if (broken !== undefined) this.fail(`${jsonKey("$.graph.symbols", name)}.${broken.field}`, "SchemaMismatch", `${name}: ${broken.detail}`)
+        this.raise(symbolFault(name, r))
         return [name, symbolInfo(r)]
       }))
     }
@@ -121,6 +204,10 @@ class Decoder {
 
   fail(path: string, fault: ArchiveError.ArchiveFault, detail: string, node?: string): never {
     throw ArchiveError.at({ ...this.#location, path, ...(node === undefined ? {} : { node }) }, fault, detail)
+  }
+
+  raise(f: Fault | undefined): void {
+    if (f !== undefined) this.fail(f.path, f.fault, f.detail, f.node)
   }
 
   module(
@@ -221,7 +308,7 @@ class Decoder {
       }
       // Passed-through metas are plain JSON: give back the keys the parser marked to keep their order.
       const meta = Json.unmark(n.meta) as Records.NodeRecord["meta"]
-      this.checkVal(meta.val, `${nodePath}.meta.val`, n.name)
+      this.raise(valFault(meta.val, `${nodePath}.meta.val`, n.name))
       const node = graph.createNode(n.op, n.target, args, kwargs, { name: n.name, exactName: true, meta: { ...meta } })
       defined.set(n.name, node)
     })
@@ -235,19 +322,6 @@ class Decoder {
       throw e
     }
     return graph
-  }
-
-  // The tensors of a node's value are fake tensors torch made (`empty_strided`): they keep the tensor rules.
-  checkVal(val: Meta.Val | undefined, path: string, node: string): void {
-    if (val === undefined || val === null) return
-    if (Array.isArray(val)) {
-      ;(val as ReadonlyArray<Meta.Val>).forEach((v, i) => this.checkVal(v, `${path}[${i}]`, node))
-      return
-    }
-    if (typeof val === "object" && "tensor" in val) {
-      const broken = Tensor.check(Tensor.layoutOfMeta(val.tensor))
-      if (broken !== undefined) this.fail(tensorField(`${path}.tensor`, broken), "SchemaMismatch", broken.detail, node)
-    }
   }
 
   argument(
@@ -321,17 +395,13 @@ class Decoder {
   }
 
   tensor(ref: Records.TensorRef, path: string): Tensor.Tensor {
-    // The tensor rules, as for a `.pt2` weight (`Tensor.check`, `Tensor.checkInBounds`).
-    const layout = { dtype: ref.dtype, shape: ref.shape, stride: ref.stride, storageOffset: ref.storage_offset, requiresGrad: ref.requires_grad }
-    const broken = Tensor.check(layout)
-    if (broken !== undefined) this.fail(tensorField(path, broken), "SchemaMismatch", broken.detail)
+    this.raise(tensorRefFault(ref, path))
     let storage = this.#storages.get(ref.storage)
     if (storage === undefined) {
       storage = Tensor.storage(this.entry(ref.storage, `${path}.storage`))
       this.#storages.set(ref.storage, storage)
     }
-    const outside = Tensor.checkInBounds(layout, storage.bytes.byteLength)
-    if (outside !== undefined) this.fail(path, "StorageTooSmall", `${ref.storage}: ${outside.detail}`)
+    this.raise(tensorRefFault(ref, path, storage.bytes.byteLength))
     // One object per distinct view of a storage: tied weights stay one tensor, as in torch.
     const key = JSON.stringify([ref.storage, ref.dtype, ref.shape, ref.stride, ref.storage_offset, ref.device, ref.requires_grad])
     let tensor = this.#tensors.get(key)

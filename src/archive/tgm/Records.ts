@@ -203,8 +203,6 @@ export const EngineRef = Schema.Struct({ engine: Schema.String.check(Schema.isPa
 /** An engine record or script-object state: strings, with engine bytes by reference. @since 0.1.0 @category models */
 export const EngineFields = Schema.Array(Schema.Union([Schema.String, EngineRef]))
 
-const NonNegativeInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
-
 /**
  * A tensor: a view into the storage held by entry `tensors/<k>`.
  *
@@ -214,9 +212,11 @@ const NonNegativeInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
 export const TensorRef = Schema.Struct({
   storage: Schema.String.check(Schema.isPattern(/^tensors\/\d+$/)),
   dtype: Schema.String,
-  shape: Schema.Array(NonNegativeInt),
-  stride: Schema.Array(NonNegativeInt),
-  storage_offset: NonNegativeInt,
+  // Ints of any sign here: the decoder holds them to the tensor rules (`Tensor.check`), which refuse a
+  // negative one with torch's reason, as the `.pt2` reader does.
+  shape: Schema.Array(Schema.Int),
+  stride: Schema.Array(Schema.Int),
+  storage_offset: Schema.Int,
   device: Schema.String,
   requires_grad: Schema.Boolean,
   persistent: Schema.optionalKey(Schema.Boolean)

@@ -129,9 +129,10 @@ export const readBytes = (bytes: Uint8Array, label = "<bytes>"): Effect.Effect<G
 /**
  * The entries of the archive of a module: `format.json`, `module.json`, `op_schemas.json` when the module
  * holds operator schemas (`GraphModule.opSchemas`), then storages and engines. `module.json` is checked by
- * the reader's own rules first (its depth limit and its schema): a module the reader would refuse (a
- * treespec that is not one, metadata of the wrong type) is an `Unserializable` fault at its JSON path, and
- * nothing is written.
+ * the reader's own rules first (its depth limit, its schema, the tensor and range rules): a module the reader
+ * would refuse (a treespec that is not one, metadata of the wrong type, a negative stride, a view past its
+ * storage, a symbol's hint outside its range) is an `Unserializable` fault (`StorageTooSmall` for the view)
+ * at its JSON path, and nothing is written.
  *
  * @since 0.1.0
  * @category encoding
@@ -150,6 +151,16 @@ export const entries = (
   if (Result.isFailure(checked)) {
     const { path, detail } = checked.failure
     return Result.fail(ArchiveError.at({ archive, entry: "module.json", path }, "Unserializable", detail))
+  }
+  // The tensor and range rules the reader holds the records to (`Decode.stateFault`): a view past its storage
+  // is the reader's `StorageTooSmall`, any other rule unserializable.
+  const state = Decode.stateFault(encoded.root, encoded.entries)
+  if (state !== undefined) {
+    return Result.fail(ArchiveError.at(
+      { archive, entry: "module.json", path: state.path, ...(state.node === undefined ? {} : { node: state.node }) },
+      state.fault === "StorageTooSmall" ? "StorageTooSmall" : "Unserializable",
+      state.detail
+    ))
   }
   const out: Array<Zip.ZipWriteEntry> = [
     {

@@ -5,7 +5,10 @@ import * as os from "node:os"
 import * as nodePath from "node:path"
 import { type ArchiveError, ArchiveFault } from "../../../src/archive/ArchiveError.ts"
 import * as Tgm from "../../../src/archive/tgm/Tgm.ts"
+import * as GraphModule from "../../../src/graph/GraphModule.ts"
 import * as Lint from "../../../src/graph/Lint.ts"
+import * as Module from "../../../src/graph/Module.ts"
+import * as Tensor from "../../../src/graph/Tensor.ts"
 import * as C from "../../utils/TgmCraft.ts"
 
 // ===== Helpers =====
@@ -541,7 +544,7 @@ describe("module.json: tensor rules and symbol ranges", () => {
       assert.strictEqual((yield* Tgm.readBytes(yield* empty)).graph.size, 7)
     }))
 
-  it.effect("requires_grad on an integer tensor, and a view past the end, refused at the field", () =>
+  it.effect("requires_grad on an integer tensor, a view past the end, a negative stride: refused at the field", () =>
     Effect.gen(function*() {
       const e = yield* expectFault(
         tinyModule((j) => void Object.assign(j.children.lin.parameters.weight, { dtype: "int32", requires_grad: true })),
@@ -553,6 +556,11 @@ describe("module.json: tensor rules and symbol ranges", () => {
         { fault: "StorageTooSmall", entry: "module.json", path: weight }
       )
       assert.include(past.detail, "requiring a storage size of 20 are out of bounds for storage of size 16")
+      const negative = yield* expectFault(
+        tinyModule((j) => void Object.assign(j.children.lin.parameters.weight, { stride: [-2, 1] })),
+        { fault: "SchemaMismatch", entry: "module.json", path: `${weight}.stride[0]` }
+      )
+      assert.include(negative.detail, "as_strided: Negative strides are not supported at the moment, got strides: [-2, 1]")
     }))
 
   it.effect("a node value's tensor: negative sizes and strides, and 2^78 elements, refused at the node", () =>
@@ -584,6 +592,31 @@ describe("module.json: tensor rules and symbol ranges", () => {
       // Unbounded ends and an unbacked symbol's null hint are fine.
       const m = yield* Tgm.readBytes(yield* symbols({ hint: null, max: null }))
       assert.deepStrictEqual(m.symbols?.get("s0"), { hint: null, min: 2, max: null })
+    }))
+
+  it.effect("the writer refuses what the reader would, with the same rule at the same path", () =>
+    Effect.gen(function*() {
+      const mk = () => {
+        const gm = GraphModule.make()
+        const x = gm.graph.placeholder("x")
+        gm.graph.output(x)
+        return gm
+      }
+      const storage = Tensor.storage(new Uint8Array(16))
+      const cases: Array<readonly [(gm: Module.GraphModule) => void, string, string, string]> = [
+        [(gm) => Module.registerParameter(gm, "w", Tensor.make({ storage, dtype: "float32", shape: [2], stride: [-1] })), "Unserializable", "$.parameters.w.stride[0]", "Negative strides"],
+        [(gm) => Module.registerBuffer(gm, "b", Tensor.make({ storage, dtype: "int64", shape: [2], requiresGrad: true }), true), "Unserializable", "$.buffers.b.requires_grad", "Only Tensors of floating point"],
+        [(gm) => Module.registerParameter(gm, "w", Tensor.make({ storage, dtype: "float32", shape: [2], storageOffset: 3 })), "StorageTooSmall", "$.parameters.w", "out of bounds for storage of size 16"],
+        [(gm) => void (gm.symbols = new Map([["s0", { hint: 9, min: 2, max: 8 }]])), "Unserializable", "$.graph.symbols.s0.hint", "hint 9 is not in the symbol's range [2, 8]"],
+        [(gm) => void (gm.graph.findNodes("placeholder")[0]!.meta = { val: { tensor: { shape: [-2], stride: [1], storage_offset: 0, dtype: "float32", device: "cpu", requires_grad: false } } }), "Unserializable", "$.graph.nodes[0].meta.val.tensor.shape[0]", "negative dimension -2"]
+      ]
+      for (const [edit, fault, path, words] of cases) {
+        const gm = mk()
+        edit(gm)
+        const e = yield* Effect.flip(Tgm.toBytes(gm))
+        assert.deepStrictEqual([e.fault, e.entry, e.path], [fault, "module.json", path])
+        assert.include(e.detail, words)
+      }
     }))
 
   it.effect("an empty attribute target", () =>
