@@ -406,42 +406,157 @@ export const textFaultMessage = (f: TextFault): string =>
  * @since 0.1.0
  * @category encoding
  */
-export const stringify = (value: unknown): string => {
-  const out: Array<string> = []
-  const write = (v: unknown): void => {
-    if (v === null || v === undefined) out.push("null")
-    else if (typeof v === "number") out.push(Object.is(v, -0) ? "-0.0" : Number.isFinite(v) ? String(v) : "null")
-    else if (typeof v === "bigint") out.push(v.toString())
-    else if (typeof v === "string") out.push(JSON.stringify(v))
-    else if (typeof v === "boolean") out.push(v ? "true" : "false")
-    else if (Array.isArray(v)) {
-      out.push("[")
-      v.forEach((x, i) => {
-        if (i > 0) out.push(",")
-        write(x)
-      })
-      out.push("]")
-    } else if (typeof v === "object") {
-      out.push("{")
-      let first = true
-      for (const [k, x] of Object.entries(v)) {
-        if (x === undefined) continue
-        if (!first) out.push(",")
-        first = false
-        out.push(JSON.stringify(unkey(k)), ":")
-        write(x)
-      }
-      out.push("}")
-    } else throw new TypeError(`cannot write a ${typeof v} as JSON`)
-  }
-  write(value)
-  return out.join("")
-}
+export const stringify = (value: unknown): string => new TextDecoder().decode(encode(value))
 
 /**
- * JSON text of a value as UTF-8 bytes (see {@link stringify}).
+ * JSON text of a value as UTF-8 bytes (see {@link stringify}), written straight to bytes: a program's
+ * `model.json` is tens of megabytes, and neither its pieces nor its text are made on the way.
  *
  * @since 0.1.0
  * @category encoding
  */
-export const encode = (value: unknown): Uint8Array => new TextEncoder().encode(stringify(value))
+export const encode = (value: unknown): Uint8Array => {
+  const w = new ByteWriter()
+  w.value(value)
+  return w.bytes()
+}
+
+// Escapes of the ASCII control characters, as JSON.stringify writes them.
+const SHORT_ESCAPES: Record<number, number> = { 8: 98, 9: 116, 10: 110, 12: 102, 13: 114 }
+const HEX = "0123456789abcdef"
+const CHUNK = 1 << 16
+const MAX_CHUNK = 1 << 24
+// Longer strings are escaped by JSON.stringify and encoded apart, rather than given 6 bytes a character.
+const LONG_STRING = 1 << 14
+const utf8Encoder = new TextEncoder()
+
+// UTF-8 output in chunks that double up to 16 MiB, joined once at the end.
+class ByteWriter {
+  #chunks: Array<Uint8Array> = []
+  #buf = new Uint8Array(CHUNK)
+  #pos = 0
+
+  // Room for `n` more bytes in the current chunk.
+  #room(n: number): void {
+    if (this.#pos + n <= this.#buf.length) return
+    this.#chunks.push(this.#buf.subarray(0, this.#pos))
+    this.#buf = new Uint8Array(Math.max(n, Math.min(this.#buf.length * 2, MAX_CHUNK)))
+    this.#pos = 0
+  }
+
+  // Bytes of their own, as a chunk.
+  #chunk(bytes: Uint8Array): void {
+    this.#chunks.push(this.#buf.subarray(0, this.#pos), bytes)
+    this.#buf = this.#buf.subarray(this.#pos)
+    this.#pos = 0
+  }
+
+  // A string of ASCII characters that need no escape (numbers, literals).
+  #ascii(s: string): void {
+    this.#room(s.length)
+    const buf = this.#buf
+    let pos = this.#pos
+    for (let i = 0; i < s.length; i++) buf[pos++] = s.charCodeAt(i)
+    this.#pos = pos
+  }
+
+  // A JSON string literal, escaped as JSON.stringify escapes (control characters, quote, backslash, lone
+  // surrogates), then UTF-8.
+  #string(s: string): void {
+    if (s.length > LONG_STRING) return this.#chunk(utf8Encoder.encode(JSON.stringify(s)))
+    // At most 6 bytes a character (`\u00XX`, or a lone surrogate's `\udXXX`), and the quotes.
+    this.#room(6 * s.length + 2)
+    const buf = this.#buf
+    let pos = this.#pos
+    buf[pos++] = 34
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i)
+      if (c < 0x80) {
+        if (c >= 0x20 && c !== 34 && c !== 92) buf[pos++] = c
+        else {
+          buf[pos++] = 92
+          const short = c === 34 || c === 92 ? c : SHORT_ESCAPES[c]
+          if (short !== undefined) buf[pos++] = short
+          else pos = unicodeEscape(buf, pos, c)
+        }
+      } else if (c < 0x800) {
+        buf[pos++] = 0xc0 | (c >> 6)
+        buf[pos++] = 0x80 | (c & 0x3f)
+      } else if (c >= 0xd800 && c <= 0xdfff) {
+        const d = i + 1 < s.length ? s.charCodeAt(i + 1) : 0
+        if (c <= 0xdbff && d >= 0xdc00 && d <= 0xdfff) {
+          const cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00)
+          buf[pos++] = 0xf0 | (cp >> 18)
+          buf[pos++] = 0x80 | ((cp >> 12) & 0x3f)
+          buf[pos++] = 0x80 | ((cp >> 6) & 0x3f)
+          buf[pos++] = 0x80 | (cp & 0x3f)
+          i++
+        } else {
+          buf[pos++] = 92
+          pos = unicodeEscape(buf, pos, c)
+        }
+      } else {
+        buf[pos++] = 0xe0 | (c >> 12)
+        buf[pos++] = 0x80 | ((c >> 6) & 0x3f)
+        buf[pos++] = 0x80 | (c & 0x3f)
+      }
+    }
+    buf[pos++] = 34
+    this.#pos = pos
+  }
+
+  value(v: unknown): void {
+    if (v === null || v === undefined) this.#ascii("null")
+    else if (typeof v === "string") this.#string(v)
+    else if (typeof v === "number") this.#ascii(Object.is(v, -0) ? "-0.0" : Number.isFinite(v) ? String(v) : "null")
+    else if (typeof v === "boolean") this.#ascii(v ? "true" : "false")
+    else if (typeof v === "bigint") this.#ascii(v.toString())
+    else if (Array.isArray(v)) {
+      this.#ascii("[")
+      for (let i = 0; i < v.length; i++) {
+        if (i > 0) this.#ascii(",")
+        this.value(v[i])
+      }
+      this.#ascii("]")
+    } else if (typeof v === "object") {
+      this.#ascii("{")
+      let first = true
+      const o = v as Record<string, unknown>
+      for (const k of Object.keys(o)) {
+        const x = o[k]
+        if (x === undefined) continue
+        if (!first) this.#ascii(",")
+        first = false
+        this.#string(unkey(k))
+        this.#ascii(":")
+        this.value(x)
+      }
+      this.#ascii("}")
+    } else throw new TypeError(`cannot write a ${typeof v} as JSON`)
+  }
+
+  bytes(): Uint8Array {
+    const last = this.#buf.subarray(0, this.#pos)
+    if (this.#chunks.length === 0) return last.slice()
+    let size = last.length
+    for (const c of this.#chunks) size += c.length
+    const out = new Uint8Array(size)
+    let at = 0
+    for (const c of this.#chunks) {
+      out.set(c, at)
+      at += c.length
+    }
+    out.set(last, at)
+    return out
+  }
+}
+
+// `uXXXX` (the backslash already written), lower-case hex as JSON.stringify writes it.
+const unicodeEscape = (buf: Uint8Array, pos: number, c: number): number => {
+  buf[pos++] = 117
+  buf[pos++] = HEX.charCodeAt((c >> 12) & 15)
+  buf[pos++] = HEX.charCodeAt((c >> 8) & 15)
+  buf[pos++] = HEX.charCodeAt((c >> 4) & 15)
+  buf[pos++] = HEX.charCodeAt(c & 15)
+  return pos
+}
