@@ -614,7 +614,11 @@ const argumentSpec = (a: Records.Argument, path: string): Signature.ArgumentSpec
     if (s?.as_name !== undefined) return { _tag: tag, name: s.as_name }
   }
   if (v.as_none !== undefined) return { _tag: "ConstantArgument", name: "", value: null }
-  if (v.as_int !== undefined) return { _tag: "ConstantArgument", name: "", value: Number(v.as_int) }
+  if (v.as_int !== undefined) {
+    // A constant is held as a number: one beyond 2^53 would be rounded, so it is refused as written.
+    const i = int(v.as_int)
+    return typeof i === "bigint" ? fail(`${path}.as_int`, `constant ${i} is beyond 2^53, which trtx holds exactly`) : { _tag: "ConstantArgument", name: "", value: i }
+  }
   if (v.as_float !== undefined) return { _tag: "ConstantArgument", name: "", value: v.as_float }
   if (v.as_bool !== undefined) return { _tag: "ConstantArgument", name: "", value: v.as_bool }
   if (v.as_string !== undefined) return { _tag: "ConstantArgument", name: "", value: v.as_string }

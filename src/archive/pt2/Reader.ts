@@ -102,7 +102,7 @@ const tensorsOf = (
   config: Records.PayloadConfig,
   folder: string,
   entry: string,
-  objects: (fqn: string, meta: Records.PayloadMeta, path: string) => Effect.Effect<Tensor.ScriptObject, ArchiveError.ArchiveError> | undefined,
+  objects: ((fqn: string, meta: Records.PayloadMeta, path: string) => Effect.Effect<Tensor.ScriptObject, ArchiveError.ArchiveError>) | undefined,
   params?: Set<string>
 ) =>
   Effect.gen(function*() {
@@ -116,11 +116,26 @@ const tensorsOf = (
       const fqn = Json.unkey(key)
       const path = Json.child("$.config", fqn)
       const location = { archive, entry, path }
+      if (objects !== undefined) {
+        // torch's `_load_constants`: the file's prefix selects the decoder, whatever the rest of the entry says.
+        if (meta.path_name.startsWith("custom_obj_")) {
+          out.set(fqn, yield* objects(fqn, meta, path))
+          continue
+        }
+        if (!meta.path_name.startsWith("tensor_")) {
+          return yield* ArchiveError.at(
+            { ...location, path: `${path}.path_name` },
+            "SchemaMismatch",
+            `torch loads a constant from a tensor_ or custom_obj_ file only ("Unsupported constant type: ${meta.path_name}")`
+          )
+        }
+      }
       if (meta.tensor_meta === null) {
-        const obj = objects(fqn, meta, path)
-        if (obj === undefined) return yield* ArchiveError.at(location, "SchemaMismatch", "a weight must be a tensor")
-        out.set(fqn, yield* obj)
-        continue
+        return yield* ArchiveError.at(
+          { ...location, path: `${path}.tensor_meta` },
+          "SchemaMismatch",
+          objects === undefined ? "a weight must be a tensor" : "a tensor constant must have its tensor_meta"
+        )
       }
       if (meta.use_pickle) {
         return yield* ArchiveError.at(location, "Unserializable", "pickled tensor payloads (torch.save) are not read by trtx")
@@ -255,7 +270,7 @@ export const read = (source: Zip.ZipSource): Effect.Effect<Pt2, ArchiveError.Arc
       const weightsEntry = `${root}data/weights/model_weights_config.json`
       const weightsConfig = yield* Json.decode(Records.PayloadConfig, yield* zip.readJson(weightsEntry), { archive, entry: weightsEntry })
       const params = new Set<string>()
-      const weights = yield* tensorsOf(zip, weightsConfig, `${root}data/weights/`, weightsEntry, () => undefined, params)
+      const weights = yield* tensorsOf(zip, weightsConfig, `${root}data/weights/`, weightsEntry, undefined, params)
       const constantsEntry = `${root}data/constants/model_constants_config.json`
       const constantsConfig = yield* Json.decode(Records.PayloadConfig, yield* zip.readJson(constantsEntry), {
         archive,

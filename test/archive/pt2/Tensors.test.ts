@@ -278,6 +278,49 @@ describe("pt2 weight files, as torch's loader reads them", () => {
     }))
 })
 
+describe("pt2 constants, as torch's loader tells them apart", () => {
+  const withConstant = () =>
+    program([{ fqn: "c", tensor: f32(Tensor.storage(bytes(8)), [2]), kind: "constant" }])
+  const CONSTANTS = `${ROOT}/data/constants/model_constants_config.json`
+
+  it.effect("a constant tensor's file reads as a weight's does (an empty one as zeros)", () =>
+    Effect.gen(function*() {
+      const back = yield* Reader.readBytes(yield* edited(withConstant(), (m) => m.set(`${ROOT}/data/constants/tensor_0`, new Uint8Array(0))))
+      assert.deepStrictEqual((back.program.constants.get("c") as Tensor.Tensor).storage.bytes, new Uint8Array(8))
+    }))
+
+  it.effect("the file's prefix selects the decoder: neither tensor_ nor custom_obj_ is refused (torch's message)", () =>
+    Effect.gen(function*() {
+      const e = yield* refusal(edited(withConstant(), (m) => {
+        m.set(`${ROOT}/data/constants/weight_0`, m.get(`${ROOT}/data/constants/tensor_0`)!)
+        editJson(m, CONSTANTS, (j) => void (j.config.c.path_name = "weight_0"))
+      }))
+      assert.deepStrictEqual([e.fault, e.entry, e.path], ["SchemaMismatch", CONSTANTS, "$.config.c.path_name"])
+      assert.include(e.detail, "Unsupported constant type: weight_0")
+      const none = yield* refusal(edited(withConstant(), (m) => editJson(m, CONSTANTS, (j) => void (j.config.c.tensor_meta = null))))
+      assert.deepStrictEqual([none.fault, none.path], ["SchemaMismatch", "$.config.c.tensor_meta"])
+    }))
+})
+
+describe("pt2 constant arguments", () => {
+  it.effect("an int constant beyond 2^53 in a signature is refused as written, never rounded", () =>
+    Effect.gen(function*() {
+      const ep = program([{ fqn: "w", tensor: f32(Tensor.storage(bytes(8)), [2]) }])
+      const e = yield* refusal(edited(ep, (m) => {
+        const spec = '[1, {"type": "builtins.tuple", "context": "null", "children_spec": []}]'
+        editJson(m, MODEL, (j) =>
+          void (j.graph_module.module_call_graph = [{
+            fqn: "",
+            signature: { inputs: [{ as_int: 7 }], outputs: [], in_spec: spec, out_spec: spec, forward_arg_names: null }
+          }]))
+        const text = new TextDecoder().decode(m.get(MODEL)).replace('{"as_int":7}', '{"as_int":9007199254740993}')
+        m.set(MODEL, new TextEncoder().encode(text))
+      }))
+      assert.deepStrictEqual([e.fault, e.path], ["SchemaMismatch", "$.graph_module.module_call_graph[0].signature.inputs[0].as_int"])
+      assert.include(e.detail, "9007199254740993")
+    }))
+})
+
 // ===== Tensor metas =====
 
 describe("pt2 tensor metas: what torch refuses, refused on reading and on writing", () => {
