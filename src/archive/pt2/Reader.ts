@@ -164,7 +164,8 @@ const tensorsOf = (
               { ...location, path: `${metaPath}.sizes` },
               "EntryTooLarge",
               `${file} is empty, so torch loads it as torch.zeros([${t.shape.join(", ")}]) of ${t.dtype}: ${n} bytes exceed the ` +
-                `limit of ${limits[limit]} (Limits.${limit}: raisable with Limits.${limit} in a program)`
+                `limit of ${limits[limit]} (Limits.${limit}: raisable with Limits.${limit} in a program or ` +
+                `${limit === "entryBytes" ? "--max-entry-bytes" : "--max-total-bytes"} on the CLI)`
             )
           }
           zeroFilled += Number(n)
