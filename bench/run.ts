@@ -4,6 +4,7 @@
  */
 import * as os from "node:os"
 import * as CopyAndInline from "../src/passes/CopyAndInline.ts"
+import * as CliBench from "./cli.ts"
 import * as ExporterBench from "./exporter.ts"
 import * as GpuBench from "./gpu.ts"
 import * as GraphBench from "./graph.ts"
@@ -129,5 +130,17 @@ if (gpu._tag === "Skipped") {
     console.log(`${r.direction}  ${r.path.padEnd(40)}${r.medianGBps.toFixed(2).padStart(8)}${r.bestGBps.toFixed(2).padStart(8)}  ${verdict}`)
   }
 }
+
+// Whole processes last: they share the machine with nothing of this process's own.
+const runs = Number(process.env.TRTX_BENCH_RUNS ?? 3)
+console.log(
+  `\nWhole processes at scale: a chain of aten ops (bench/chain.ts) through the CLI, each run a cold process; ` +
+    `median of ${runs} runs (TRTX_BENCH_RUNS); ratio = µs per node over the 10k figure's, net of start-up; linear when <= 1.7`
+)
+const cli = CliBench.run([10_000, 50_000, 100_000], runs)
+for (const line of CliBench.lines(cli)) console.log(line)
+const linear = CliBench.linear(cli)
+ok &&= linear
+console.log(linear ? "every command linear: ok (ratio <= 1.7)" : "FAIL: a command's cost per node grows past 1.7 times the 10k figure's")
 
 process.exitCode = ok ? 0 : 1
