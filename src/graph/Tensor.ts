@@ -220,7 +220,9 @@ const list = (xs: ReadonlyArray<number | string>): string => `[${xs.join(", ")}]
  * 5. Only a floating point or complex dtype requires grad ("Only Tensors of floating point and complex dtype
  *    can require gradients").
  * 6. When every entry is an int, the bytes the view spans ({@link bytesSpanned}) fit torch's storage size,
- *    an int64 ("Storage size calculation overflowed with sizes=[...] and strides=[...]"), counted exactly.
+ *    an int64 ("Storage size calculation overflowed with sizes=[...] and strides=[...]"); and the element
+ *    count of a shape of ints fits torch's `numel`, an int64, whatever the strides ("numel: integer
+ *    multiplication overflow"), in torch's order. Both are counted exactly.
  *
  * @since 0.1.0
  * @category getters
@@ -272,6 +274,14 @@ export const check = (t: Layout): Violation | undefined => {
       detail: `the view spans more than 2^63 - 1 bytes, torch's largest storage ("Storage size calculation overflowed with sizes=${
         list(t.shape)
       } and strides=${list(t.stride)}")`
+    }
+  }
+  // Only a shape of ints has a count to judge: a symbolic size may be 0.
+  const numel = t.shape.every((x) => typeof x === "number") ? t.shape.reduce((a: bigint, x) => a * BigInt(x), 1n) : 0n
+  if (numel > STORAGE_MAX) {
+    return {
+      field: "shape",
+      detail: `${list(t.shape)} has more elements than torch's numel, an int64, holds ("numel: integer multiplication overflow")`
     }
   }
   return undefined

@@ -44,6 +44,14 @@ describe("random valid graphs", () => {
   it.effect.prop("a .tgm round trip gives an equal module, bytes and all", { recipe: GraphRecipe }, ({ recipe }) =>
     Effect.gen(function*() {
       const gm = build(recipe)
+      // A placeholder made from the name "" (fx's `_unnamed`) has an empty target, for which fx writes no
+      // code: the writer refuses it, located, as the reader would.
+      const unnamed = [...gm.graph.nodes()].findIndex((n) => n.op === "placeholder" && n.target === "")
+      if (unnamed >= 0) {
+        const e = yield* Effect.flip(Tgm.toBytes(gm))
+        assert.deepStrictEqual([e.fault, e.path], ["Unserializable", `$.graph.nodes[${unnamed}].target`])
+        return
+      }
       const bytes = yield* Tgm.toBytes(gm)
       const back = yield* Tgm.readBytes(bytes)
       assert.strictEqual(printout(back), printout(gm))

@@ -96,6 +96,9 @@ describe("Tensor.check: what torch refuses", () => {
     // 2^61 int64 elements are 2^64 bytes; 2^60 - 1 elements of 8 bytes fit, 2^60 do not (2^63 bytes).
     refused(layout({ shape: [2 ** 30, 2 ** 30], stride: [2 ** 30, 1], dtype: "int64" }), "shape", "Storage size calculation overflowed")
     assert.isUndefined(Tensor.check(layout({ shape: [2 ** 30, 2 ** 29], stride: [2 ** 29, 1], dtype: "int64" })))
+    // The element count must fit an int64 whatever the strides (stride 0 spans one element).
+    refused(layout({ shape: [2 ** 31, 2 ** 31, 3], stride: [0, 0, 0] }), "shape", "numel: integer multiplication overflow")
+    assert.isUndefined(Tensor.check(layout({ shape: [2 ** 31, 2 ** 31, 1], stride: [0, 0, 0] })))
     // An empty view spans nothing, however large its other sizes.
     assert.isUndefined(Tensor.check(layout({ shape: [0, 2 ** 52, 2 ** 52], stride: [1, 1, 1] })))
   })

@@ -127,6 +127,16 @@ const valFault = (val: Meta.Val | undefined, path: string, node: string): Fault 
   return broken === undefined ? undefined : { path: tensorField(`${path}.tensor`, broken), fault: "SchemaMismatch", detail: broken.detail, node }
 }
 
+// No node but the output has an empty target: fx cannot write code for one (a placeholder's target is its
+// argument's name, a call's the callable, method or module it calls, a get_attr's the attribute it reads).
+const targetFault = (n: Records.NodeRecord, path: string): Fault | undefined =>
+  n.target !== "" || n.op === "output" ? undefined : {
+    path,
+    fault: n.op === "call_module" || n.op === "get_attr" ? "UnresolvedTarget" : "SchemaMismatch",
+    detail: `${n.op} has an empty target`,
+    node: n.name
+  }
+
 // A symbol's range rules, as for a `.pt2`'s `range_constraints` with the symbols' hints.
 const symbolFault = (name: string, r: Records.SymbolRecord): Fault | undefined => {
   const broken = ValueRange.check(r, r.hint)
@@ -136,9 +146,10 @@ const symbolFault = (name: string, r: Records.SymbolRecord): Fault | undefined =
 }
 
 /**
- * What the reader would refuse of the tensors and symbols of a root record, with the bytes of its entries:
- * the tensor rules of every TensorRef (with its storage's bounds) and of every node value's tensors, and the
- * range rules of the symbols. The `.tgm` writer holds what it writes to it, so that it reads back.
+ * What the reader would refuse of the tensors, targets and symbols of a root record, with the bytes of its
+ * entries: the tensor rules of every TensorRef (with its storage's bounds) and of every node value's tensors,
+ * every node's target but the output's non-empty, and the range rules of the symbols. The `.tgm` writer holds
+ * what it writes to it, so that it reads back.
  *
  * @since 0.1.0
  * @category getters
@@ -153,7 +164,7 @@ export const stateFault = (root: Records.GraphModuleRecord, entries: Entries): F
     if (m.kind === "graph_module") {
       for (let i = 0; i < m.graph.nodes.length; i++) {
         const n = m.graph.nodes[i]!
-        const f = valFault(n.meta.val, `${path}.graph.nodes[${i}].meta.val`, n.name)
+        const f = targetFault(n, `${path}.graph.nodes[${i}].target`) ?? valFault(n.meta.val, `${path}.graph.nodes[${i}].meta.val`, n.name)
         if (f !== undefined) return f
       }
     }
@@ -303,9 +314,7 @@ class Decoder {
         if (!IDENTIFIER.test(k)) this.fail(p, "SchemaMismatch", `keyword ${JSON.stringify(k)} is not a Python identifier`, n.name)
         return [k, arg(v, p)]
       }))
-      if ((n.op === "call_module" || n.op === "get_attr") && n.target === "") {
-        this.fail(`${nodePath}.target`, "UnresolvedTarget", `${n.op} has an empty target`, n.name)
-      }
+      this.raise(targetFault(n, `${nodePath}.target`))
       // Passed-through metas are plain JSON: give back the keys the parser marked to keep their order.
       const meta = Json.unmark(n.meta) as Records.NodeRecord["meta"]
       this.raise(valFault(meta.val, `${nodePath}.meta.val`, n.name))

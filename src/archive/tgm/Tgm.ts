@@ -131,7 +131,7 @@ export const readBytes = (bytes: Uint8Array, label = "<bytes>"): Effect.Effect<G
  * holds operator schemas (`GraphModule.opSchemas`), then storages and engines. `module.json` is checked by
  * the reader's own rules first (its depth limit, its schema, the tensor and range rules): a module the reader
  * would refuse (a treespec that is not one, metadata of the wrong type, a negative stride, a view past its
- * storage, a symbol's hint outside its range) is an `Unserializable` fault (`StorageTooSmall` for the view)
+ * storage, an empty target, a symbol's hint outside its range) is an `Unserializable` fault (`StorageTooSmall` for the view)
  * at its JSON path, and nothing is written.
  *
  * @since 0.1.0

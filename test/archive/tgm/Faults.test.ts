@@ -619,8 +619,24 @@ describe("module.json: tensor rules and symbol ranges", () => {
       }
     }))
 
-  it.effect("an empty attribute target", () =>
+  it.effect("an empty target, on any node but the output (fx writes no code for one), read and written", () =>
     Effect.gen(function*() {
+      yield* expectFault(tinyModule((j) => void (j.graph.nodes[2].target = "")), {
+        fault: "SchemaMismatch",
+        entry: "module.json",
+        path: "$.graph.nodes[2].target",
+        node: "mul"
+      })
+      yield* expectFault(tinyModule((j) => void (j.graph.nodes[0].target = "")), {
+        fault: "SchemaMismatch",
+        entry: "module.json",
+        path: "$.graph.nodes[0].target",
+        node: "x"
+      })
+      const gm = GraphModule.make()
+      gm.graph.output(gm.graph.placeholder(""))
+      const w = yield* Effect.flip(Tgm.toBytes(gm))
+      assert.deepStrictEqual([w.fault, w.path, w.node], ["Unserializable", "$.graph.nodes[0].target", "_unnamed"])
       yield* expectFault(tinyModule((j) => void (j.graph.nodes[1].target = "")), {
         fault: "UnresolvedTarget",
         entry: "module.json",
