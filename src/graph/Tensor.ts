@@ -6,6 +6,9 @@
  * weights entry describes one. Two tensors on one storage alias it (tied weights, transposed views). Bytes
  * are never copied by the IR: copying a module shares its storages and engine blobs.
  *
+ * The tensor rules ({@link check}, {@link checkInBounds}) are torch's (`as_strided`, `empty_strided`, autograd's
+ * dtype rule), in one place: both readers hold what they read to them, and the writers what they write.
+ *
  * @since 0.1.0
  */
 
