@@ -16,6 +16,7 @@ import * as Serialize from "../../../src/archive/pt2/Serialize.ts"
 import * as Writer from "../../../src/archive/pt2/Writer.ts"
 import type { ExportedProgram } from "../../../src/program/ExportedProgram.ts"
 import * as C from "../../utils/TgmCraft.ts"
+import { cases as scaled, scale, timeout } from "../../utils/FuzzKit.ts"
 import { flip, seedOf, slots } from "../../utils/Mutate.ts"
 
 const SAMPLES = path.join(import.meta.dirname, "../../fixtures/samples")
@@ -69,8 +70,14 @@ const check = (bytes: Uint8Array, family: string, label: string) =>
   })
 
 afterAll(() => {
+  const byFamily = new Map<string, Array<string>>()
+  for (const [k, v] of [...tally].sort((a, b) => b[1] - a[1])) {
+    const [family, outcome] = k.split(": ") as [string, string]
+    byFamily.set(family, [...(byFamily.get(family) ?? []), `${outcome} ${v}`])
+  }
+  console.log([`pt2 fuzz: ${cases} cases (scale ${scale})`, ...[...byFamily].map(([f, xs]) => `  ${f}: ${xs.join(", ")}`)].join("\n"))
   // The spread of outcomes shows the mutations reach past the container into the records.
-  assert.isAtLeast(cases, 3000)
+  assert.isAtLeast(cases, Math.floor(3000 * scale * 0.99))
   const failuresBeyondZip = [...tally].filter(([k]) => !/CorruptZip|: ok/.test(k)).reduce((n, [, v]) => n + v, 0)
   assert.isAbove(failuresBeyondZip, 300)
 })
@@ -130,14 +137,15 @@ const plan: ReadonlyArray<readonly [string, boolean, "torch" | "trtx", Family, n
 ]
 
 describe("pt2 reader: byte-level mutations", () => {
-  for (const [name, cross, from, family, n] of plan) {
+  for (const [name, cross, from, family, planned] of plan) {
     const base = `${name}${cross ? " (cross)" : ""} by ${from}`
+    const n = scaled(planned)
     it.live(`${base}: ${n} × ${family}`, () =>
       Effect.gen(function*() {
         const bytes = from === "torch" ? reference(name, cross) : yield* ours(name, cross)
         const r = C.prng(seedOf(`${base}/${family}`))
         for (let i = 0; i < n; i++) yield* check(mutate(bytes, family, r), family, `${base}/${family}/${i}`)
-      }), 120_000)
+      }), timeout(120_000))
   }
 })
 
@@ -179,13 +187,14 @@ const editOne = (json: C.Json, r: C.Prng): void => {
 }
 
 describe("pt2 reader: JSON-level mutations", () => {
-  for (const [name, cross, entry, n] of [
+  for (const [name, cross, entry, planned] of [
     ["single_engine", false, "models/model.json", 250],
     ["multi_out", false, "models/model.json", 250],
     ["kwargs_pytree", true, "models/model.json", 200],
     ["cnn_bn", false, "data/weights/model_weights_config.json", 150]
   ] as const) {
     const base = `${name}${cross ? " (cross)" : ""}`
+    const n = scaled(planned)
     it.live(`${base}: ${n} edits of ${entry}`, () =>
       Effect.gen(function*() {
         const entries = yield* C.unzip(yield* ours(name, cross))
@@ -198,24 +207,24 @@ describe("pt2 reader: JSON-level mutations", () => {
           const bytes = yield* C.rezip(C.replaceEntry(entries, full.name, C.text(JSON.stringify(json))))
           yield* check(bytes, `json ${entry}`, `${base}/${entry}/${i}`)
         }
-      }), 120_000)
+      }), timeout(120_000))
   }
 })
 
 // ===== Entry names =====
 
 describe("pt2 reader: hostile and duplicated entry names", () => {
-  it.live("renamed, duplicated and escaping entries", () =>
+  it.live(`${scaled(200)} renamed, duplicated and escaping entries`, () =>
     Effect.gen(function*() {
       const entries = yield* C.unzip(yield* ours("single_engine", false))
       const r = C.prng(seedOf("names"))
       const hostile = ["../x", "/abs", "archive/../../etc/passwd", "C:\\x", "a//b", "", "archive/./x", "archive/\u0000"]
-      for (let i = 0; i < 200; i++) {
+      for (let i = 0; i < scaled(200); i++) {
         const copy = entries.map((e) => ({ name: e.name, data: e.data }))
         const k = r.int(0, copy.length)
         if (i % 2 === 0) copy[k] = { ...copy[k]!, name: r.pick(hostile) }
         else copy.splice(r.int(0, copy.length), 0, { name: copy[k]!.name, data: C.text("dup") })
         yield* check(C.rawZip(copy), "names", `names/${i}`)
       }
-    }), 60_000)
+    }), timeout(60_000))
 })

@@ -12,6 +12,7 @@ import * as Encode from "../../../src/archive/tgm/Encode.ts"
 import * as Tgm from "../../../src/archive/tgm/Tgm.ts"
 import type { GraphModule } from "../../../src/graph/Module.ts"
 import * as C from "../../utils/TgmCraft.ts"
+import { cases as scaled, scale, timeout } from "../../utils/FuzzKit.ts"
 import { flip, seedOf, slots } from "../../utils/Mutate.ts"
 
 // ===== Outcomes =====
@@ -115,13 +116,14 @@ const plan: ReadonlyArray<readonly [C.SampleName, Family, number]> = [
 ]
 
 describe("byte-level mutations", () => {
-  for (const [name, family, n] of plan) {
+  for (const [name, family, planned] of plan) {
+    const n = scaled(planned)
     it.live(`${name}: ${n} × ${family}`, () =>
       Effect.gen(function*() {
         const base = C.sampleBytes(name)
         const r = C.prng(seedOf(`${name}/${family}`))
         for (let i = 0; i < n; i++) yield* check(mutate(base, family, r), family, `${name}/${family}/${i}`)
-      }), 60_000)
+      }), timeout(60_000))
   }
 })
 
@@ -258,12 +260,12 @@ const applyOp = (j: C.Json, op: JsonOp, r: C.Prng) => {
 
 describe("JSON-level mutations of module.json, re-zipped", () => {
   for (const name of small) {
-    it.live(`${name}: 80 content mutations`, () =>
+    it.live(`${name}: ${scaled(80)} content mutations`, () =>
       Effect.gen(function*() {
         const entries = yield* C.unzip(C.sampleBytes(name))
         const text = C.str(C.entryOf(entries, "module.json").data)
         const r = C.prng(seedOf(`${name}/json`))
-        for (let i = 0; i < 80; i++) {
+        for (let i = 0; i < scaled(80); i++) {
           let edited = entries
           let family: string
           if (i % 8 === 0) {
@@ -287,15 +289,15 @@ describe("JSON-level mutations of module.json, re-zipped", () => {
           }
           yield* check(yield* C.rezip(edited), family, `${name}/json/${i}`)
         }
-      }), 60_000)
+      }), timeout(60_000))
   }
 
-  it.live("format.json: 60 content mutations", () =>
+  it.live(`format.json: ${scaled(60)} content mutations`, () =>
     Effect.gen(function*() {
       const entries = yield* C.unzip(C.sampleBytes("single_engine"))
       const text = C.str(C.entryOf(entries, "format.json").data)
       const r = C.prng(seedOf("format.json"))
-      for (let i = 0; i < 60; i++) {
+      for (let i = 0; i < scaled(60); i++) {
         const j = JSON.parse(text)
         if (i % 3 === 0) {
           const data = flip(C.text(text), r, 0, text.length)
@@ -307,14 +309,14 @@ describe("JSON-level mutations of module.json, re-zipped", () => {
         const data = C.text(JSON.stringify(j))
         yield* check(yield* C.rezip(C.replaceEntry(entries, "format.json", data)), "format.json", `format/${i}`)
       }
-    }), 60_000)
+    }), timeout(60_000))
 })
 
 // ===== Summary =====
 
 describe("summary", () => {
   it("several thousand cases ran and reached many fault classes", () => {
-    assert.isAtLeast(cases, 3000)
+    assert.isAtLeast(cases, Math.floor(3000 * scale * 0.99))
     const seen = [...tally.keys()].filter((k) => k !== "ok")
     for (const f of ["CorruptZip", "MissingEntry", "BadJson", "SchemaMismatch", "DanglingReference"]) assert.include(seen, f)
     assert.isAbove(tally.get("ok") ?? 0, 0)
@@ -324,7 +326,7 @@ describe("summary", () => {
 afterAll(() => {
   const line = (m: Map<string, number>) =>
     [...m].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(", ")
-  const lines = [`tgm fuzz: ${cases} cases: ${line(tally)}`]
+  const lines = [`tgm fuzz: ${cases} cases (scale ${scale}): ${line(tally)}`]
   for (const [family, m] of byFamily) lines.push(`  ${family}: ${line(m)}`)
   console.log(lines.join("\n"))
 })
