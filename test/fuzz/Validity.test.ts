@@ -22,10 +22,11 @@ import * as os from "node:os"
 import * as path from "node:path"
 import * as Reader from "../../src/archive/pt2/Reader.ts"
 import * as Writer from "../../src/archive/pt2/Writer.ts"
+import * as Pickle from "../../src/archive/pt2/Pickle.ts"
 import * as Records from "../../src/archive/pt2/Records.ts"
 import * as Tgm from "../../src/archive/tgm/Tgm.ts"
 import * as Tensor from "../../src/graph/Tensor.ts"
-import { expectOk, outcome, Plan, runCases, Tally, timeout } from "../utils/FuzzKit.ts"
+import { expectFault, expectOk, outcome, Plan, runCases, Tally, timeout } from "../utils/FuzzKit.ts"
 import * as H from "../utils/Hostile.ts"
 import { bytes as randomBytes, layout } from "../utils/RandomProgram.ts"
 import * as C from "../utils/TgmCraft.ts"
@@ -311,6 +312,93 @@ describe("invalid input refused: empty targets", () => {
           }
           const bytes = where === "tgm node" ? H.editTgm(tgm, edit) : forge(C.mapJson(C.tinyEntries(), "module.json", edit))
           yield* H.tgmCase(tally, "invalid: empty targets", `${label} (${where}: ${op})`, bytes, "error")
+        }))
+    }), timeout(60_000))
+})
+
+// ===== Pickle streams =====
+
+// Opcodes the decoder knows, with an argument of the right width, and some it refuses.
+const pickleOp = (r: C.Prng): Array<number> => {
+  const u32 = (n: number) => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24]
+  const text = (s: string) => [...C.text(s)]
+  switch (r.int(0, 24)) {
+    case 0:
+      return [0x28] // MARK
+    case 1:
+      return [0x5d] // EMPTY_LIST
+    case 2:
+      return [0x7d] // EMPTY_DICT
+    case 3:
+      return [0x29] // EMPTY_TUPLE
+    case 4:
+      return [r.pick([0x85, 0x86, 0x87, 0x74])] // TUPLE1-3, TUPLE
+    case 5:
+      return [r.pick([0x61, 0x65])] // APPEND, APPENDS
+    case 6:
+      return [r.pick([0x73, 0x75])] // SETITEM, SETITEMS
+    case 7:
+      return [0x71, r.int(0, 256)] // BINPUT
+    case 8:
+      return [0x68, r.int(0, 256)] // BINGET
+    case 9:
+      return [0x72, ...u32(r.pick([0, 1, 2 ** 31, 2 ** 32 - 1]))] // LONG_BINPUT
+    case 10:
+      return [0x4b, r.int(0, 256)] // BININT1
+    case 11:
+      return [0x4a, ...u32(r.int(0, 2 ** 32))] // BININT
+    case 12:
+      return [0x8c, 3, ...text(r.pick(["abc", "é_", "\u0000ab"]).slice(0, 3))] // SHORT_BINUNICODE
+    case 13:
+      return [0x58, ...u32(r.pick([3, 0xffffffff, 2 ** 31])), ...text("xyz")] // BINUNICODE, possibly 4 GiB declared
+    case 14:
+      return [0x63, ...text(r.pick(["__torch__.torch.classes.ns\nObj\n", "os\nsystem\n", "builtins\neval\n", "torch.jit._pickle\nrestore_type_tag\n", "torch.jit._pickle\nbuild_intlist\n", "__torch__.torch.classes.tensorrt\nEngine\n", "x".repeat(600)]))] // GLOBAL
+    case 15:
+      return [0x81] // NEWOBJ
+    case 16:
+      return [0x62] // BUILD
+    case 17:
+      return [0x52] // REDUCE
+    case 18:
+      return [r.pick([0x4e, 0x88, 0x89])] // NONE, NEWTRUE, NEWFALSE
+    case 19:
+      return [0x47, ...Array.from({ length: 8 }, () => r.int(0, 256))] // BINFLOAT
+    case 20:
+      return [0x8a, 2, r.int(0, 256), r.int(0, 256)] // LONG1
+    case 21:
+      return [r.pick([0x32, 0x30, 0x31, 0x93, 0x94, 0x95, 0x8f, 0x90, 0x92, 0x69, 0x6f, 0x50, 0x51, 0x82, 0x96, 0x97, 0x98])] // refused
+    case 22:
+      return [0x2e] // STOP
+    default:
+      return [r.int(0, 256)]
+  }
+}
+
+describe("invalid input refused: pickle streams", () => {
+  const n = plan.family("invalid: pickle streams", 2000)
+  it.live(`${n} random pickle streams (forbidden globals, refused opcodes, memo and mark floods, deep nesting, 4 GiB strings) decode or fail, located`, () =>
+    Effect.gen(function*() {
+      yield* runCases(n, "pickle", (label, r) =>
+        Effect.gen(function*() {
+          let bytes: Array<number>
+          if (r.next() < 0.5) {
+            // A valid torchbind pickle (what torch writes for an engine) with a few opcodes put in or bytes changed.
+            bytes = [...Pickle.encodeTorchBind("__torch__.torch.classes.tensorrt.Engine", Array.from({ length: r.int(0, 12) }, (_, k) => `field${k}`))]
+            for (let k = r.int(1, 4); k > 0; k--) {
+              if (r.next() < 0.5) bytes.splice(r.int(2, bytes.length), 0, ...pickleOp(r))
+              else bytes[r.int(0, bytes.length)] = r.int(0, 256)
+            }
+          } else {
+            bytes = r.next() < 0.95 ? [0x80, r.next() < 0.9 ? 2 : r.int(0, 6)] : []
+            const flood = r.next() < 0.2 ? r.pick([[0x28], [0x5d], [0x5d, 0x28], [0x71, 0], [0x29, 0x71, 1, 0x68, 1, 0x86]]) : undefined
+            for (let k = r.int(0, 40); k > 0; k--) bytes.push(...pickleOp(r))
+            if (flood !== undefined) for (let k = r.int(100, 20_000); k > 0; k--) bytes.push(...flood)
+            if (r.next() < 0.7) bytes.push(0x2e)
+          }
+          const location = { archive: label, entry: "data/constants/custom_obj_0", path: "archive/data.pkl" }
+          const o = yield* outcome(Pickle.decode(Uint8Array.from(bytes), location), label, { archive: label, limit: "2 seconds" })
+          tally.count("invalid: pickle streams", o)
+          if (o._tag === "error") expectFault(o, label, ["BadPickle"])
         }))
     }), timeout(60_000))
 })
