@@ -175,7 +175,13 @@ export const ofProgram = (ep: ExportedProgram): Summary => {
     if (Result.isSuccess(record)) engines.push(engine(n.name, record.success))
     else problems.push(record.failure.message)
   }
-  const metaOf = new Map([...g.nodes()].map((n) => [n.name, tensorOf(n.meta.val)]))
+  // The values of the signature's names only: placeholders and what the output returns, not every node.
+  const named = new Set<string>()
+  for (const s of [...ep.graphSignature.inputSpecs, ...ep.graphSignature.outputSpecs]) {
+    if (s.arg._tag !== "ConstantArgument") named.add(s.arg.name)
+  }
+  const metaOf = new Map<string, ReturnType<typeof tensorOf>>()
+  for (const n of g.nodes()) if (named.has(n.name)) metaOf.set(n.name, tensorOf(n.meta.val))
   const entry = (kind: string, name: string, target: string | null): SignatureEntry => {
     const t = metaOf.get(name)
     return { kind, name, target, dtype: t?.dtype ?? null, shape: t?.shape ?? null }
