@@ -104,24 +104,45 @@ const mapKeys = (value: unknown, f: (k: string) => string): unknown => {
   return root
 }
 
+// Whether `f` changes a key of a JSON value, at any depth. Iterative, as `mapKeys`; it allocates only its
+// stack, which matters on the metadata of every node of a large graph, where almost no key changes.
+const changesKeys = (value: unknown, f: (k: string) => string): boolean => {
+  if (typeof value !== "object" || value === null) return false
+  const stack: Array<object> = [value]
+  while (stack.length > 0) {
+    const v = stack.pop()!
+    if (Array.isArray(v)) {
+      for (const x of v) if (typeof x === "object" && x !== null) stack.push(x)
+      continue
+    }
+    for (const k of Object.keys(v)) {
+      if (f(k) !== k) return true
+      const x = (v as Record<string, unknown>)[k]
+      if (typeof x === "object" && x !== null) stack.push(x)
+    }
+  }
+  return false
+}
+
 /**
- * A copy of a parsed value with every marked key restored (for values passed through as plain JSON, whose
- * key order JavaScript cannot keep). Keys are own data properties whatever their names (`__proto__`
- * included).
+ * A parsed value with every marked key restored (for values passed through as plain JSON, whose key order
+ * JavaScript cannot keep): a copy where a key changes, the value itself where none does. Keys are own data
+ * properties whatever their names (`__proto__` included), as they are in what `parse` gives.
  *
  * @since 0.1.0
  * @category decoding
  */
-export const unmark = (value: unknown): unknown => mapKeys(value, unkey)
+export const unmark = (value: unknown): unknown => (changesKeys(value, unkey) ? mapKeys(value, unkey) : value)
 
 /**
- * The inverse of {@link unmark}: a copy of a plain JSON value with every key stored by {@link key}, ready for
- * {@link stringify} (which would otherwise take a name that starts with the mark for a marked one).
+ * The inverse of {@link unmark}: a plain JSON value with every key stored by {@link key}, ready for
+ * {@link stringify} (which would otherwise take a name that starts with the mark for a marked one); a copy
+ * where a key changes, the value itself where none does.
  *
  * @since 0.1.0
  * @category encoding
  */
-export const mark = (value: unknown): unknown => mapKeys(value, key)
+export const mark = (value: unknown): unknown => (changesKeys(value, key) ? mapKeys(value, key) : value)
 
 // Whether the string literal whose opening quote is at `start` starts with the mark, raw or escaped
 // (`\ue000`, any case).
