@@ -19,7 +19,9 @@ import { flip, seedOf, slots } from "../../utils/Mutate.ts"
 
 const encoded = (m: GraphModule) => {
   const e = Encode.encodeRoot(m)
-  return { json: JSON.stringify(e.root), entries: [...e.entries].map(([k, v]) => [k, Uint8Array.from(v)] as const) }
+  // Integers beyond 2^53 are bigints in the records.
+  const json = JSON.stringify(e.root, (_k, v) => (typeof v === "bigint" ? `${v}n` : v))
+  return { json, entries: [...e.entries].map(([k, v]) => [k, Uint8Array.from(v)] as const) }
 }
 
 const faults: ReadonlySet<string> = new Set(ArchiveFault.literals)
@@ -191,7 +193,11 @@ const jsonOps: ReadonlyArray<JsonOp> = [
 const applyOp = (j: C.Json, op: JsonOp, r: C.Prng) => {
   const all = slots(j)
   const names = graphs(j).flatMap((nodes) => nodes.map((n) => n?.name)).filter((n) => typeof n === "string")
-  const pickGraph = () => r.pick(graphs(j))
+  // Earlier edits may have left no graph at all.
+  const pickGraph = (): Array<C.Json> => {
+    const all = graphs(j)
+    return all.length === 0 ? [] : r.pick(all)
+  }
   switch (op) {
     case "delete": {
       const [c, k] = r.pick(all)
