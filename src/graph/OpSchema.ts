@@ -515,37 +515,67 @@ export const namedArguments = <T>(
   args: ReadonlyArray<T>,
   kwargs: Readonly<Record<string, T>> | ReadonlyMap<string, T> = {}
 ): Result.Result<Array<NamedArgument<T>>, OpSchemaError> => {
-  const kw: ReadonlyMap<string, T> = kwargs instanceof Map ? kwargs : new Map(Object.entries(kwargs))
-  let where: ReturnType<typeof layout> | undefined
-  const fault = (reason: OpSchemaErrorReason, detail: string, at: (l: ReturnType<typeof layout>) => number) => {
-    where ??= layout(schema)
-    return Result.fail(new OpSchemaError({ reason, schema: where.text, offset: at(where), detail }))
-  }
-  const op = targetOf(schema)
-  const positional = schema.arguments.filter((a) => !a.kwargOnly).length
+  // Once per node of a program written: no map, set or list made for a call without keyword arguments.
+  const kw: ReadonlyMap<string, T> = kwargs instanceof Map
+    ? kwargs
+    : hasOwnKeys(kwargs) ? new Map(Object.entries(kwargs)) : NO_KWARGS
+  const { positional, names } = shapeOf(schema)
   if (args.length > positional) {
-    return fault("TooManyPositional", `${op} takes ${positional} positional argument(s), got ${args.length}`, (l) =>
-      positional < schema.arguments.length ? l.star : l.close)
+    const detail = `${targetOf(schema)} takes ${positional} positional argument(s), got ${args.length}`
+    return argumentFault(schema, "TooManyPositional", detail, (l) => positional < schema.arguments.length ? l.star : l.close)
   }
-  const names = new Set(argumentNames(schema))
-  for (const key of kw.keys()) {
-    if (!names.has(key)) return fault("UnknownKeyword", `${op} has no argument '${key}'`, (l) => l.close)
+  if (kw.size > 0) {
+    for (const key of kw.keys()) {
+      if (!names.has(key)) return argumentFault(schema, "UnknownKeyword", `${targetOf(schema)} has no argument '${key}'`, (l) => l.close)
+    }
   }
   const out: Array<NamedArgument<T>> = []
-  for (const [i, a] of schema.arguments.entries()) {
+  for (let i = 0; i < schema.arguments.length; i++) {
+    const a = schema.arguments[i]!
     const byPosition = !a.kwargOnly && i < args.length
-    if (kw.has(a.name)) {
+    if (kw.size > 0 && kw.has(a.name)) {
       if (byPosition) {
-        return fault("DuplicateArgument", `${op}: '${a.name}' given both positionally and as a kwarg`, (l) => l.offsets[i]!)
+        const detail = `${targetOf(schema)}: '${a.name}' given both positionally and as a kwarg`
+        return argumentFault(schema, "DuplicateArgument", detail, (l) => l.offsets[i]!)
       }
       out.push({ name: a.name, value: kw.get(a.name)!, kind: 2 })
     } else if (byPosition) {
       out.push({ name: a.name, value: args[i]!, kind: 1 })
     } else if (a.default === undefined) {
-      return fault("MissingArgument", `${op}: '${a.name}' has no default and is not given`, (l) => l.offsets[i]!)
+      const detail = `${targetOf(schema)}: '${a.name}' has no default and is not given`
+      return argumentFault(schema, "MissingArgument", detail, (l) => l.offsets[i]!)
     }
   }
   return Result.succeed(out)
+}
+
+// A refusal of a call of `schema`, located in its printed text by `at`.
+const argumentFault = <A>(
+  schema: OpSchema,
+  reason: OpSchemaErrorReason,
+  detail: string,
+  at: (l: ReturnType<typeof layout>) => number
+): Result.Result<A, OpSchemaError> => {
+  const where = layout(schema)
+  return Result.fail(new OpSchemaError({ reason, schema: where.text, offset: at(where), detail }))
+}
+
+const NO_KWARGS: ReadonlyMap<never, never> = new Map<never, never>()
+
+const hasOwnKeys = (o: object): boolean => {
+  for (const k in o) if (Object.hasOwn(o, k)) return true
+  return false
+}
+
+// Per schema (schemas are immutable): its count of positional arguments and its argument names.
+const shapes = new WeakMap<OpSchema, { readonly positional: number; readonly names: ReadonlySet<string> }>()
+const shapeOf = (schema: OpSchema) => {
+  let shape = shapes.get(schema)
+  if (shape === undefined) {
+    shape = { positional: schema.arguments.filter((a) => !a.kwargOnly).length, names: new Set(argumentNames(schema)) }
+    shapes.set(schema, shape)
+  }
+  return shape
 }
 
 // ===== Registry =====

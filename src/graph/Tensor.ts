@@ -230,7 +230,41 @@ const list = (xs: ReadonlyArray<number | string>): string => `[${xs.join(", ")}]
  * @since 0.1.0
  * @category getters
  */
-export const check = (t: Layout): Violation | undefined => {
+export const check = (t: Layout): Violation | undefined => (isPlainlyValid(t) ? undefined : violation(t))
+
+// 2^53: below it, sums and products of non-negative integers are exact in floating point.
+const EXACT = 2 ** 53
+
+// Whether a layout certainly breaks no rule, decided without allocating, as for nearly every tensor a large
+// program holds: a known dtype, as many strides as sizes, every entry a non-negative int, and a span and an
+// element count below 2^53 (so exact, and far below 2^63). Anything else goes to `violation`, which decides
+// exactly and says why.
+const isPlainlyValid = (t: Layout): boolean => {
+  const size = itemSize(t.dtype)
+  const n = t.shape.length
+  if (size === undefined || t.stride.length !== n) return false
+  if (t.requiresGrad && !isDifferentiable(t.dtype)) return false
+  const offset = t.storageOffset
+  if (typeof offset !== "number" || !Number.isSafeInteger(offset) || offset < 0) return false
+  let last = offset
+  let numel = 1
+  let empty = false
+  for (let i = 0; i < n; i++) {
+    const x = t.shape[i]
+    const s = t.stride[i]
+    if (typeof x !== "number" || typeof s !== "number" || !Number.isSafeInteger(x) || !Number.isSafeInteger(s) || x < 0 || s < 0) {
+      return false
+    }
+    if (x === 0) empty = true
+    else last += (x - 1) * s
+    numel *= x
+    if (last >= EXACT || numel >= EXACT) return false
+  }
+  return empty || (last + 1) * size < EXACT
+}
+
+// The rules of `check`, in order, exactly (bigints where a count may pass 2^53).
+const violation = (t: Layout): Violation | undefined => {
   if (itemSize(t.dtype) === undefined) return { field: "dtype", detail: `dtype ${t.dtype} is not a torch dtype trtx knows` }
   if (t.stride.length !== t.shape.length) {
     return {

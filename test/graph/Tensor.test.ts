@@ -136,3 +136,46 @@ describe("ValueRange.check", () => {
     assert.isUndefined(ValueRange.check({ min: 0n, max: 64n }))
   })
 })
+
+describe("Tensor.check: quick acceptance agrees with the exact rules", () => {
+  // The rules of `check`, counted with bigints: whether a layout breaks none.
+  const STORAGE_MAX = 2n ** 63n - 1n
+  const accepts = (t: Tensor.Layout): boolean => {
+    const size = Tensor.itemSize(t.dtype)
+    if (size === undefined || t.stride.length !== t.shape.length) return false
+    const entries = [...t.shape, ...t.stride, t.storageOffset]
+    if (entries.some((x) => typeof x === "number" && (!Number.isSafeInteger(x) || x < 0))) return false
+    if (t.requiresGrad && !Tensor.isDifferentiable(t.dtype)) return false
+    if (entries.every((x) => typeof x === "number")) {
+      const shape = t.shape as ReadonlyArray<number>
+      const stride = t.stride as ReadonlyArray<number>
+      let last = BigInt(t.storageOffset as number)
+      const empty = shape.some((x) => x === 0)
+      shape.forEach((x, i) => void (last += BigInt(Math.max(x - 1, 0)) * BigInt(stride[i]!)))
+      if (!empty && (last + 1n) * BigInt(size) > STORAGE_MAX) return false
+    }
+    if (t.shape.every((x) => typeof x === "number")) {
+      if ((t.shape as ReadonlyArray<number>).reduce((a, x) => a * BigInt(x), 1n) > STORAGE_MAX) return false
+    }
+    return true
+  }
+
+  it("on random layouts around 2^53 and 2^63, negative, symbolic and unknown entries included", () => {
+    let seed = 3
+    const r = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32)
+    const pick = <A>(xs: ReadonlyArray<A>): A => xs[Math.floor(r() * xs.length)]!
+    const entry = () =>
+      pick<number | string>([0, 1, 2, 3, 7, 64, 1000, 2 ** 20, 2 ** 26, 2 ** 31, 2 ** 40, 2 ** 52, 2 ** 53 - 1, 2 ** 53, 2 ** 62, -1, 1.5, -0, "s0", "2*s0"])
+    for (let i = 0; i < 20000; i++) {
+      const n = Math.floor(r() * 4)
+      const t: Tensor.Layout = {
+        dtype: pick(["float32", "float64", "int64", "bool", "float8_e4m3fn", "nope"]),
+        shape: Array.from({ length: n }, entry),
+        stride: Array.from({ length: r() < 0.95 ? n : n + 1 }, entry),
+        storageOffset: entry(),
+        requiresGrad: r() < 0.2
+      }
+      assert.strictEqual(Tensor.check(t) === undefined, accepts(t), JSON.stringify(t))
+    }
+  })
+})
