@@ -115,7 +115,8 @@ const changesKeys = (value: unknown, f: (k: string) => string): boolean => {
       for (const x of v) if (typeof x === "object" && x !== null) stack.push(x)
       continue
     }
-    for (const k of Object.keys(v)) {
+    for (const k in v) {
+      if (!Object.hasOwn(v, k)) continue
       if (f(k) !== k) return true
       const x = (v as Record<string, unknown>)[k]
       if (typeof x === "object" && x !== null) stack.push(x)

@@ -23,7 +23,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, Result, Schema, SchemaGetter, SchemaIssue, SchemaParser } from "effect"
+import { Effect, Exit, Result, Schema, SchemaGetter, SchemaIssue, SchemaParser } from "effect"
 import * as Json from "../Json.ts"
 import * as TreeSpec from "../TreeSpec.ts"
 
@@ -87,6 +87,12 @@ const oneOf = <F extends Schema.Struct.Fields>(
   const index = new Map(keys.map((k, i) => [k, i]))
   const checked = checkedOneOf(name, fields)
   const parameters: ReadonlyArray<Schema.Constraint> = [...keys.map((k) => fields[k]!), checked]
+  // One maker of `{ [key]: value }` per key: a literal with a computed key would be a slow dictionary object.
+  const makers = keys.map((k) => (value: unknown) => {
+    const o: Record<string, unknown> = {}
+    o[k] = value
+    return o
+  })
   return Schema.declareConstructor<unknown, unknown>()(parameters, (codecs) => {
     const parsers = codecs.map((c) => SchemaParser.decodeUnknownEffect(c as Schema.Codec<unknown, unknown>))
     const fallback = parsers[keys.length]!
@@ -101,8 +107,11 @@ const oneOf = <F extends Schema.Struct.Fields>(
         const i = count === 1 && only !== undefined ? index.get(only) : undefined
         if (i !== undefined) {
           const k = only!
-          return Effect.mapBothEager(parsers[i]!((input as Record<string, unknown>)[k], options), {
-            onSuccess: (value): unknown => ({ [k]: value }),
+          const r = parsers[i]!((input as Record<string, unknown>)[k], options)
+          // A value parsed at once, as nearly all are: no continuation to allocate.
+          if (Exit.isExit(r) && Exit.isSuccess(r)) return Exit.succeed(makers[i]!(r.value))
+          return Effect.mapBothEager(r, {
+            onSuccess: makers[i]!,
             onFailure: (issue) => new SchemaIssue.Composite(ast, [new SchemaIssue.Pointer([k], issue)], input, options)
           })
         }
