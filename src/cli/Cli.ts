@@ -63,7 +63,7 @@ const reported = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<void, 
     Effect.asVoid,
     Effect.catch((e) =>
       isReported(e)
-        ? Console.error(`error: ${Render.safe(e.message)}`).pipe(
+        ? Console.error(Render.error(e).join("\n")).pipe(
           Effect.andThen(Effect.sync(() => void (process.exitCode = e instanceof UsageError ? 2 : 1)))
         )
         : Effect.die(e)

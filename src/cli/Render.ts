@@ -4,28 +4,45 @@
  *
  * @since 0.1.0
  */
+import * as OpSchema from "../graph/OpSchema.ts"
+import * as SymExpr from "../graph/SymExpr.ts"
 import type { PassReport } from "../passes/Pass.ts"
 import type { Summary } from "../program/Summary.ts"
 
-// Control characters (C0 but newline and tab, DEL, C1): from an archive's names or messages they could move
-// the cursor, recolour or rewrite what a user sees on a terminal, so they are shown as `\x1b`.
-const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g
+// Control characters (C0, DEL, C1): from an archive's names or messages they could move the cursor, recolour,
+// rewrite what a user sees on a terminal or start a line that looks like trtx's own, so they are shown as `\x1b`.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g
 const escapeControl = (c: string): string => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`
 
 /**
- * Text as the terminal may show it: every control character but newline and tab escaped.
+ * Text as one terminal line: every control character escaped, newline, carriage return and tab included.
  *
  * @since 0.1.0
  * @category rendering
  */
 export const safe = (text: string): string => text.replace(CONTROL, escapeControl)
 
-// A table cell is one line: newlines and tabs are escaped too.
-const cell = (text: string): string => safe(text).replace(/[\n\t]/g, escapeControl)
+/**
+ * An error as the CLI prints it: `error: <message>` on one line (a name in it cannot open a line of its own),
+ * then, for a schema or an expression that failed to parse, the text with a caret under the offset, when the
+ * text shows as it is.
+ *
+ * @since 0.1.0
+ * @category rendering
+ */
+export const error = (e: { readonly message: string }): Array<string> => {
+  const lines = [`error: ${safe(e.message)}`]
+  const pointed = e instanceof OpSchema.OpSchemaError ? e.schema : e instanceof SymExpr.SymExprError ? e.text : undefined
+  if (pointed !== undefined && safe(pointed) === pointed) {
+    const offset = (e as OpSchema.OpSchemaError | SymExpr.SymExprError).offset
+    lines.push(`  ${pointed}`, `  ${" ".repeat(offset)}^`)
+  }
+  return lines
+}
 
 /**
  * Columns padded to their widest cell; a column whose header starts with `>` is right-aligned. Cells are
- * shown escaped ({@link safe}, and as one line).
+ * shown escaped, as one line ({@link safe}).
  *
  * @since 0.1.0
  * @category rendering
@@ -33,7 +50,7 @@ const cell = (text: string): string => safe(text).replace(/[\n\t]/g, escapeContr
 export const table = (headers: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): Array<string> => {
   const right = headers.map((h) => h.startsWith(">"))
   const names = headers.map((h) => h.replace(/^>/, ""))
-  const shown = rows.map((r) => r.map(cell))
+  const shown = rows.map((r) => r.map(safe))
   const widths = names.map((h, i) => Math.max(h.length, ...shown.map((r) => (r[i] ?? "").length)))
   const line = (cells: ReadonlyArray<string>) =>
     cells.map((c, i) => (right[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ").trimEnd()

@@ -137,9 +137,12 @@ export class OpSchemaError extends Schema.TaggedError<OpSchemaError>()("OpSchema
   offset: Schema.Int,
   detail: Schema.String
 }) {
-  /** `reason at offset: detail`, then the schema with a caret under the offset. */
+  /**
+   * `reason at offset: detail in schema`, on one line: a message is quoted inside others and printed as one
+   * line, so the caret under the offset is drawn by whoever shows the schema on a line of its own.
+   */
   override get message(): string {
-    return `${this.reason} at ${this.offset}: ${this.detail}\n  ${this.schema}\n  ${" ".repeat(this.offset)}^`
+    return `${this.reason} at ${this.offset}: ${this.detail} in ${this.schema}`
   }
 }
 

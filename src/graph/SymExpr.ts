@@ -90,9 +90,9 @@ export class SymExprError extends Schema.TaggedError<SymExprError>()("SymExprErr
   offset: Schema.Int,
   detail: Schema.String
 }) {
-  /** `offset: detail`, then the text with a caret under the offset. */
+  /** `at offset: detail in text`, on one line (see `OpSchemaError`: the caret is drawn by who shows the text). */
   override get message(): string {
-    return `at ${this.offset}: ${this.detail}\n  ${this.text}\n  ${" ".repeat(this.offset)}^`
+    return `at ${this.offset}: ${this.detail} in ${this.text}`
   }
 }
 
