@@ -252,7 +252,17 @@ const tooDeep = (root: unknown): Array<string | number> | undefined => {
  */
 export const depthFault = (value: unknown): string | undefined => {
   const deep = tooDeep(value)
-  return deep === undefined ? undefined : formatPath(deep)
+  return deep === undefined ? undefined : formatDeepPath(deep)
+}
+
+// A path MAX_DEPTH segments long, as words: its first and last segments with the count of those between, so
+// that the error names where the nesting starts and ends in a line a user can read.
+const formatDeepPath = (path: ReadonlyArray<string | number>): string => {
+  const head = 8
+  const tail = 4
+  if (path.length <= head + tail + 1) return formatPath(path)
+  const between = path.length - head - tail
+  return `${formatPath(path.slice(0, head))}…(${between} levels)…${formatPath(path.slice(-tail)).slice(1)}`
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true })
@@ -318,8 +328,7 @@ const parseWith = (text: string, marked: boolean): Result.Result<unknown, TextFa
   }
   const flags = scan(value, 0)
   if ((flags & TOO_DEEP) !== 0) {
-    const deep = tooDeep(value)!
-    return Result.fail({ fault: "SchemaMismatch", path: formatPath(deep), detail: `nested deeper than ${MAX_DEPTH} levels` })
+    return Result.fail({ fault: "SchemaMismatch", path: formatDeepPath(tooDeep(value)!), detail: `nested deeper than ${MAX_DEPTH} levels` })
   }
   // The reviver costs, so the text is parsed again with it only where an integer was rounded.
   if ((flags & ROUNDED) !== 0) value = JSON.parse(t, exactIntegers)

@@ -55,7 +55,8 @@ describe("Json: JSON inside a string", () => {
     assert.isTrue(Result.isFailure(deep))
     if (Result.isFailure(deep)) {
       assert.strictEqual(deep.failure.fault, "SchemaMismatch")
-      assert.strictEqual(deep.failure.path, "$" + "[0]".repeat(Json.MAX_DEPTH))
+      // The path names where the nesting starts and ends, and how many levels lie between.
+      assert.strictEqual(deep.failure.path, "$" + "[0]".repeat(8) + `…(${Json.MAX_DEPTH - 12} levels)…` + "[0]".repeat(4))
     }
     const bad = Json.parseText("{nope")
     assert.isTrue(Result.isFailure(bad) && bad.failure.fault === "BadJson")
@@ -65,7 +66,10 @@ describe("Json: JSON inside a string", () => {
   it("depthFault measures any nesting without recursion", () => {
     let v: unknown = 0
     for (let i = 0; i < 100_000; i++) v = [v]
-    assert.strictEqual(Json.depthFault(v), "$" + "[0]".repeat(Json.MAX_DEPTH))
+    assert.strictEqual(Json.depthFault(v), "$" + "[0]".repeat(8) + `…(${Json.MAX_DEPTH - 12} levels)…` + "[0]".repeat(4))
+    let o: unknown = 0
+    for (let i = 0; i < 300; i++) o = { [i % 2 === 0 ? "a" : "b c"]: o }
+    assert.strictEqual(Json.depthFault(o), '$["b c"].a["b c"].a["b c"].a["b c"].a…(244 levels)…["b c"].a["b c"].a')
     assert.isUndefined(Json.depthFault({ a: [1, { b: 2 }] }))
   })
 })
