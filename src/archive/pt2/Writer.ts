@@ -150,7 +150,7 @@ export const entries = (
     for (const [file, bytes] of constants.files) put(`data/constants/${file}`, bytes)
     for (let i = 0; i < customObjects.length; i++) {
       const [fqn, obj] = customObjects[i]!
-      const location = { archive, entry: `data/constants/custom_obj_${i}` }
+      const location = { archive, entry: `${root}/data/constants/custom_obj_${i}` }
       const state = yield* customState(obj, fqn, location)
       put(`data/constants/custom_obj_${i}`, yield* Pickle.writeCustomObject(obj.classFqn, state))
       Json.put(constants.config, fqn, { path_name: `custom_obj_${i}`, is_param: false, use_pickle: true, tensor_meta: null })

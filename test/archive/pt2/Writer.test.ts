@@ -108,6 +108,18 @@ describe("pt2 writer", () => {
       assert.strictEqual(new TextDecoder().decode((yield* unzip(bytes, "x")).entries.get("extra/metadata")), "{\"a\": 1}")
     }))
 
+  it.effect("a custom object the writer cannot pickle is refused at its entry, under the archive's root", () =>
+    Effect.gen(function*() {
+      const { ep } = yield* ours("mlp", false)
+      const constants = new Map([...ep.constants].map(([fqn, c]) =>
+        [fqn, c._tag === "ScriptObject" ? { _tag: "ScriptObject" as const, classFqn: "__torch__.torch.classes.my.Thing", state: [new Uint8Array(3)] } : c]
+      ))
+      const e = yield* Effect.flip(Writer.toBytes({ ...ep, constants }))
+      assert.strictEqual(e.fault, "Unserializable")
+      assert.strictEqual(e.entry, "archive/data/constants/custom_obj_0")
+      assert.include(e.detail, "holds bytes outside an engine record")
+    }))
+
   it.effect("a program the writer cannot express fails with Unserializable and writes no file", () =>
     Effect.gen(function*() {
       const { ep } = yield* ours("mlp", false)
