@@ -280,22 +280,15 @@ const violation = (t: Layout): Violation | undefined => {
   if (!exact(t.storageOffset)) {
     return { field: "storageOffset", detail: `${t.storageOffset} is not an integer trtx holds exactly (at most 2^53 in magnitude)` }
   }
-  const negativeSize = t.shape.findIndex((x) => typeof x === "number" && x < 0)
-  if (negativeSize >= 0) {
-    return {
-      field: "shape",
-      index: negativeSize,
-      detail: `torch refuses a negative size ("Trying to create tensor with negative dimension ${t.shape[negativeSize]}: ${list(t.shape)}")`
-    }
+  const negative = (field: "shape" | "stride", xs: ReadonlyArray<number | string>, refusal: (x: number | string) => string) => {
+    const i = xs.findIndex((x) => typeof x === "number" && x < 0)
+    return i < 0 ? undefined : { field, index: i, detail: `torch refuses a negative ${refusal(xs[i]!)}` }
   }
-  const negativeStride = t.stride.findIndex((x) => typeof x === "number" && x < 0)
-  if (negativeStride >= 0) {
-    return {
-      field: "stride",
-      index: negativeStride,
-      detail: `torch refuses a negative stride ("as_strided: Negative strides are not supported at the moment, got strides: ${list(t.stride)}")`
-    }
-  }
+  const refused =
+    negative("shape", t.shape, (x) => `size ("Trying to create tensor with negative dimension ${x}: ${list(t.shape)}")`) ??
+      negative("stride", t.stride, () => `stride ("as_strided: Negative strides are not supported at the moment, got strides: ${list(t.stride)}")`)
+  if (refused !== undefined) return refused
+
   if (typeof t.storageOffset === "number" && t.storageOffset < 0) {
     return { field: "storageOffset", detail: `torch refuses a negative offset ("Tensor: invalid storage offset ${t.storageOffset}")` }
   }

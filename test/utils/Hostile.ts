@@ -297,47 +297,41 @@ export const roundTripTgm = (module: GraphModule, label: string) =>
     assertSame(describeModule(again), describeModule(module), `${label}: written and read again, the module changed`)
   })
 
-/** Reads a `.pt2` case, holds it to `e`, tallies it, and round-trips what reads (unless `roundTrip` is false). */
-export const pt2Case = (
+/** How a case is read: held to `e`, by default round-tripped, and bounded in time by `limit`. */
+export interface CaseOptions {
+  readonly limits?: Limits.Limits
+  readonly limit?: Duration.Input
+  readonly roundTrip?: boolean
+}
+
+// Reads a case with `read`, under the case's limits, tallies it, holds it to `e`, and round-trips what reads.
+const archiveCase = <A>(
+  read: Effect.Effect<A, unknown>,
+  roundTrip: (value: A, label: string) => Effect.Effect<void>,
   tally: Tally,
   family: string,
   label: string,
-  bytes: Uint8Array,
   e: Expect,
-  options?: { readonly limits?: Limits.Limits; readonly limit?: Duration.Input; readonly roundTrip?: boolean }
+  options?: CaseOptions
 ) =>
   Effect.gen(function*() {
-    const read = Reader.readBytes(bytes, label)
     const o = yield* outcome(options?.limits === undefined ? read : Effect.provideService(read, Limits.Limits, options.limits), label, {
       archive: label,
       ...(options?.limit === undefined ? {} : { limit: options.limit })
     })
     tally.count(family, o)
     expect(o, label, e)
-    if (o._tag === "ok" && options?.roundTrip !== false) yield* roundTripPt2(o.value, label)
+    if (o._tag === "ok" && options?.roundTrip !== false) yield* roundTrip(o.value, label)
     return o
   })
 
+/** Reads a `.pt2` case, holds it to `e`, tallies it, and round-trips what reads (unless `roundTrip` is false). */
+export const pt2Case = (tally: Tally, family: string, label: string, bytes: Uint8Array, e: Expect, options?: CaseOptions) =>
+  archiveCase(Reader.readBytes(bytes, label), roundTripPt2, tally, family, label, e, options)
+
 /** Reads a `.tgm` case, holds it to `e`, tallies it, and round-trips what reads (unless `roundTrip` is false). */
-export const tgmCase = (
-  tally: Tally,
-  family: string,
-  label: string,
-  bytes: Uint8Array,
-  e: Expect,
-  options?: { readonly limits?: Limits.Limits; readonly limit?: Duration.Input; readonly roundTrip?: boolean }
-) =>
-  Effect.gen(function*() {
-    const read = Tgm.readBytes(bytes, label)
-    const o = yield* outcome(options?.limits === undefined ? read : Effect.provideService(read, Limits.Limits, options.limits), label, {
-      archive: label,
-      ...(options?.limit === undefined ? {} : { limit: options.limit })
-    })
-    tally.count(family, o)
-    expect(o, label, e)
-    if (o._tag === "ok" && options?.roundTrip !== false) yield* roundTripTgm(o.value, label)
-    return o
-  })
+export const tgmCase = (tally: Tally, family: string, label: string, bytes: Uint8Array, e: Expect, options?: CaseOptions) =>
+  archiveCase(Tgm.readBytes(bytes, label), roundTripTgm, tally, family, label, e, options)
 
 /** Renames a node of a `.tgm` graph: its name, a placeholder's target, and every `{"node": ...}` naming it. */
 export const renameTgmNode = (nodes: Array<C.Json>, from: string, to: string): void => {
