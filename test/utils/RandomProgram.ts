@@ -173,6 +173,17 @@ export const tensor = (r: Prng, options?: { readonly dtype?: string; readonly sh
   })
 }
 
+// A maker of tensors where a quarter share the storage of one made before, as tied and viewed weights do.
+const tensorMaker = (r: Prng) => {
+  const stored: Array<Tensor.Tensor> = []
+  return (): Tensor.Tensor => {
+    const shared = stored.length > 0 && r.next() < 0.25 ? r.pick(stored) : undefined
+    const t = tensor(r, shared === undefined ? undefined : { shared })
+    stored.push(t)
+    return t
+  }
+}
+
 // ===== Metadata =====
 
 /** Sets an own, enumerable key, whatever its name (`__proto__` included). */
@@ -324,13 +335,7 @@ export const program = (r: Prng): ExportedProgram.ExportedProgram => {
   const ph = (name: string, val: Val) => g.createNode("placeholder", name, [], {}, { name, exactName: true, meta: { val } })
 
   // Lifted state first, as torch orders it: parameters, buffers, constant tensors, custom objects.
-  const stored: Array<Tensor.Tensor> = []
-  const newTensor = () => {
-    const shared = stored.length > 0 && r.next() < 0.25 ? r.pick(stored) : undefined
-    const t = tensor(r, shared === undefined ? undefined : { shared })
-    stored.push(t)
-    return t
-  }
+  const newTensor = tensorMaker(r)
   const buffers: Array<string> = []
   for (let i = r.int(0, 3); i > 0; i--) {
     const t = newTensor()
@@ -610,13 +615,7 @@ export const module = (r: Prng): Module.GraphModule => {
   const root = new Module.GraphModule()
   const syms = symbols(r).filter((s) => s.name !== "u0" || r.next() < 0.5)
   const attrs: Array<string> = []
-  const stored: Array<Tensor.Tensor> = []
-  const newTensor = () => {
-    const shared = stored.length > 0 && r.next() < 0.25 ? r.pick(stored) : undefined
-    const t = tensor(r, shared === undefined ? undefined : { shared })
-    stored.push(t)
-    return t
-  }
+  const newTensor = tensorMaker(r)
   const fill = (mod: Module.Module, prefix: string, depth: number) => {
     const names = new Names(r, { avoid: /\./g })
     for (let i = r.int(0, 3); i > 0; i--) {

@@ -13,6 +13,7 @@ import * as Tgm from "../../../src/archive/tgm/Tgm.ts"
 import type { GraphModule } from "../../../src/graph/Module.ts"
 import * as C from "../../utils/TgmCraft.ts"
 import { cases as scaled, scale, timeout } from "../../utils/FuzzKit.ts"
+import { tgmGraphs } from "../../utils/Hostile.ts"
 import { flip, seedOf, slots } from "../../utils/Mutate.ts"
 
 // ===== Outcomes =====
@@ -166,17 +167,6 @@ const randomJson = (r: C.Prng, depth = 0): C.Json => {
 }
 
 
-/** Every graph's node list in a module record. */
-const graphs = (m: C.Json): Array<Array<C.Json>> => {
-  const out: Array<Array<C.Json>> = []
-  const walk = (x: C.Json) => {
-    if (x?.kind === "graph_module" && Array.isArray(x.graph?.nodes)) out.push(x.graph.nodes)
-    if (x?.children !== null && typeof x?.children === "object") for (const c of Object.values(x.children)) walk(c)
-  }
-  walk(m)
-  return out
-}
-
 type JsonOp = "delete" | "replace" | "rename-key" | "rename-ref" | "rename-node" | "swap-nodes" | "retarget" | "reshape"
 
 const jsonOps: ReadonlyArray<JsonOp> = [
@@ -192,10 +182,10 @@ const jsonOps: ReadonlyArray<JsonOp> = [
 
 const applyOp = (j: C.Json, op: JsonOp, r: C.Prng) => {
   const all = slots(j)
-  const names = graphs(j).flatMap((nodes) => nodes.map((n) => n?.name)).filter((n) => typeof n === "string")
+  const names = tgmGraphs(j).flatMap((nodes) => nodes.map((n) => n?.name)).filter((n) => typeof n === "string")
   // Earlier edits may have left no graph at all.
   const pickGraph = (): Array<C.Json> => {
-    const all = graphs(j)
+    const all = tgmGraphs(j)
     return all.length === 0 ? [] : r.pick(all)
   }
   switch (op) {
