@@ -61,6 +61,8 @@ export interface Row {
   readonly writeMs: number
   readonly readMs: number
   readonly rawWriteMs: number
+  /** The file read whole with `fs.readFileSync`, alternating with the reads: the disk's (or cache's) ceiling. */
+  readonly rawReadMs: number
   /** Worst peaks over the samples. */
   readonly writeMemory: Memory
   readonly readMemory: Memory
@@ -172,6 +174,9 @@ const writeAll = async (file: string, tensors: number, tensorBytes: number, reps
   const writes: Array<{ readonly ms: number; readonly memory: Memory }> = []
   const raws: Array<number> = []
   for (let r = 0; r < reps; r++) {
+    // A new file each time, as the raw write makes: replacing the last one would time the freeing of its
+    // gigabyte too (on a disk mounted with discard, a large part of the write).
+    fs.rmSync(file, { force: true })
     writes.push(await measured(rssBefore, () => Effect.runPromise(Writer.writeFile(file, ep))))
     // Alternating with the writer, so that both see the same spells of the shared disk.
     const t0 = performance.now()
@@ -216,7 +221,13 @@ export const run = async (options: Options = {}): Promise<Row> => {
     const fileBytes = fs.statSync(file).size
 
     const reads: Array<Awaited<ReturnType<typeof readOnce>>> = []
-    for (let r = 0; r < reps; r++) reads.push(await readOnce(file, rssBefore, tensors, tensorBytes))
+    const rawReads: Array<number> = []
+    for (let r = 0; r < reps; r++) {
+      reads.push(await readOnce(file, rssBefore, tensors, tensorBytes))
+      const t0 = performance.now()
+      fs.readFileSync(file)
+      rawReads.push(performance.now() - t0)
+    }
     const last = reads[reads.length - 1]!
     return {
       tensors,
@@ -225,6 +236,7 @@ export const run = async (options: Options = {}): Promise<Row> => {
       writeMs: Math.min(...writes.map((w) => w.ms)),
       readMs: Math.min(...reads.map((w) => w.ms)),
       rawWriteMs: Math.min(...raws),
+      rawReadMs: Math.min(...rawReads),
       writeMemory: worst(writes.map((w) => w.memory)),
       readMemory: worst(reads.map((w) => w.memory)),
       backingBuffers: last.backingBuffers,

@@ -1,11 +1,13 @@
 /**
  * The zip container under every archive trtx reads or writes: entries in, entries out, nothing about what
- * they mean. This is the one place where foreign errors (yauzl, yazl, `fs`) become {@link ArchiveError}s.
+ * they mean. This is the one place where foreign errors (yauzl, zlib, `fs`) become {@link ArchiveError}s.
  *
  * Reading uses `yauzl` because it reads the central directory with random access (an entry's data is read
  * only when asked for), streams each entry, understands zip64, and checks names and sizes itself.
- * Writing uses `yazl` because it streams (a chunked tensor never has to be joined into one buffer) and
- * switches to zip64 by itself once an entry or the archive passes 4 GiB.
+ * Writing streams records of trtx's own (`Layout.ts`): a chunked tensor is never joined into one buffer, zip64
+ * is used once an entry or the archive passes 4 GiB, and each CRC-32 is zlib's (about 5 GB/s). No maintained
+ * zip writer takes a CRC-32 from its caller, and the JavaScript ones compute it at under 0.5 GB/s, which
+ * capped the writing of weights.
  *
  * Every declared size is checked at {@link open}, before a single byte of data is read, because
  * `ZipReader.read` allocates an entry's declared size up front: a stored entry must have equal sizes, a
@@ -25,14 +27,13 @@
  */
 import { Effect, type Scope } from "effect"
 import * as fs from "node:fs"
-import { createRequire } from "node:module"
 import * as nodePath from "node:path"
 import { Readable, Writable } from "node:stream"
-import { crc32 } from "node:zlib"
+import { crc32, deflateRaw as zlibDeflateRaw } from "node:zlib"
 import * as yauzl from "yauzl"
-import * as yazl from "yazl"
 import { type ArchiveError, type ArchiveFault, at, type Location } from "../ArchiveError.ts"
 import { Limits } from "../Limits.ts"
+import * as Layout from "./Layout.ts"
 import { type Event as ProgressEvent, Progress } from "./Progress.ts"
 import * as TempFile from "./TempFile.ts"
 
@@ -97,13 +98,6 @@ export interface ZipWriteEntry {
   readonly data: Uint8Array | ReadonlyArray<Uint8Array>
   readonly compress: boolean
 }
-
-// yazl computes every entry's CRC-32 with buffer-crc32, a byte-at-a-time table in JavaScript (0.45 GB/s,
-// synchronously in addBuffer); zlib's is the same function at about 5 GB/s. yazl looks `unsigned` up on the
-// module at each call, so replacing it there is enough.
-const yazlCrc32: { unsigned: (data: Uint8Array, previous?: number) => number } =
-  createRequire(createRequire(import.meta.url).resolve("yazl"))("buffer-crc32")
-yazlCrc32.unsigned = (data, previous) => crc32(data, previous ?? 0)
 
 // ===== Names and foreign errors =====
 
@@ -649,13 +643,8 @@ export const open = (source: ZipSource): Effect.Effect<ZipReader, ArchiveError, 
 
 // ===== Writing =====
 
-// yazl turns the Date into DOS fields from its *local* components, so a local-time date gives the same bytes
-// in every time zone; 1980-01-01 is the earliest DOS date. The Unix timestamp extra field is turned off
-// (forceDosTimestamp) because it is absolute time and would differ between zones.
-const fixedOptions = { mtime: new Date(1980, 0, 1), mode: 0o100644, forceDosTimestamp: true }
-
-// yazl's addBuffer refuses buffers over 1 GiB; larger ones go through the streaming path.
-const maxBufferEntry = 0x3fffffff
+const deflateRaw = (data: Uint8Array): Promise<Uint8Array> =>
+  new Promise((resolve, reject) => zlibDeflateRaw(data, { level: 6 }, (error, out) => (error === null ? resolve(out) : reject(error))))
 
 // Streams a zip of `entries` into a new sink; settles only once the sink has closed, so that a caller removing
 // the file afterwards cannot race a pending open or write. The sink is made here, inside the callback, so
@@ -663,23 +652,44 @@ const maxBufferEntry = 0x3fffffff
 const pump = (archive: string, entries: Iterable<ZipWriteEntry>, makeSink: () => Writable) =>
   Effect.flatMap(Progress, (report) => pumpTo(archive, entries, makeSink, report))
 
+// Every name is checked before a byte is written: a bad one fails the write with nothing in the sink.
+const checkNames = (archive: string, list: ReadonlyArray<ZipWriteEntry>): ArchiveError | undefined => {
+  const seen = new Set<string>()
+  for (const entry of list) {
+    const location = { archive, entry: entry.name }
+    const problem = entry.name.endsWith("/") ? "directory names cannot be written" : nameProblem(entry.name)
+    if (problem !== undefined) return at(location, "HostileEntryName", problem)
+    if (seen.has(entry.name)) return at(location, "DuplicateEntry", "a second entry of this name")
+    seen.add(entry.name)
+  }
+  return undefined
+}
+
 const pumpTo = (archive: string, entries: Iterable<ZipWriteEntry>, makeSink: () => Writable, report: (event: ProgressEvent) => void) =>
   Effect.callback<void, ArchiveError>((resume) => {
+    let list: Array<ZipWriteEntry>
+    try {
+      list = Array.from(entries)
+    } catch (cause) {
+      return resume(Effect.fail(at({ archive }, "WriteFailed", describe(cause))))
+    }
+    const refused = checkNames(archive, list)
+    if (refused !== undefined) return resume(Effect.fail(refused))
     const sink = makeSink()
-    const zip = new yazl.ZipFile()
-    const output = zip.outputStream as Readable
-    const inputs: Array<Readable> = []
     let failure: ArchiveError | undefined
     let finished = false
     let closed = false
     const onClosed: Array<() => void> = []
     const abort = (error: ArchiveError) => {
       failure ??= error
-      for (const input of inputs) input.destroy()
-      output.destroy()
       sink.destroy()
     }
     const writeFailed = (cause: unknown) => abort(at({ archive }, "WriteFailed", describe(cause)))
+    let totalBytes = 0
+    for (const { data } of list) {
+      if (ArrayBuffer.isView(data)) totalBytes += data.byteLength
+      else for (let i = 0; i < data.length; i++) totalBytes += data[i]!.byteLength
+    }
     sink.on("finish", () => {
       finished = true
       // Deflated entries write fewer bytes than their data: the end is reported as the whole.
@@ -693,49 +703,104 @@ const pumpTo = (archive: string, entries: Iterable<ZipWriteEntry>, makeSink: () 
       else if (finished) resume(Effect.void)
       else resume(Effect.fail(at({ archive }, "WriteFailed", "output closed before the archive was complete")))
     })
-    zip.on("error", writeFailed)
-    output.on("error", writeFailed)
-    // Bytes out of the zip stream, against the entries' data.
-    let totalBytes = 0
-    let written = 0
-    output.on("data", (chunk: Buffer) => {
-      written += chunk.length
-      report({ archive, direction: "write", bytes: Math.min(written, totalBytes), totalBytes })
-    })
-    output.pipe(sink)
-    try {
-      // The total first: yazl may write the first bytes while the first entry is being added.
-      const list = Array.from(entries)
-      for (const { data } of list) {
-        if (ArrayBuffer.isView(data)) totalBytes += data.byteLength
-        else for (let i = 0; i < data.length; i++) totalBytes += data[i]!.byteLength
+
+    // Bytes into the sink, waiting for it to drain; `offset` is where the next byte lands.
+    let offset = 0
+    const write = (chunk: Uint8Array): Promise<void> | undefined => {
+      offset += chunk.byteLength
+      report({ archive, direction: "write", bytes: Math.min(offset, totalBytes), totalBytes })
+      if (sink.write(chunk)) return undefined
+      return new Promise((resolve) => {
+        const settle = () => {
+          sink.off("drain", settle)
+          sink.off("close", settle)
+          resolve()
+        }
+        sink.on("drain", settle)
+        sink.on("close", settle)
+      })
+    }
+    const encoder = new TextEncoder()
+    // An entry given as one buffer of at most Layout.knownLimit bytes, or deflated, is prepared before its
+    // local header is written: its CRC-32 (and deflated bytes) go into the header. The next entry is prepared
+    // while the current one's data drains into the sink, so that the CRC-32 overlaps the disk's write.
+    type Prepared =
+      | { readonly _tag: "Whole"; readonly deflated: boolean; readonly crc32: number; readonly size: number; readonly packed: Uint8Array; readonly sizesAfterData: boolean }
+      | { readonly _tag: "Chunks" }
+      | { readonly _tag: "Failed"; readonly cause: unknown }
+    const prepare = (entry: ZipWriteEntry): Promise<Prepared> => {
+      const whole = ArrayBuffer.isView(entry.data) ? entry.data : undefined
+      if (!entry.compress && (whole === undefined || whole.byteLength > Layout.knownLimit)) return Promise.resolve({ _tag: "Chunks" })
+      try {
+        const data = whole ?? Buffer.concat(Array.from(entry.data as ReadonlyArray<Uint8Array>))
+        const crc = crc32(data)
+        const sizesAfterData = whole === undefined || whole.byteLength > Layout.knownLimit
+        const made = (packed: Uint8Array): Prepared => ({ _tag: "Whole", deflated: entry.compress, crc32: crc, size: data.byteLength, packed, sizesAfterData })
+        return entry.compress ? deflateRaw(data).then(made, (cause) => ({ _tag: "Failed", cause })) : Promise.resolve(made(data))
+      } catch (cause) {
+        return Promise.resolve({ _tag: "Failed", cause })
       }
-      const seen = new Set<string>()
-      for (const entry of list) {
+    }
+    // A chunk list is consumed as it is written (its CRC-32 and size counted on the way), so a chunked tensor
+    // is never joined; its sizes follow its data, in a data descriptor.
+    const writeChunks = async (entry: ZipWriteEntry, name: Uint8Array): Promise<Layout.EntryFacts | undefined> => {
+      const header = { name, deflated: false, crc32: 0, compressedSize: 0, uncompressedSize: 0, offset, sizesAfterData: true }
+      await write(Layout.localHeader(header))
+      let crc = 0
+      let size = 0
+      for (const chunk of ArrayBuffer.isView(entry.data) ? [entry.data] : entry.data) {
+        if (failure !== undefined) return undefined
+        crc = crc32(chunk, crc)
+        size += chunk.byteLength
+        await write(chunk)
+      }
+      const facts = { ...header, crc32: crc, compressedSize: size, uncompressedSize: size }
+      await write(Layout.dataDescriptor(facts))
+      return facts
+    }
+    const run = async () => {
+      const records: Array<Uint8Array> = []
+      let next = list.length > 0 ? prepare(list[0]!) : undefined
+      for (let i = 0; i < list.length; i++) {
+        const entry = list[i]!
+        const prepared = await next!
         if (failure !== undefined) return
-        const location = { archive, entry: entry.name }
-        const problem = entry.name.endsWith("/") ? "directory names cannot be written" : nameProblem(entry.name)
-        if (problem !== undefined) return abort(at(location, "HostileEntryName", problem))
-        if (seen.has(entry.name)) return abort(at(location, "DuplicateEntry", "a second entry of this name"))
-        seen.add(entry.name)
-        const options = { ...fixedOptions, compress: entry.compress }
-        const { data } = entry
-        if (ArrayBuffer.isView(data) && data.byteLength <= maxBufferEntry) {
-          zip.addBuffer(Buffer.from(data.buffer, data.byteOffset, data.byteLength), entry.name, options)
-        } else {
-          const chunks: ReadonlyArray<Uint8Array> = ArrayBuffer.isView(data) ? [data] : data
-          let size = 0
-          for (let i = 0; i < chunks.length; i++) size += chunks[i]!.byteLength
-          const input = Readable.from(chunks, { objectMode: false })
-          input.on("error", (cause) => abort(at(location, "WriteFailed", describe(cause))))
-          inputs.push(input)
-          zip.addReadStream(input, entry.name, { ...options, size })
+        try {
+          if (prepared._tag === "Failed") throw prepared.cause
+          const name = encoder.encode(entry.name)
+          let facts: Layout.EntryFacts | undefined
+          if (prepared._tag === "Whole") {
+            facts = {
+              name,
+              deflated: prepared.deflated,
+              crc32: prepared.crc32,
+              compressedSize: prepared.packed.byteLength,
+              uncompressedSize: prepared.size,
+              offset,
+              sizesAfterData: prepared.sizesAfterData
+            }
+            await write(Layout.localHeader(facts))
+            const drained = write(prepared.packed)
+            next = i + 1 < list.length ? prepare(list[i + 1]!) : undefined
+            await drained
+            await write(Layout.dataDescriptor(facts))
+          } else {
+            facts = await writeChunks(entry, name)
+            next = i + 1 < list.length ? prepare(list[i + 1]!) : undefined
+          }
+          if (facts === undefined) return
+          records.push(Layout.centralRecord(facts))
+        } catch (cause) {
+          return abort(at({ archive, entry: entry.name }, "WriteFailed", describe(cause)))
         }
       }
-      if (failure === undefined) zip.end()
-    } catch (cause) {
-      writeFailed(cause)
+      const directoryOffset = offset
+      for (const record of records) await write(record)
+      if (failure !== undefined) return
+      await write(Layout.endRecords(records.length, directoryOffset, offset - directoryOffset))
+      sink.end()
     }
+    run().catch(writeFailed)
     return Effect.callback<void>((done) => {
       if (closed) return done(Effect.void)
       onClosed.push(() => done(Effect.void))

@@ -80,14 +80,14 @@ describe("temporary files of killed writes", () => {
       const target = path.join(dir, "big.pt2")
       fs.writeFileSync(target, "the old archive")
       const zipModule = pathToFileURL(path.resolve("src/archive/zip/Zip.ts")).href
-      // The child's chunk source gives one MiB and then never ends, so the write is surely mid-way when killed.
+      // The child's chunk list gives one MiB and then never gives the next (its iterator spins), so the write is
+      // surely mid-way when killed: the writer consumes a chunk list as it writes it.
       const script = `
         import { Effect } from "effect"
         import * as Zip from ${JSON.stringify(zipModule)}
         const chunk = new Uint8Array(1 << 20)
         const chunks = [chunk, chunk]
-        chunks[Symbol.asyncIterator] = async function*() { yield chunk; await new Promise(() => {}) }
-        setInterval(() => {}, 1000)
+        chunks[Symbol.iterator] = function*() { yield chunk; for (;;) {} }
         Effect.runPromise(Zip.writeFile(${JSON.stringify(target)}, [{ name: "big", data: chunks, compress: false }]))
       `
       const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "ignore", "pipe"] })
