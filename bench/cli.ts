@@ -1,7 +1,8 @@
 /**
  * Scale benchmark of whole processes: a compiled module that is one long chain of aten ops (`chain.ts`) at
- * 10k, 50k and 100k nodes, through the CLI as a user runs it, each run a cold `node src/cli/bin.ts ...`
- * process, and through each step of the work timed inside a fresh process.
+ * 10k, 50k and 100k nodes, through the CLI as a user runs it, each run a cold process of the shipped CLI
+ * (`node dist/cli/trtx.js ...`, the bundle `npm run build` makes; `npm run bench` builds it first), and
+ * through each step of the work timed inside a fresh process.
  *
  * - **Commands:** `inspect` of the `.tgm` (read), `export` (read, export, write), `inspect` of the `.pt2`
  *   (read), `load` of the cross-compiled `.pt2` (read, load, write) and `report` of the `.pt2`. Each figure
@@ -31,7 +32,8 @@ import * as Report from "../src/report/Report.ts"
 import * as Chain from "./chain.ts"
 
 const ROOT = nodePath.join(import.meta.dirname, "..")
-const BIN = nodePath.join(ROOT, "src/cli/bin.ts")
+const BIN = nodePath.join(ROOT, "dist/cli/trtx.js")
+if (!fs.existsSync(BIN)) throw new Error(`${BIN} is missing: run npm run build first (npm run bench does)`)
 const SELF = nodePath.join(import.meta.dirname, "cli.ts")
 
 // Written by every measured process as it exits: its own resource usage.
@@ -231,7 +233,7 @@ export const lines = (r: Result, limit = 1.7): Array<string> => {
   const s = r.startup
   const verdict = (ratio: number) => (ratio <= limit ? "ok" : `over ${limit}`)
   out.push(
-    `start-up (node src/cli/bin.ts --version): ${s.wallMs.toFixed(0)} ms wall, ${s.cpuMs.toFixed(0)} ms CPU, ${mib(s.peakRss)} MiB peak; ` +
+    `start-up (node dist/cli/trtx.js --version): ${s.wallMs.toFixed(0)} ms wall, ${s.cpuMs.toFixed(0)} ms CPU, ${mib(s.peakRss)} MiB peak; ` +
       `median of ${s.runs}`
   )
   out.push(

@@ -1,0 +1,38 @@
+/**
+ * `npm run build`: the library as JavaScript with its types (`tsc -p tsconfig.build.json` into `dist/`), and
+ * the CLI as one bundled file, `dist/cli/trtx.js`, which `package.json`'s `bin` names.
+ *
+ * The bundle exists for start-up: Node resolves and compiles hundreds of modules of `effect`,
+ * `@effect/platform-node` and trtx one file at a time, which cost a cold `trtx` process about a second
+ * before any work; one file costs a fraction of that (docs/benchmarks.md). It is an ES module, like the
+ * sources. The data files that modules find beside themselves (`import.meta.url`) are copied beside the
+ * bundle too: the operator table (`program/schemas`); the native addon is found at `../../build/Release`
+ * from both `src/engine` and `dist/cli`.
+ */
+import { execFileSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import * as esbuild from "esbuild"
+
+const ROOT = path.join(import.meta.dirname, "..")
+const DIST = path.join(ROOT, "dist")
+
+execFileSync(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", path.join(ROOT, "tsconfig.build.json")], {
+  stdio: "inherit"
+})
+const schemas = path.join(ROOT, "src/program/schemas")
+fs.cpSync(schemas, path.join(DIST, "program/schemas"), { recursive: true })
+fs.cpSync(schemas, path.join(DIST, "cli/schemas"), { recursive: true })
+
+await esbuild.build({
+  entryPoints: [path.join(ROOT, "src/cli/bin.ts")],
+  outfile: path.join(DIST, "cli/trtx.js"),
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node22",
+  // Bundled CommonJS dependencies (yauzl) call `require`, which an ES module does not have.
+  banner: { js: "import { createRequire as __trtxRequire } from \"node:module\"; const require = __trtxRequire(import.meta.url);" },
+  logLevel: "warning"
+})
+fs.chmodSync(path.join(DIST, "cli/trtx.js"), 0o755)
