@@ -23,6 +23,7 @@ import * as nodePath from "node:path"
 import * as Reader from "../src/archive/pt2/Reader.ts"
 import * as Writer from "../src/archive/pt2/Writer.ts"
 import * as Tgm from "../src/archive/tgm/Tgm.ts"
+import * as Zip from "../src/archive/zip/Zip.ts"
 import * as Render from "../src/cli/Render.ts"
 import * as Exporter from "../src/passes/Exporter.ts"
 import type * as GraphState from "../src/passes/GraphState.ts"
@@ -194,7 +195,18 @@ const prepare = async (dir: string, n: number): Promise<void> => {
   await Effect.runPromise(Writer.writeFile(f.cross, await Effect.runPromise(Exporter.exportModule(again, { crossCompile: true }))))
 }
 
-// Each step of the work on one size, as the CLI runs it, timed: printed as JSON.
+// The JSON floor's rows: not steps of the work, but what the steps that read and write JSON are held to.
+const FLOOR_PARSE_MODULE = "JSON.parse module.json"
+const FLOOR_PARSE_MODEL = "JSON.parse model.json"
+const FLOOR_STRINGIFY_MODEL = "JSON.stringify model.json"
+const FLOOR: ReadonlyArray<readonly [step: string, floor: string]> = [
+  ["read .tgm", FLOOR_PARSE_MODULE],
+  ["write .pt2", FLOOR_STRINGIFY_MODEL],
+  ["read .pt2", FLOOR_PARSE_MODEL]
+]
+const isFloor = (name: string) => name.startsWith("JSON.")
+
+// Each step of the work on one size, as the CLI runs it, timed, then the JSON floor: printed as JSON.
 const steps = async (dir: string, n: number): Promise<void> => {
   const f = filesOf(dir, n)
   const out: Array<readonly [string, number]> = []
@@ -215,6 +227,28 @@ const steps = async (dir: string, n: number): Promise<void> => {
     return s
   })
   await timed("report", async () => fs.writeFileSync(f.html, Report.html(program, summary, "chain.pt2")))
+  // The JSON floor: the same JSON bytes through JSON.parse and JSON.stringify alone, after the steps, the best
+  // of three.
+  const entry = (file: string, suffix: string) =>
+    Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+      const zip = yield* Zip.open({ _tag: "File", path: file })
+      return new TextDecoder().decode(yield* zip.read([...zip.entries.keys()].find((k) => k.endsWith(suffix))!))
+    })))
+  const moduleJson = await entry(f.tgm, "module.json")
+  const modelJson = await entry(f.exported, "models/model.json")
+  const best = (step: string, f: () => unknown) => {
+    let ms = Infinity
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now()
+      f()
+      ms = Math.min(ms, performance.now() - t0)
+    }
+    out.push([step, ms])
+  }
+  const model = JSON.parse(modelJson) as unknown
+  best(FLOOR_PARSE_MODULE, () => JSON.parse(moduleJson))
+  best(FLOOR_PARSE_MODEL, () => JSON.parse(modelJson))
+  best(FLOOR_STRINGIFY_MODEL, () => JSON.stringify(model))
   console.log(JSON.stringify(out))
 }
 
@@ -258,6 +292,7 @@ export const lines = (r: Result, limit = 1.7): Array<string> => {
   )
   const base = r.steps.find((row) => row.nodes === smallest)!
   for (const [i, name] of names.entries()) {
+    if (isFloor(name)) continue
     const perNode = (row: StepRow) => (row.steps[i]![1] / row.nodes) * 1000
     out.push(
       `${name.padEnd(12)}` +
@@ -267,7 +302,7 @@ export const lines = (r: Result, limit = 1.7): Array<string> => {
         ).join("")
     )
   }
-  const total = (row: StepRow) => row.steps.reduce((acc, [, ms]) => acc + ms, 0)
+  const total = (row: StepRow) => row.steps.reduce((acc, [name, ms]) => acc + (isFloor(name) ? 0 : ms), 0)
   out.push(
     `${"all steps".padEnd(12)}` +
       r.steps.map((row) =>
@@ -276,6 +311,15 @@ export const lines = (r: Result, limit = 1.7): Array<string> => {
       ).join("")
   )
   out.push(`${"peak MiB".padEnd(12)}` + r.steps.map((row) => `${pad(mib(row.peakRss), 10)}${"".padStart(row.nodes === smallest ? 9 : 16)}`).join(""))
+  out.push("")
+  out.push(`${"against the JSON floor".padEnd(34)}` + r.steps.map((row) => `${pad(`${row.nodes / 1000}k ms`, 10)}${pad("floor", 8)}${pad("times", 7)}`).join(""))
+  const ms = (row: StepRow, name: string) => row.steps.find(([n]) => n === name)?.[1] ?? NaN
+  for (const [step, floor] of FLOOR) {
+    out.push(
+      `${`${step} / ${floor.replace("JSON.", "")}`.padEnd(34)}` +
+        r.steps.map((row) => `${pad(ms(row, step).toFixed(0), 10)}${pad(ms(row, floor).toFixed(0), 8)}${pad((ms(row, step) / ms(row, floor)).toFixed(1), 7)}`).join("")
+    )
+  }
   return out
 }
 
