@@ -3,8 +3,9 @@
  * records and the end records, zip64 where a size or an offset needs it. Pure functions from an entry's
  * facts to bytes; `Zip.ts` streams them.
  *
- * The layout is the one yazl 3 writes with a fixed DOS time and mode, which trtx wrote with before it wrote
- * its own records, so that an archive's bytes did not change: an entry given as one buffer of at most
+ * The layout is the one yazl 3 writes with a fixed DOS time and mode (`test/archive/zip/Layout.test.ts` holds
+ * the bytes equal to yazl's), so that archives keep their bytes whichever of the two wrote them: an entry
+ * given as one buffer of at most
  * {@link knownLimit} bytes has its CRC-32 and sizes in its local header; any other entry (several chunks, or
  * one larger buffer) sets general-purpose bit 3 and puts them in a data descriptor after its data. Names are
  * flagged UTF-8 (bit 11). The central directory carries no timestamp extra field, so the bytes do not depend

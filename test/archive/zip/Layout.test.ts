@@ -1,6 +1,6 @@
 /**
  * trtx's zip records against yazl's: the layout in `Layout.ts` is the one yazl 3 writes with trtx's fixed
- * time and mode, so that the archives trtx writes kept their bytes when it stopped writing through yazl. Each
+ * time and mode, so an archive's bytes do not depend on which of the two wrote it. Each
  * seeded case builds the same entries both ways (one buffer or a chunk list, stored or deflated, empty,
  * ASCII and multi-byte names) and compares the bytes; an archive of 70,000 entries takes the zip64 end
  * records. What neither can make here cheaply (an entry or offset past 4 GiB) is checked field by field.
