@@ -15,6 +15,7 @@ import * as Reader from "../../src/archive/pt2/Reader.ts"
 import * as Writer from "../../src/archive/pt2/Writer.ts"
 import * as Tgm from "../../src/archive/tgm/Tgm.ts"
 import * as Zip from "../../src/archive/zip/Zip.ts"
+import * as ZipWriter from "../../src/archive/zip/ZipWriter.ts"
 import type { Meta } from "../../src/graph/Meta.ts"
 import type { GraphModule } from "../../src/graph/Module.ts"
 import type { Node } from "../../src/graph/Node.ts"
@@ -41,7 +42,7 @@ const editPt2 = (name: string, edit: (model: C.Json, entries: Map<string, Uint8A
     const model = yield* Json.parse(entries.get(entry)!, { archive: name, entry })
     edit(model, entries, root)
     entries.set(entry, Json.encode(model))
-    return yield* Zip.toBytes([...entries].map(([n, data]) => ({ name: n, data, compress: false })))
+    return yield* ZipWriter.toBytes([...entries].map(([n, data]) => ({ name: n, data, compress: false })))
   })
 
 /** The same edit as text: every occurrence of a quoted name renamed (inputs, specs, values, configs). */

@@ -17,7 +17,7 @@
  * order-keeping description of what a reader gives back, by real names, for comparing two programs.
  */
 import * as Argument from "../../src/graph/Argument.ts"
-import type { Meta, TensorMeta, Val } from "../../src/graph/Meta.ts"
+import { type Meta, tensorMeta, type TensorMeta, type Val } from "../../src/graph/Meta.ts"
 import * as Module from "../../src/graph/Module.ts"
 import type { Node } from "../../src/graph/Node.ts"
 import * as Tensor from "../../src/graph/Tensor.ts"
@@ -517,14 +517,7 @@ export const program = (r: Prng): ExportedProgram.ExportedProgram => {
   })
 }
 
-const metaOf = (t: Tensor.Tensor): TensorMeta => ({
-  shape: t.shape,
-  stride: t.stride,
-  storage_offset: t.storageOffset,
-  dtype: t.dtype,
-  device: t.device,
-  requires_grad: t.requiresGrad
-})
+const metaOf = tensorMeta
 
 const symbolsIn = (val: Val | undefined): Array<string> => {
   const out: Array<string> = []

@@ -9,6 +9,7 @@ import * as nodePath from "node:path"
 import { crc32 } from "node:zlib"
 import type { ArchiveError } from "../../src/archive/ArchiveError.ts"
 import * as Zip from "../../src/archive/zip/Zip.ts"
+import * as ZipWriter from "../../src/archive/zip/ZipWriter.ts"
 
 // ===== Samples =====
 
@@ -57,7 +58,7 @@ export const unzip = (bytes: Uint8Array, label = "<unzip>"): Effect.Effect<Array
     })
   )
 
-export const rezip = (entries: ReadonlyArray<Entry>): Effect.Effect<Uint8Array, ArchiveError> => Zip.toBytes(entries)
+export const rezip = (entries: ReadonlyArray<Entry>): Effect.Effect<Uint8Array, ArchiveError> => ZipWriter.toBytes(entries)
 
 export const text = (s: string): Uint8Array => new TextEncoder().encode(s)
 export const str = (b: Uint8Array): string => new TextDecoder().decode(b)

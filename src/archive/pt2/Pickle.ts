@@ -23,6 +23,7 @@ import { Effect, Result } from "effect"
 import { createHash } from "node:crypto"
 import { type ArchiveError, at, type Location } from "../ArchiveError.ts"
 import * as Zip from "../zip/Zip.ts"
+import * as ZipWriter from "../zip/ZipWriter.ts"
 import * as RecordVersion from "./RecordVersion.ts"
 
 // ===== Models =====
@@ -672,5 +673,5 @@ export const writeCustomObject = (
       ["archive/byteorder", ascii("little")],
       ["archive/.data/serialization_id", ascii(serializationId(pickle))]
     ]
-    return Zip.toBytes(entries.map(([name, data]) => ({ name, data, compress: false })))
+    return ZipWriter.toBytes(entries.map(([name, data]) => ({ name, data, compress: false })))
   })

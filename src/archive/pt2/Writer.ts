@@ -25,7 +25,7 @@ import { Effect, Result } from "effect"
 import * as nodePath from "node:path"
 import * as ArchiveError from "../ArchiveError.ts"
 import * as Json from "../Json.ts"
-import * as Zip from "../zip/Zip.ts"
+import * as ZipWriter from "../zip/ZipWriter.ts"
 import * as EngineRecord from "../../program/EngineRecord.ts"
 import type { ExportedProgram } from "../../program/ExportedProgram.ts"
 import * as Meta from "../../graph/Meta.ts"
@@ -123,9 +123,9 @@ export const entries = (
   options: Options | undefined,
   root: string,
   archive: string
-): Effect.Effect<Array<Zip.ZipWriteEntry>, ArchiveError.ArchiveError> =>
+): Effect.Effect<Array<ZipWriter.ZipWriteEntry>, ArchiveError.ArchiveError> =>
   Effect.gen(function*() {
-    const out: Array<Zip.ZipWriteEntry> = []
+    const out: Array<ZipWriter.ZipWriteEntry> = []
     const put = (name: string, data: Uint8Array) => out.push({ name: `${root}/${name}`, data, compress: false })
 
     const specs = ep.graphSignature.inputSpecs
@@ -191,7 +191,7 @@ export const rootFor = (file: string): string => {
  * @category encoding
  */
 export const writeFile = (path: string, ep: ExportedProgram, options?: Options): Effect.Effect<void, ArchiveError.ArchiveError> =>
-  Effect.flatMap(entries(ep, options, rootFor(path), path), (es) => Zip.writeFile(path, es))
+  Effect.flatMap(entries(ep, options, rootFor(path), path), (es) => ZipWriter.writeFile(path, es))
 
 /**
  * A program's `.pt2` archive as bytes (root folder `archive`, as torch names it for a buffer).
@@ -200,4 +200,4 @@ export const writeFile = (path: string, ep: ExportedProgram, options?: Options):
  * @category encoding
  */
 export const toBytes = (ep: ExportedProgram, options?: Options): Effect.Effect<Uint8Array, ArchiveError.ArchiveError> =>
-  Effect.flatMap(entries(ep, options, "archive", "<bytes>"), Zip.toBytes)
+  Effect.flatMap(entries(ep, options, "archive", "<bytes>"), ZipWriter.toBytes)

@@ -17,6 +17,7 @@ import { Effect, Result } from "effect"
 import * as ArchiveError from "../ArchiveError.ts"
 import * as Json from "../Json.ts"
 import * as Zip from "../zip/Zip.ts"
+import * as ZipWriter from "../zip/ZipWriter.ts"
 import type { GraphModule } from "../../graph/Module.ts"
 import * as Decode from "./Decode.ts"
 import * as Encode from "./Encode.ts"
@@ -141,7 +142,7 @@ export const entries = (
   root: GraphModule,
   producer: Producer = trtxProducer,
   archive = "<bytes>"
-): Result.Result<Array<Zip.ZipWriteEntry>, ArchiveError.ArchiveError> => {
+): Result.Result<Array<ZipWriter.ZipWriteEntry>, ArchiveError.ArchiveError> => {
   const encoded = Encode.encodeRoot(root)
   const deep = Json.depthFault(encoded.root)
   if (deep !== undefined) {
@@ -162,7 +163,7 @@ export const entries = (
       state.detail
     ))
   }
-  const out: Array<Zip.ZipWriteEntry> = [
+  const out: Array<ZipWriter.ZipWriteEntry> = [
     {
       name: "format.json",
       data: Json.encode({ format: Records.FORMAT, version: Records.VERSION, producer }),
@@ -184,7 +185,7 @@ export const entries = (
  * @category encoding
  */
 export const writeFile = (path: string, root: GraphModule, producer?: Producer): Effect.Effect<void, ArchiveError.ArchiveError> =>
-  Effect.suspend(() => Effect.flatMap(Effect.fromResult(entries(root, producer, path)), (es) => Zip.writeFile(path, es)))
+  Effect.suspend(() => Effect.flatMap(Effect.fromResult(entries(root, producer, path)), (es) => ZipWriter.writeFile(path, es)))
 
 /**
  * A module's `.tgm` archive as bytes.
@@ -193,4 +194,4 @@ export const writeFile = (path: string, root: GraphModule, producer?: Producer):
  * @category encoding
  */
 export const toBytes = (root: GraphModule, producer?: Producer): Effect.Effect<Uint8Array, ArchiveError.ArchiveError> =>
-  Effect.suspend(() => Effect.flatMap(Effect.fromResult(entries(root, producer)), Zip.toBytes))
+  Effect.suspend(() => Effect.flatMap(Effect.fromResult(entries(root, producer)), ZipWriter.toBytes))

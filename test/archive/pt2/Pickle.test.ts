@@ -10,6 +10,7 @@ import * as fs from "node:fs"
 import { ArchiveError } from "../../../src/archive/ArchiveError.ts"
 import * as Pickle from "../../../src/archive/pt2/Pickle.ts"
 import * as Zip from "../../../src/archive/zip/Zip.ts"
+import * as ZipWriter from "../../../src/archive/zip/ZipWriter.ts"
 
 // ===== Helpers =====
 
@@ -60,7 +61,7 @@ const dataPkl = (blob: Uint8Array) =>
   }))
 
 const zipOf = (entries: Record<string, string | Uint8Array>) =>
-  Zip.toBytes(Object.entries(entries).map(([name, d]) => ({
+  ZipWriter.toBytes(Object.entries(entries).map(([name, d]) => ({
     name,
     data: typeof d === "string" ? Buffer.from(d) : d,
     compress: false

@@ -16,6 +16,7 @@ import * as Serialize from "../../../src/archive/pt2/Serialize.ts"
 import * as Writer from "../../../src/archive/pt2/Writer.ts"
 import * as Tgm from "../../../src/archive/tgm/Tgm.ts"
 import * as Zip from "../../../src/archive/zip/Zip.ts"
+import * as ZipWriter from "../../../src/archive/zip/ZipWriter.ts"
 import * as Lint from "../../../src/graph/Lint.ts"
 import type { ScriptObject, Tensor } from "../../../src/graph/Tensor.ts"
 import * as Exporter from "../../../src/passes/Exporter.ts"
@@ -44,7 +45,7 @@ const unzip = (bytes: Uint8Array) =>
     return out
   }))
 const rezip = (entries: ReadonlyMap<string, Uint8Array>) =>
-  Zip.toBytes([...entries].map(([name, data]) => ({ name, data, compress: false })))
+  ZipWriter.toBytes([...entries].map(([name, data]) => ({ name, data, compress: false })))
 const text = (s: string) => new TextEncoder().encode(s)
 
 const bytesOf = (t: Tensor): Uint8Array => {

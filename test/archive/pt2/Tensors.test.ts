@@ -14,6 +14,7 @@ import * as Reader from "../../../src/archive/pt2/Reader.ts"
 import * as Records from "../../../src/archive/pt2/Records.ts"
 import * as Writer from "../../../src/archive/pt2/Writer.ts"
 import * as Zip from "../../../src/archive/zip/Zip.ts"
+import * as ZipWriter from "../../../src/archive/zip/ZipWriter.ts"
 import * as Argument from "../../../src/graph/Argument.ts"
 import * as Meta from "../../../src/graph/Meta.ts"
 import * as Module from "../../../src/graph/Module.ts"
@@ -85,7 +86,7 @@ const unzip = (archive: Uint8Array) =>
     return out
   }))
 const rezip = (entries: ReadonlyMap<string, Uint8Array>) =>
-  Zip.toBytes([...entries].map(([name, data]) => ({ name, data, compress: false })))
+  ZipWriter.toBytes([...entries].map(([name, data]) => ({ name, data, compress: false })))
 const editJson = (entries: Map<string, Uint8Array>, name: string, f: (j: any) => void) => {
   const j = JSON.parse(new TextDecoder().decode(entries.get(name)))
   f(j)

@@ -7,13 +7,14 @@ import * as path from "node:path"
 import { pathToFileURL } from "node:url"
 import * as TempFile from "../../../src/archive/zip/TempFile.ts"
 import * as Zip from "../../../src/archive/zip/Zip.ts"
+import * as ZipWriter from "../../../src/archive/zip/ZipWriter.ts"
 
 const tempDir = Effect.acquireRelease(
   Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "trtx-temp-"))),
   (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
 )
 
-const small: ReadonlyArray<Zip.ZipWriteEntry> = [{ name: "a.txt", data: new TextEncoder().encode("hello"), compress: true }]
+const small: ReadonlyArray<ZipWriter.ZipWriteEntry> = [{ name: "a.txt", data: new TextEncoder().encode("hello"), compress: true }]
 
 const readAll = (file: string) =>
   Effect.scoped(Effect.gen(function*() {
@@ -38,7 +39,7 @@ describe("temporary names", () => {
       for (const base of ["a".repeat(251) + ".pt2", "é".repeat(125) + "x.pt2"]) {
         assert.strictEqual(Buffer.byteLength(base), 255)
         const target = path.join(dir, base)
-        yield* Zip.writeFile(target, small)
+        yield* ZipWriter.writeFile(target, small)
         assert.strictEqual(yield* readAll(target), "hello")
         assert.deepStrictEqual(fs.readdirSync(dir), [base])
         fs.rmSync(target)
@@ -69,7 +70,7 @@ describe("temporary files of killed writes", () => {
       const asLink = `.trtx-${DEAD + 2}-0123456789ab.tmp`
       fs.mkdirSync(path.join(dir, asDirectory))
       fs.symlinkSync(path.join(dir, "unrelated.pt2"), path.join(dir, asLink))
-      yield* Zip.writeFile(path.join(dir, "out.pt2"), small)
+      yield* ZipWriter.writeFile(path.join(dir, "out.pt2"), small)
       assert.deepStrictEqual(fs.readdirSync(dir).sort(), [...kept, asDirectory, asLink, "out.pt2"].sort())
       assert.strictEqual(fs.readFileSync(path.join(dir, "unrelated.pt2"), "utf8"), "x")
     }))
@@ -79,16 +80,16 @@ describe("temporary files of killed writes", () => {
       const dir = yield* tempDir
       const target = path.join(dir, "big.pt2")
       fs.writeFileSync(target, "the old archive")
-      const zipModule = pathToFileURL(path.resolve("src/archive/zip/Zip.ts")).href
+      const zipModule = pathToFileURL(path.resolve("src/archive/zip/ZipWriter.ts")).href
       // The child's chunk list gives one MiB and then never gives the next (its iterator spins), so the write is
       // surely mid-way when killed: the writer consumes a chunk list as it writes it.
       const script = `
         import { Effect } from "effect"
-        import * as Zip from ${JSON.stringify(zipModule)}
+        import * as ZipWriter from ${JSON.stringify(zipModule)}
         const chunk = new Uint8Array(1 << 20)
         const chunks = [chunk, chunk]
         chunks[Symbol.iterator] = function*() { yield chunk; for (;;) {} }
-        Effect.runPromise(Zip.writeFile(${JSON.stringify(target)}, [{ name: "big", data: chunks, compress: false }]))
+        Effect.runPromise(ZipWriter.writeFile(${JSON.stringify(target)}, [{ name: "big", data: chunks, compress: false }]))
       `
       const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "ignore", "pipe"] })
       let stderr = ""
@@ -107,7 +108,7 @@ describe("temporary files of killed writes", () => {
       assert.strictEqual(TempFile.ownerOf(left), child.pid)
       assert.deepStrictEqual(fs.readdirSync(dir).sort(), [left, "big.pt2"].sort(), "the killed write left its file")
       assert.strictEqual(fs.readFileSync(target, "utf8"), "the old archive")
-      yield* Zip.writeFile(path.join(dir, "next.pt2"), small)
+      yield* ZipWriter.writeFile(path.join(dir, "next.pt2"), small)
       assert.deepStrictEqual(fs.readdirSync(dir).sort(), ["big.pt2", "next.pt2"])
     }), 30_000)
 })

@@ -9,6 +9,7 @@ import { ArchiveError } from "../../../src/archive/ArchiveError.ts"
 import * as Limits from "../../../src/archive/Limits.ts"
 import * as Progress from "../../../src/archive/zip/Progress.ts"
 import * as Zip from "../../../src/archive/zip/Zip.ts"
+import * as ZipWriter from "../../../src/archive/zip/ZipWriter.ts"
 import * as Forge from "./Forge.ts"
 
 // ===== Fixtures =====
@@ -21,7 +22,7 @@ const noise = (n: number, seed = 7) => {
   return out
 }
 
-const sample: ReadonlyArray<Zip.ZipWriteEntry> = [
+const sample: ReadonlyArray<ZipWriter.ZipWriteEntry> = [
   { name: "stored.bin", data: noise(300), compress: false },
   { name: "deflated.txt", data: text("tensor ".repeat(300)), compress: true },
   { name: "chunked/stored.bin", data: [noise(10, 1), new Uint8Array(0), noise(70_000, 2)], compress: false },
@@ -29,12 +30,12 @@ const sample: ReadonlyArray<Zip.ZipWriteEntry> = [
   { name: "empty", data: new Uint8Array(0), compress: true },
   { name: "empty-chunks", data: [], compress: false }
 ]
-const small: ReadonlyArray<Zip.ZipWriteEntry> = [
+const small: ReadonlyArray<ZipWriter.ZipWriteEntry> = [
   { name: "a.txt", data: text("hello hello hello hello"), compress: true },
   { name: "b.bin", data: noise(40), compress: false }
 ]
 
-const joined = (data: Zip.ZipWriteEntry["data"]) =>
+const joined = (data: ZipWriter.ZipWriteEntry["data"]) =>
   ArrayBuffer.isView(data) ? data : Uint8Array.from(data.flatMap((c) => [...c]))
 
 const bytes = (bytes: Uint8Array, label = "mem.zip"): Zip.ZipSource => ({ _tag: "Bytes", bytes, label })
@@ -111,7 +112,7 @@ const FLAGS = 8, METHOD = 10, COMPRESSED = 20, UNCOMPRESSED = 24
 describe("round trip", () => {
   it.effect("stored, deflated and chunked entries read back identical, in order", () =>
     Effect.gen(function*() {
-      const zip = yield* Zip.open(bytes(yield* Zip.toBytes(sample)))
+      const zip = yield* Zip.open(bytes(yield* ZipWriter.toBytes(sample)))
       assert.deepStrictEqual([...zip.entries.keys()], sample.map((e) => e.name))
       for (const entry of sample) {
         const info = zip.entries.get(entry.name)!
@@ -123,12 +124,12 @@ describe("round trip", () => {
 
   it.effect("the same entries always give the same bytes", () =>
     Effect.gen(function*() {
-      assert.deepStrictEqual(yield* Zip.toBytes(sample), yield* Zip.toBytes(sample))
+      assert.deepStrictEqual(yield* ZipWriter.toBytes(sample), yield* ZipWriter.toBytes(sample))
     }))
 
   it.effect("several reads run at once, each on its own stream", () =>
     Effect.gen(function*() {
-      const zip = yield* Zip.open(bytes(yield* Zip.toBytes(sample)))
+      const zip = yield* Zip.open(bytes(yield* ZipWriter.toBytes(sample)))
       const names = [...zip.entries.keys(), ...zip.entries.keys(), ...zip.entries.keys()]
       const got = yield* Effect.forEach(names, zip.read, { concurrency: "unbounded" })
       names.forEach((name, i) => assert.deepStrictEqual(got[i], joined(sample.find((e) => e.name === name)!.data)))
@@ -154,8 +155,8 @@ describe("round trip", () => {
     Effect.gen(function*() {
       const dir = yield* tempDir
       const target = path.join(dir, "a.zip")
-      yield* Zip.writeFile(target, sample)
-      assert.deepStrictEqual(new Uint8Array(fs.readFileSync(target)), yield* Zip.toBytes(sample))
+      yield* ZipWriter.writeFile(target, sample)
+      assert.deepStrictEqual(new Uint8Array(fs.readFileSync(target)), yield* ZipWriter.toBytes(sample))
       assert.deepStrictEqual(fs.readdirSync(dir), ["a.zip"])
       const fds = () => (fs.existsSync("/proc/self/fd") ? fs.readdirSync("/proc/self/fd").length : 0)
       const before = fds()
@@ -177,7 +178,7 @@ describe("interruption", () => {
       const dir = yield* tempDir
       const target = path.join(dir, "big.zip")
       const chunk = randomBytes(1 << 20)
-      yield* Zip.writeFile(target, [{ name: "big", data: Array.from({ length: 64 }, () => chunk), compress: true }])
+      yield* ZipWriter.writeFile(target, [{ name: "big", data: Array.from({ length: 64 }, () => chunk), compress: true }])
       const fds = () => (fs.existsSync("/proc/self/fd") ? fs.readdirSync("/proc/self/fd").length : 0)
       const before = fds()
       yield* Effect.scoped(Effect.gen(function*() {
@@ -195,7 +196,7 @@ describe("interruption", () => {
 describe("refusals", () => {
   it.effect("a missing entry is MissingEntry, located", () =>
     Effect.gen(function*() {
-      const zip = yield* Zip.open(bytes(yield* Zip.toBytes(small), "lbl"))
+      const zip = yield* Zip.open(bytes(yield* ZipWriter.toBytes(small), "lbl"))
       const e = yield* failure(zip.read("nope"))
       assert.strictEqual(e.fault, "MissingEntry")
       assert.strictEqual(e.archive, "lbl")
@@ -204,7 +205,7 @@ describe("refusals", () => {
 
   it.effect("duplicate names are refused at open and on write", () =>
     Effect.gen(function*() {
-      const two = yield* Zip.toBytes([{ name: "a", data: text("1"), compress: false }, {
+      const two = yield* ZipWriter.toBytes([{ name: "a", data: text("1"), compress: false }, {
         name: "b",
         data: text("2"),
         compress: false
@@ -212,7 +213,7 @@ describe("refusals", () => {
       const e = yield* failure(Zip.open(bytes(rename(two, 1, "a"))))
       assert.strictEqual(e.fault, "DuplicateEntry")
       assert.strictEqual(e.entry, "a")
-      const w = yield* failure(Zip.toBytes([small[0]!, small[0]!]))
+      const w = yield* failure(ZipWriter.toBytes([small[0]!, small[0]!]))
       assert.strictEqual(w.fault, "DuplicateEntry")
       assert.strictEqual(w.entry, "a.txt")
     }))
@@ -221,7 +222,7 @@ describe("refusals", () => {
   it.effect("hostile names are refused in crafted archives (yauzl's checks and ours)", () =>
     Effect.gen(function*() {
       for (const name of hostile) {
-        const placeholder = yield* Zip.toBytes([{ name: "z".repeat(name.length), data: text("x"), compress: true }])
+        const placeholder = yield* ZipWriter.toBytes([{ name: "z".repeat(name.length), data: text("x"), compress: true }])
         const e = yield* failure(Zip.open(bytes(rename(placeholder, 0, name))))
         assert.strictEqual(e.fault, "HostileEntryName", name)
         assert.strictEqual(e.entry, name)
@@ -231,7 +232,7 @@ describe("refusals", () => {
   it.effect("hostile names are refused on write", () =>
     Effect.gen(function*() {
       for (const name of [...hostile, "", "dir/"]) {
-        const e = yield* failure(Zip.toBytes([{ name, data: text("x"), compress: false }]))
+        const e = yield* failure(ZipWriter.toBytes([{ name, data: text("x"), compress: false }]))
         assert.strictEqual(e.fault, "HostileEntryName", name)
         assert.strictEqual(e.entry, name)
       }
@@ -239,7 +240,7 @@ describe("refusals", () => {
 
   it.effect("encrypted entries and unknown compression methods are CorruptZip", () =>
     Effect.gen(function*() {
-      const good = yield* Zip.toBytes(small)
+      const good = yield* ZipWriter.toBytes(small)
       const encrypted = yield* failure(Zip.open(bytes(patchCentral(good, 0, FLAGS, 0x0801, 2))))
       assert.strictEqual(encrypted.fault, "CorruptZip")
       assert.strictEqual(encrypted.entry, "a.txt")
@@ -250,7 +251,7 @@ describe("refusals", () => {
 
   it.effect("declared-size bombs fail at open, before any allocation", () =>
     Effect.gen(function*() {
-      const zeros = yield* Zip.toBytes([{ name: "z", data: new Uint8Array(10_000), compress: true }])
+      const zeros = yield* ZipWriter.toBytes([{ name: "z", data: new Uint8Array(10_000), compress: true }])
       const bomb = yield* failure(Zip.open(bytes(patchCentral(zeros, 0, UNCOMPRESSED, 0xfffffff0, 4))))
       assert.strictEqual(bomb.fault, "EntryTooLarge")
       assert.strictEqual(bomb.entry, "z")
@@ -264,13 +265,13 @@ describe("refusals", () => {
       assert.strictEqual(bomb64.fault, "EntryTooLarge")
       assert.strictEqual(bomb64.entry, "big/deflated")
       // A stored entry whose sizes disagree: yauzl refuses it before naming the entry.
-      const stored = yield* failure(Zip.open(bytes(patchCentral(yield* Zip.toBytes(small), 1, UNCOMPRESSED, 41, 4))))
+      const stored = yield* failure(Zip.open(bytes(patchCentral(yield* ZipWriter.toBytes(small), 1, UNCOMPRESSED, 41, 4))))
       assert.strictEqual(stored.fault, "EntryTooLarge")
     }))
 
   it.effect("a plausible size lie passes open and fails the read with CorruptZip", () =>
     Effect.gen(function*() {
-      const zeros = yield* Zip.toBytes([{ name: "z", data: new Uint8Array(1000), compress: true }])
+      const zeros = yield* ZipWriter.toBytes([{ name: "z", data: new Uint8Array(1000), compress: true }])
       for (const size of [2000, 999]) {
         const zip = yield* Zip.open(bytes(patchCentral(zeros, 0, UNCOMPRESSED, size, 4)))
         const e = yield* failure(zip.read("z"))
@@ -281,7 +282,7 @@ describe("refusals", () => {
 
   it.effect("data past the end of the file is CorruptZip at open", () =>
     Effect.gen(function*() {
-      const good = yield* Zip.toBytes(small)
+      const good = yield* ZipWriter.toBytes(small)
       const e = yield* failure(Zip.open(bytes(patchCentral(good, 0, COMPRESSED, 100_000, 4))))
       assert.strictEqual(e.fault, "CorruptZip")
       assert.strictEqual(e.entry, "a.txt")
@@ -289,7 +290,7 @@ describe("refusals", () => {
 
   it.effect("a flipped data byte fails the CRC check on read", () =>
     Effect.gen(function*() {
-      const good = (yield* Zip.toBytes(small)).slice()
+      const good = (yield* ZipWriter.toBytes(small)).slice()
       good[records(good)[1]!.local + 30 + "b.bin".length + 5]! ^= 0x10
       const zip = yield* Zip.open(bytes(good))
       const e = yield* failure(zip.read("b.bin"))
@@ -299,7 +300,7 @@ describe("refusals", () => {
 
   it.effect("the Limits in force bound entries, entry size and total size, and say how to raise them", () =>
     Effect.gen(function*() {
-      const source = bytes(yield* Zip.toBytes(sample))
+      const source = bytes(yield* ZipWriter.toBytes(sample))
       const limits = { ...Limits.defaults, entries: 100, entryBytes: 1e6, totalBytes: 1e6 }
       const openWith = (l: Limits.Limits) => Zip.open(source).pipe(Effect.provideService(Limits.Limits, l))
       const many = yield* failure(openWith({ ...limits, entries: 5 }))
@@ -482,7 +483,7 @@ describe("the end record agrees with the central directory", () => {
 
   it.effect("empty archives and yazl's zip64 archives pass", () =>
     Effect.gen(function*() {
-      assert.strictEqual((yield* Zip.open(bytes(yield* Zip.toBytes([])))).entries.size, 0)
+      assert.strictEqual((yield* Zip.open(bytes(yield* ZipWriter.toBytes([])))).entries.size, 0)
       assert.strictEqual((yield* readAll(bytes(yield* zip64Sample))).size, 2)
       assert.strictEqual((yield* readAll(bytes(whole))).size, 2)
     }))
@@ -522,7 +523,7 @@ describe("hostile bytes never throw or hang", () => {
   it.live("truncation at every offset is CorruptZip, from bytes and from a file", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
-      for (const whole of [yield* Zip.toBytes(small), yield* zip64Sample]) {
+      for (const whole of [yield* ZipWriter.toBytes(small), yield* zip64Sample]) {
         for (let n = 0; n < whole.length; n++) {
           const cut = whole.subarray(0, n)
           assert.strictEqual(yield* attempt(bytes(cut)), "CorruptZip")
@@ -536,7 +537,7 @@ describe("hostile bytes never throw or hang", () => {
     Effect.gen(function*() {
       const dir = yield* tempDir
       const outcomes = new Map<string, number>()
-      for (const whole of [yield* Zip.toBytes(small), yield* zip64Sample]) {
+      for (const whole of [yield* ZipWriter.toBytes(small), yield* zip64Sample]) {
         for (let i = 0; i < whole.length; i++) {
           for (const mask of [0x01, 0x80, 0xff]) {
             const flipped = whole.slice()
@@ -571,16 +572,16 @@ describe("writeFile", () => {
   it.effect("replaces an existing file with the archive, leaving no temporary file", () =>
     Effect.gen(function*() {
       const { dir, target } = yield* setup
-      yield* Zip.writeFile(target, small)
+      yield* ZipWriter.writeFile(target, small)
       assert.deepStrictEqual(fs.readdirSync(dir), ["out.zip"])
-      assert.deepStrictEqual(yield* readAll(file(target)), yield* readAll(bytes(yield* Zip.toBytes(small))))
+      assert.deepStrictEqual(yield* readAll(file(target)), yield* readAll(bytes(yield* ZipWriter.toBytes(small))))
     }))
 
   it.effect("a missing directory is WriteFailed and creates nothing", () =>
     Effect.gen(function*() {
       const { dir } = yield* setup
       const target = path.join(dir, "no", "such", "dir.zip")
-      const e = yield* failure(Zip.writeFile(target, small))
+      const e = yield* failure(ZipWriter.writeFile(target, small))
       assert.strictEqual(e.fault, "WriteFailed")
       assert.strictEqual(e.archive, target)
       assert.isFalse(fs.existsSync(path.join(dir, "no")))
@@ -593,7 +594,7 @@ describe("writeFile", () => {
         yield small[0]!
         throw new Error("boom")
       }
-      const e = yield* failure(Zip.writeFile(target, entries()))
+      const e = yield* failure(ZipWriter.writeFile(target, entries()))
       assert.strictEqual(e.fault, "WriteFailed")
       assert.strictEqual(e.archive, target)
       unchanged()
@@ -609,7 +610,7 @@ describe("writeFile", () => {
           throw new Error("chunk source failed")
         }
       })
-      const e = yield* failure(Zip.writeFile(target, [small[0]!, { name: "c", data: chunks, compress: true }]))
+      const e = yield* failure(ZipWriter.writeFile(target, [small[0]!, { name: "c", data: chunks, compress: true }]))
       assert.strictEqual(e.fault, "WriteFailed")
       assert.strictEqual(e.entry, "c")
       unchanged()
@@ -618,7 +619,7 @@ describe("writeFile", () => {
   it.effect("a hostile name leaves the old file and no temporary file", () =>
     Effect.gen(function*() {
       const { target, unchanged } = yield* setup
-      const e = yield* failure(Zip.writeFile(target, [small[0]!, { name: "../x", data: text("x"), compress: false }]))
+      const e = yield* failure(ZipWriter.writeFile(target, [small[0]!, { name: "../x", data: text("x"), compress: false }]))
       assert.strictEqual(e.fault, "HostileEntryName")
       unchanged()
     }))
@@ -628,7 +629,7 @@ describe("writeFile", () => {
       const { target, unchanged } = yield* setup
       const chunk = randomBytes(1 << 20)
       const big = { name: "big", data: Array.from({ length: 256 }, () => chunk), compress: true }
-      const fiber = yield* Effect.forkChild(Zip.writeFile(target, [big]))
+      const fiber = yield* Effect.forkChild(ZipWriter.writeFile(target, [big]))
       yield* Effect.sleep("50 millis")
       const exit = yield* Fiber.interrupt(fiber).pipe(Effect.andThen(Fiber.await(fiber)))
       assert.isTrue(Exit.hasInterrupts(exit))
@@ -653,7 +654,7 @@ describe("Zip: byte progress", () => {
       const dir = yield* tempDir
       const target = path.join(dir, "p.zip")
       const { events, listener } = listen()
-      yield* Zip.writeFile(target, sample).pipe(Effect.provideService(Progress.Progress, listener))
+      yield* ZipWriter.writeFile(target, sample).pipe(Effect.provideService(Progress.Progress, listener))
       assert.isAbove(events.length, 0)
       rising(events)
       for (const e of events) {
@@ -666,7 +667,7 @@ describe("Zip: byte progress", () => {
     Effect.gen(function*() {
       const dir = yield* tempDir
       const target = path.join(dir, "p.zip")
-      yield* Zip.writeFile(target, sample)
+      yield* ZipWriter.writeFile(target, sample)
       for (const source of [file(target), bytes(fs.readFileSync(target))]) {
         const { events, listener } = listen()
         yield* readAll(source).pipe(Effect.provideService(Progress.Progress, listener))
@@ -678,7 +679,7 @@ describe("Zip: byte progress", () => {
 
   it.effect("without a listener nothing is reported and nothing changes", () =>
     Effect.gen(function*() {
-      const written = yield* Zip.toBytes(sample)
+      const written = yield* ZipWriter.toBytes(sample)
       const read = yield* readAll(bytes(written))
       assert.strictEqual(read.size, sample.length)
     }))
