@@ -20,6 +20,7 @@
  */
 import { Effect, Result, Schema, SchemaIssue } from "effect"
 import * as ArchiveError from "./ArchiveError.ts"
+import * as FastPath from "./FastPath.ts"
 
 /**
  * The deepest nesting of arrays and objects accepted.
@@ -383,6 +384,8 @@ export const decodeValue = <A>(
   schema: Schema.Codec<A, unknown>,
   value: unknown
 ): Result.Result<A, { readonly path: string; readonly detail: string }> => {
+  const fast = FastPath.decode(schema, value)
+  if (fast !== FastPath.fallback) return Result.succeed(fast as A)
   const result = Schema.decodeUnknownResult(schema)(value)
   return Result.isSuccess(result) ? Result.succeed(result.success) : Result.fail(firstIssue(result.failure.issue))
 }
@@ -398,6 +401,8 @@ export const encodeValue = <A, I>(
   schema: Schema.Codec<A, I>,
   value: A
 ): Result.Result<I, { readonly path: string; readonly detail: string }> => {
+  const fast = FastPath.encode(schema, value)
+  if (fast !== FastPath.fallback) return Result.succeed(fast as I)
   const result = Schema.encodeResult(schema)(value)
   return Result.isSuccess(result) ? Result.succeed(result.success) : Result.fail(firstIssue(result.failure.issue))
 }

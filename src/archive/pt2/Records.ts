@@ -23,7 +23,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, Exit, Result, Schema, SchemaGetter, SchemaIssue, SchemaParser } from "effect"
+import { Effect, Result, Schema, SchemaGetter } from "effect"
 import * as Json from "../Json.ts"
 import * as TreeSpec from "../TreeSpec.ts"
 
@@ -43,8 +43,10 @@ type TypeFields<F extends Schema.Struct.Fields> = { readonly [K in keyof F]: F[K
 type EncodedFields<F extends Schema.Struct.Fields> = { readonly [K in keyof F]: F[K]["Encoded"] }
 
 // A `_Union` of schema.py: the input's keys are checked first (exactly one, and a known one), then the struct
-// of optional keys decodes the one value, so that its faults are located under its key.
-const checkedOneOf = <F extends Schema.Struct.Fields>(
+// of optional keys decodes the one value, so that its faults are located under its key. Decoding visits every
+// key of the union for each value (30 for an Argument): the valid records of a large program go through
+// `FastPath`, which makes that a few property lookups, and only a refused one through the schema's interpreter.
+const oneOf = <F extends Schema.Struct.Fields>(
   name: string,
   fields: F
 ): Schema.Codec<OneOf<TypeFields<F>>, OneOf<EncodedFields<F>>> => {
@@ -67,58 +69,6 @@ const checkedOneOf = <F extends Schema.Struct.Fields>(
   ).pipe(
     Schema.decodeTo(Schema.Struct(optional) as unknown as Schema.Codec<unknown, { readonly [k: string]: unknown }>)
   ) as never
-}
-
-// `checkedOneOf` with a fast path, for the unions a program holds once per node or per size (Argument, SymInt):
-// the struct of optional keys visits every key of the union for each value (30 for an Argument), which made
-// decoding and encoding a 100k-node program take seconds. An object with exactly one own key, a known one, is
-// decoded (or encoded) by that key's schema alone, its faults located under the key as the struct locates
-// them; any other input goes to `checkedOneOf`, so that every refusal is the one it gives. The fields and
-// `checkedOneOf` are the declaration's type parameters: encoding runs the same code on their encoders.
-//
-// **Gotchas:** a declaration is a candidate for every runtime type in a union, where `checkedOneOf` is one
-// for objects only: inside `Schema.Union` / `NullOr`, use `checkedOneOf`, so that a union's refusals stay
-// what they were.
-const oneOf = <F extends Schema.Struct.Fields>(
-  name: string,
-  fields: F
-): Schema.Codec<OneOf<TypeFields<F>>, OneOf<EncodedFields<F>>> => {
-  const keys = Object.keys(fields)
-  const index = new Map(keys.map((k, i) => [k, i]))
-  const checked = checkedOneOf(name, fields)
-  const parameters: ReadonlyArray<Schema.Constraint> = [...keys.map((k) => fields[k]!), checked]
-  // One maker of `{ [key]: value }` per key: a literal with a computed key would be a slow dictionary object.
-  const makers = keys.map((k) => (value: unknown) => {
-    const o: Record<string, unknown> = {}
-    o[k] = value
-    return o
-  })
-  return Schema.declareConstructor<unknown, unknown>()(parameters, (codecs) => {
-    const parsers = codecs.map((c) => SchemaParser.decodeUnknownEffect(c as Schema.Codec<unknown, unknown>))
-    const fallback = parsers[keys.length]!
-    return (input, ast, options) => {
-      if (typeof input === "object" && input !== null && !Array.isArray(input)) {
-        let only: string | undefined
-        let count = 0
-        for (const k in input) {
-          if (!Object.hasOwn(input, k) || ++count > 1) break
-          only = k
-        }
-        const i = count === 1 && only !== undefined ? index.get(only) : undefined
-        if (i !== undefined) {
-          const k = only!
-          const r = parsers[i]!((input as Record<string, unknown>)[k], options)
-          // A value parsed at once, as nearly all are: no continuation to allocate.
-          if (Exit.isExit(r) && Exit.isSuccess(r)) return Exit.succeed(makers[i]!(r.value))
-          return Effect.mapBothEager(r, {
-            onSuccess: makers[i]!,
-            onFailure: (issue) => new SchemaIssue.Composite(ast, [new SchemaIssue.Pointer([k], issue)], input, options)
-          })
-        }
-      }
-      return fallback(input, options)
-    }
-  }, { expected: "object" }) as never
 }
 
 type VariantKey<U> = U extends unknown ? { [K in keyof U]-?: {} extends Pick<U, K> ? never : K }[keyof U] : never
@@ -330,7 +280,7 @@ const withDefault = <S extends Schema.Top>(schema: S, value: () => S["Encoded"])
  * @since 0.1.0
  * @category models
  */
-export const SymExprHint = checkedOneOf("SymExprHint", { as_int: Int64, as_bool: Schema.Boolean, as_float: JsonFloat })
+export const SymExprHint = oneOf("SymExprHint", { as_int: Int64, as_bool: Schema.Boolean, as_float: JsonFloat })
 /** @since 0.1.0 @category models */
 export type SymExprHint = typeof SymExprHint.Type
 

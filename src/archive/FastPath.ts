@@ -1,0 +1,394 @@
+/**
+ * A fast path for decoding and encoding with a Schema: plain functions compiled from the schema's AST that
+ * give the schema's own result for the inputs they can decide, and hand every other input back to the schema.
+ *
+ * The schemas stay the definition of the formats. Effect's interpreter runs each node as an Effect and builds
+ * an issue for every refusal it may report; for a 100k-node program that is most of the time of a read or a
+ * write. The functions here walk the same AST with the same rules (the same checks and transformations are
+ * called, not re-implemented) and return the decoded value, or {@link fallback} where they cannot answer with
+ * certainty: an input the schema refuses, or a node they do not model. The caller then runs the schema
+ * itself, so that every refusal, its message and its JSON path are the schema's. A property test holds the
+ * two to the same output over valid and broken records (`test/archive/FastPath.test.ts`).
+ *
+ * What is modelled: keywords, literals, structs (required and optional keys), records of string keys, tuples
+ * of required elements and arrays, `anyOf` unions, suspensions, checks, and transformations whose getters
+ * are synchronous. The default parse options are assumed (first error, excess keys ignored): they are the
+ * only ones trtx decodes with.
+ *
+ * @since 0.1.0
+ */
+import { Exit, Option, SchemaAST } from "effect"
+import type { Schema } from "effect"
+
+// ===== Models =====
+
+/**
+ * What a fast decoder returns where the schema must decide.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const fallback: unique symbol = Symbol.for("trtx/FastPath/fallback")
+
+// Three outcomes below the root: a value, a refusal the schema makes too (a union then tries its next
+// member), or no answer (the whole decode goes to the schema). An absent key is `MISSING`, as the schema's
+// `missing`: a node passes it through, and the struct decides whether its key may be absent.
+const INVALID = Symbol("invalid")
+const UNKNOWN = Symbol("unknown")
+const MISSING = Symbol("missing")
+
+type Decoder = (input: unknown) => unknown
+
+const isSentinel = (v: unknown): boolean => v === INVALID || v === UNKNOWN
+
+// The default parse options, the only ones modelled: the first issue ends a decode, excess keys are dropped.
+const OPTIONS: SchemaAST.ParseOptions = {}
+
+// ===== Compiling =====
+
+const compiled = new WeakMap<SchemaAST.AST, Decoder | null>()
+
+// The decoder of a node, or null where the node (or one below it) is not modelled. A suspension is compiled
+// through a forwarder that is in the cache before its target is compiled, so that recursive schemas close.
+const compile = (ast: SchemaAST.AST): Decoder | null => {
+  const cached = compiled.get(ast)
+  if (cached !== undefined) return cached
+  let target: Decoder = () => UNKNOWN
+  compiled.set(ast, (input) => target(input))
+  const decoder = withEncoding(ast)
+  compiled.set(ast, decoder)
+  if (decoder !== null) target = decoder
+  return decoder
+}
+
+// A node with its encoding: the encoded side is decoded first, then each link's transformation, as the
+// interpreter applies them, then the node's own type and checks.
+const withEncoding = (ast: SchemaAST.AST): Decoder | null => {
+  const local = withChecks(ast)
+  const links = ast.encoding
+  if (local === null || links === undefined) return local
+  const parsers: Array<Decoder> = []
+  const transforms: Array<Decoder> = []
+  for (const link of links) {
+    const parser = compile(link.to)
+    const transform = getter(link.transformation)
+    if (parser === null || transform === null) return null
+    parsers.push(parser)
+    transforms.push(transform)
+  }
+  return (input) => {
+    let value = parsers[parsers.length - 1]!(input)
+    for (let i = links.length - 1; i >= 0; i--) {
+      if (isSentinel(value)) return value
+      value = transforms[i]!(value)
+      if (i !== 0 && !isSentinel(value)) value = parsers[i - 1]!(value)
+    }
+    return isSentinel(value) ? value : local(value)
+  }
+}
+
+// A transformation's decoding getter. Getters return Effects; an Effect that is not already an Exit (a
+// default computed lazily, say) cannot be run here, and neither can middleware.
+const getter = (transformation: SchemaAST.Link["transformation"]): Decoder | null => {
+  if (transformation._tag === "Middleware") return null
+  const get = transformation.decode
+  const options = OPTIONS
+  switch (get._tag) {
+    case "Passthrough":
+      return (v) => v
+    case "Transform":
+      return (v) => v === MISSING ? MISSING : get.transform(v)
+    case "TransformOptional":
+      return (v) => fromOption(get.transform(toOption(v)))
+    case "TransformEffect":
+      return (v) => v === MISSING ? MISSING : fromExit(get.transform(v, options), (x) => x)
+    case "TransformOptionalEffect":
+      return (v) => fromExit(get.transform(toOption(v), options), fromOption)
+    default:
+      return null
+  }
+}
+
+const toOption = (v: unknown): Option.Option<unknown> => v === MISSING ? Option.none() : Option.some(v)
+const fromOption = (o: Option.Option<unknown>): unknown => Option.isSome(o) ? o.value : MISSING
+// A success is taken as it is, unless it holds a symbol: the interpreter's own markers are symbols (an
+// unchanged input is a success holding one), and no record holds a symbol. A failure is left to the schema,
+// which tells an issue from a defect.
+const fromExit = <A>(effect: unknown, f: (a: A) => unknown): unknown =>
+  Exit.isExit(effect) && Exit.isSuccess(effect) && typeof effect.value !== "symbol" ? f(effect.value as A) : UNKNOWN
+
+// Whether a check of `checks` (or of a group among them) finds an issue with `value`, as the interpreter
+// runs them under the default options: in order, until the first issue.
+const fails = (checks: SchemaAST.Checks, value: unknown, ast: SchemaAST.AST): boolean => {
+  for (const check of checks) {
+    if (check._tag === "FilterGroup" ? fails(check.checks, value, ast) : check.run(value, ast, OPTIONS)) return true
+  }
+  return false
+}
+
+// A node's type and its checks. A failed check is a refusal.
+const withChecks = (ast: SchemaAST.AST): Decoder | null => {
+  const base = typeDecoder(ast)
+  if (base === null) return null
+  const checks = ast.checks
+  const encodingChecks = "encodingChecks" in ast ? ast.encodingChecks as SchemaAST.Checks | undefined : undefined
+  if (checks === undefined && encodingChecks === undefined) return base
+  return (input) => {
+    const value = base(input)
+    if (isSentinel(value) || value === MISSING || input === MISSING) return value
+    if (encodingChecks !== undefined && fails(encodingChecks, input, ast)) return INVALID
+    if (checks !== undefined && fails(checks, value, ast)) return INVALID
+    return value
+  }
+}
+
+const refinement = (is: (input: unknown) => boolean): Decoder => (input) =>
+  input === MISSING ? MISSING : is(input) ? input : INVALID
+
+const typeDecoder = (ast: SchemaAST.AST): Decoder | null => {
+  switch (ast._tag) {
+    case "String":
+      return refinement((u) => typeof u === "string")
+    case "Number":
+      return refinement((u) => typeof u === "number")
+    case "Boolean":
+      return refinement((u) => typeof u === "boolean")
+    case "BigInt":
+      return refinement((u) => typeof u === "bigint")
+    case "Null":
+      return refinement((u) => u === null)
+    case "Undefined":
+      return refinement((u) => u === undefined)
+    case "Unknown":
+    case "Any":
+      return refinement(() => true)
+    case "Literal": {
+      const literal = ast.literal
+      return refinement((u) => u === literal)
+    }
+    case "Objects":
+      return objects(ast)
+    case "Arrays":
+      return arrays(ast)
+    case "Union":
+      return union(ast)
+    case "Suspend":
+      return suspend(ast)
+    case "Declaration":
+      return declaration(ast)
+    default:
+      return null
+  }
+}
+
+// The target of a suspension, through `compile`'s cache: recursion ends at the target's forwarder.
+const suspend = (ast: SchemaAST.Suspend): Decoder | null => compile(ast.thunk())
+
+// A declaration of no type parameters (`Schema.declare(is)`): its own parse function, run as the interpreter
+// runs it. One with type parameters would decode them through the interpreter: not modelled.
+const declaration = (ast: SchemaAST.Declaration): Decoder | null => {
+  if (ast.typeParameters.length > 0) return null
+  const options = OPTIONS
+  let run: ReturnType<SchemaAST.Declaration["run"]> | undefined
+  return (input) => input === MISSING ? MISSING : fromExit((run ??= ast.run(ast.typeParameters))(input, ast, options), (x) => x)
+}
+
+// A struct builds a new object of its declared keys, in their order, then the entries of its string-keyed
+// records in the input's order (a declared key's value is held to the record's type too, and not copied
+// again). Excess keys are dropped. An object with neither is the schema's "not nullish" check.
+const objects = (ast: SchemaAST.Objects): Decoder | null => {
+  const props = ast.propertySignatures
+  const indexes = ast.indexSignatures
+  if (props.length === 0 && indexes.length === 0) return refinement((u) => u !== null && u !== undefined)
+  const names = props.map((p) => p.name)
+  const optional = props.map((p) => SchemaAST.isOptional(p.type))
+  const decoders: Array<Decoder> = []
+  for (const p of props) {
+    const d = compile(p.type)
+    if (d === null) return null
+    decoders.push(d)
+  }
+  const values: Array<Decoder> = []
+  for (const index of indexes) {
+    if (index.parameter._tag !== "String" || index.parameter.checks !== undefined) return null
+    const d = compile(index.type)
+    if (d === null) return null
+    values.push(d)
+  }
+  if (values.length === 0 && names.every((n) => typeof n === "string" && n !== "__proto__")) {
+    return struct(names as ReadonlyArray<string>, optional, props.map((p) => leafTest(p.type)), decoders)
+  }
+  const declared = new Set<PropertyKey>(names)
+  return (input) => {
+    if (input === MISSING) return MISSING
+    if (typeof input !== "object" || input === null || Array.isArray(input)) return INVALID
+    const record = input as Record<PropertyKey, unknown>
+    const out: Record<PropertyKey, unknown> = {}
+    for (let i = 0; i < decoders.length; i++) {
+      const name = names[i]!
+      const has = name === "__proto__" ? Object.hasOwn(record, name) : name in record
+      const value = decoders[i]!(has ? record[name] : MISSING)
+      if (isSentinel(value)) return value
+      if (value === MISSING) {
+        if (!optional[i]) return INVALID
+      } else assign(out, name, value)
+    }
+    if (values.length > 0) {
+      const keys = Object.keys(record)
+      for (const decode of values) {
+        for (const key of keys) {
+          const value = decode(record[key])
+          if (isSentinel(value)) return value
+          if (value !== MISSING && !declared.has(key)) assign(out, key, value)
+        }
+      }
+    }
+    return out
+  }
+}
+
+// A struct of string keys is the hot path of every large record (a node, its arguments, its metadata): its
+// decoder is generated for its keys, so that each load and store names its key and stays monomorphic, where
+// one closure shared by every struct would see every shape. Keys are emitted as JSON string literals and the
+// values through the decoders passed in: no text of the schema is evaluated.
+const struct = (
+  names: ReadonlyArray<string>,
+  optional: ReadonlyArray<boolean>,
+  tests: ReadonlyArray<string | undefined>,
+  decoders: ReadonlyArray<Decoder>
+): Decoder => {
+  const lines = [
+    "return function(input) {",
+    "if (input === MISSING) return MISSING",
+    "if (typeof input !== \"object\" || input === null || Array.isArray(input)) return INVALID",
+    "const out = {}",
+    "let v"
+  ]
+  names.forEach((name, i) => {
+    const key = JSON.stringify(name)
+    lines.push(`v = ${key} in input ? input[${key}] : MISSING`)
+    const test = tests[i]
+    if (test !== undefined) lines.push(`if (v !== MISSING && !(${test})) return INVALID`)
+    else lines.push(`v = d[${i}](v)`, "if (v === INVALID || v === UNKNOWN) return v")
+    lines.push(optional[i] ? `if (v !== MISSING) out[${key}] = v` : `if (v === MISSING) return INVALID`, optional[i] ? "" : `out[${key}] = v`)
+  })
+  lines.push("return out", "}")
+  return new Function("d", "MISSING", "INVALID", "UNKNOWN", lines.join("\n"))(decoders, MISSING, INVALID, UNKNOWN) as Decoder
+}
+
+// The test of a keyword with no checks and no encoding, as an expression of `v`, for a struct to inline.
+const leafTest = (ast: SchemaAST.AST): string | undefined => {
+  if (ast.checks !== undefined || ast.encoding !== undefined) return undefined
+  switch (ast._tag) {
+    case "String":
+      return "typeof v === \"string\""
+    case "Number":
+      return "typeof v === \"number\""
+    case "Boolean":
+      return "typeof v === \"boolean\""
+    case "Null":
+      return "v === null"
+    case "Unknown":
+    case "Any":
+      return "true"
+    default:
+      return undefined
+  }
+}
+
+// `__proto__` is data, as the schema keeps it.
+const assign = (out: Record<PropertyKey, unknown>, key: PropertyKey, value: unknown): void => {
+  if (key === "__proto__") Object.defineProperty(out, key, { value, writable: true, enumerable: true, configurable: true })
+  else out[key] = value
+}
+
+// A tuple of required elements, an array, or a tuple followed by an array. Anything shorter than the tuple is
+// left to the schema.
+const arrays = (ast: SchemaAST.Arrays): Decoder | null => {
+  if (ast.rest.length > 1 || ast.elements.some((e) => SchemaAST.isOptional(e))) return null
+  const elements: Array<Decoder> = []
+  for (const e of ast.elements) {
+    const d = compile(e)
+    if (d === null) return null
+    elements.push(d)
+  }
+  const rest = ast.rest.length === 1 ? compile(ast.rest[0]!) : undefined
+  if (rest === null) return null
+  const fixed = elements.length
+  return (input) => {
+    if (input === MISSING) return MISSING
+    if (!Array.isArray(input)) return INVALID
+    const len = input.length
+    if (len < fixed) return UNKNOWN
+    if (rest === undefined && len > fixed) return INVALID
+    const out = new Array<unknown>(len)
+    for (let i = 0; i < len; i++) {
+      const value = (i < fixed ? elements[i]! : rest!)(input[i])
+      if (isSentinel(value)) return value
+      if (value === MISSING) return UNKNOWN
+      out[i] = value
+    }
+    return out
+  }
+}
+
+// An `anyOf` union: its first member that decodes the input. A member that cannot answer leaves the union
+// without one, since a later member's success would then not be certain to be the schema's.
+const union = (ast: SchemaAST.Union): Decoder | null => {
+  if (ast.options?.mode === "oneOf") return null
+  const members: Array<Decoder> = []
+  for (const t of ast.types) {
+    const d = compile(t)
+    if (d === null) return null
+    members.push(d)
+  }
+  return (input) => {
+    if (input === MISSING) return MISSING
+    for (const member of members) {
+      const value = member(input)
+      if (value !== INVALID) return value
+    }
+    return INVALID
+  }
+}
+
+// ===== Decoding =====
+
+const root = (ast: SchemaAST.AST): Decoder => {
+  const decoder = compile(ast)
+  return (input) => {
+    if (decoder === null) return fallback
+    let value: unknown
+    try {
+      value = decoder(input)
+    } catch {
+      // A check or transformation that throws is the schema's to report (as a defect).
+      return fallback
+    }
+    return isSentinel(value) || value === MISSING ? fallback : value
+  }
+}
+
+const decoders = new WeakMap<SchemaAST.AST, Decoder>()
+const cachedRoot = (ast: SchemaAST.AST): Decoder => {
+  let d = decoders.get(ast)
+  if (d === undefined) decoders.set(ast, d = root(ast))
+  return d
+}
+
+/**
+ * Decodes `input` as `Schema.decodeUnknownResult(schema)` would succeed with, or returns {@link fallback}:
+ * the schema refuses the input, or this path cannot tell. Compiled once per schema.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decode = (schema: Schema.Top, input: unknown): unknown => cachedRoot(schema.ast)(input)
+
+/**
+ * Encodes `value` as `Schema.encodeResult(schema)` would succeed with, or returns {@link fallback}.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const encode = (schema: Schema.Top, value: unknown): unknown => cachedRoot(SchemaAST.flip(schema.ast))(value)
