@@ -455,6 +455,14 @@ export const stringify = (value: unknown): string => new TextDecoder().decode(en
  * @category encoding
  */
 export const encode = (value: unknown): Uint8Array => {
+  if (value !== undefined && plain(value)) {
+    try {
+      return utf8Encoder.encode(JSON.stringify(value))
+    } catch (e) {
+      // Text longer than a string can hold: written piece by piece below.
+      if (!(e instanceof RangeError)) throw e
+    }
+  }
   const w = new ByteWriter()
   w.value(value)
   return w.bytes()
@@ -587,6 +595,35 @@ class ByteWriter {
     }
     out.set(last, at)
     return out
+  }
+}
+
+// Whether `JSON.stringify` writes `value` as {@link encode} does: no bigint, no `-0`, no marked key, nothing
+// but plain objects, arrays and primitives it writes. Then the engine's own writer does the work, about
+// twice as fast as the one below.
+const plain = (value: unknown): boolean => {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+    case "undefined":
+      return true
+    case "number":
+      return !Object.is(value, -0)
+    case "object": {
+      if (value === null) return true
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) if (!plain(value[i])) return false
+        return true
+      }
+      const proto = Object.getPrototypeOf(value)
+      if (proto !== Object.prototype && proto !== null) return false
+      for (const k in value) {
+        if (k.startsWith(MARK) || !plain((value as Record<string, unknown>)[k])) return false
+      }
+      return true
+    }
+    default:
+      return false
   }
 }
 

@@ -14,7 +14,7 @@ import * as PtRecords from "../../src/archive/pt2/Records.ts"
 import * as TgmRecords from "../../src/archive/tgm/Records.ts"
 import * as Zip from "../../src/archive/zip/Zip.ts"
 import * as Meta from "../../src/graph/Meta.ts"
-import { cases } from "../utils/FuzzKit.ts"
+import { cases, timeout } from "../utils/FuzzKit.ts"
 import { seedOf, slots } from "../utils/Mutate.ts"
 import { type Json as JsonT, type Prng, prng } from "../utils/TgmCraft.ts"
 
@@ -172,7 +172,7 @@ describe("FastPath: decoding as the schema decodes", () => {
     if (process.env.TRTX_FASTPATH_TALLY) console.log("decode", tally)
     expect(tally.fast).toBeGreaterThan(records.length)
     expect(tally.refused).toBeGreaterThan(records.length)
-  })
+  }, timeout(30_000))
 
   it("seeded mutations of every decoded record: the encodings agree", () => {
     const tally: Record<Verdict, number> = { fast: 0, refused: 0, slow: 0 }
@@ -185,7 +185,7 @@ describe("FastPath: decoding as the schema decodes", () => {
     if (process.env.TRTX_FASTPATH_TALLY) console.log("encode", tally)
     expect(tally.fast).toBeGreaterThan(records.length)
     expect(tally.refused).toBeGreaterThan(records.length / 4)
-  })
+  }, timeout(30_000))
 })
 
 describe("FastPath: each rule against the schema", () => {
