@@ -27,9 +27,16 @@ const schemas = path.join(ROOT, "src/program/schemas")
 fs.cpSync(schemas, path.join(DIST, "program/schemas"), { recursive: true })
 fs.cpSync(schemas, path.join(DIST, "cli/schemas"), { recursive: true })
 
+// Chunks from earlier builds would pile up beside the bundle: they are named by their content.
+for (const f of fs.readdirSync(path.join(DIST, "cli"))) if (/^chunk-.*\.js$/.test(f)) fs.rmSync(path.join(DIST, "cli", f))
 await esbuild.build({
-  entryPoints: [path.join(ROOT, "src/cli/bin.ts")],
-  outfile: path.join(DIST, "cli/trtx-main.js"),
+  entryPoints: { "trtx-main": path.join(ROOT, "src/cli/bin.ts") },
+  outdir: path.join(DIST, "cli"),
+  // The modules the CLI imports only when a command needs them (the GPU layer, the report) become chunks
+  // beside the bundle, loaded then; they stay in `dist/cli`, so that what they find beside themselves
+  // (`import.meta.url`: the native addon) is where it is for the bundle.
+  splitting: true,
+  chunkNames: "chunk-[name]-[hash]",
   bundle: true,
   platform: "node",
   format: "esm",

@@ -28,8 +28,6 @@ import * as Writer from "../archive/pt2/Writer.ts"
 import * as Tgm from "../archive/tgm/Tgm.ts"
 import * as Progress from "../archive/zip/Progress.ts"
 import * as TempFile from "../archive/zip/TempFile.ts"
-import { checkEngines } from "../engine/CheckEngines.ts"
-import { Cuda } from "../engine/Cuda.ts"
 import * as Lint from "../graph/Lint.ts"
 import * as Exporter from "../passes/Exporter.ts"
 import { PassError } from "../passes/PassError.ts"
@@ -37,7 +35,6 @@ import * as Pipeline from "../passes/Pipeline.ts"
 import type * as GraphState from "../passes/GraphState.ts"
 import * as OpSchema from "../graph/OpSchema.ts"
 import * as Summary from "../program/Summary.ts"
-import * as Report from "../report/Report.ts"
 import * as LimitFlags from "./LimitFlags.ts"
 import * as Render from "./Render.ts"
 
@@ -197,13 +194,21 @@ const loadCommand = Command.make("load", {
     const loaded = yield* step(
       v,
       checkGpu ? "checking and loading engines" : "loading engines",
-      checkGpu ? Exporter.load(program, { check: checkEngines }).pipe(Effect.provide(Cuda.layer)) : Exporter.load(program)
+      checkGpu
+        ? Effect.flatMap(gpuModules, ([{ checkEngines }, { Cuda }]) =>
+          Exporter.load(program, { check: checkEngines }).pipe(Effect.provide(Cuda.layer)))
+        : Exporter.load(program)
     )
     yield* parentOf(output)
     yield* step(v, `writing ${output}`, Writer.writeFile(output, loaded, { extraFiles }))
     const summary = Render.summary(Summary.ofProgram(loaded))
     yield* say(v, [summary[0]!, `wrote ${output}`], [...summary, "", `wrote ${output}`])
   })))).pipe(Command.withDescription("Put the engines of a cross-compiled program back in place (execute_engine)"))
+
+// The GPU layer (the native addon's wrappers) and the report's page are loaded by the commands that use them,
+// so that every other command starts without them: in the bundle they are chunks of their own.
+const gpuModules = Effect.promise(() => Promise.all([import("../engine/CheckEngines.ts"), import("../engine/Cuda.ts")]))
+const reportModule = Effect.promise(() => import("../report/Report.ts"))
 
 const summarize = (file: string) =>
   Effect.gen(function*() {
@@ -232,6 +237,7 @@ const reportCommand = Command.make("report", {
     const program = kind === "tgm"
       ? yield* Exporter.exportModule(yield* Tgm.readFile(file))
       : (yield* Reader.readFile(file)).program
+    const Report = yield* reportModule
     const page = Report.html(program, Summary.ofProgram(program), nodePath.basename(file))
     yield* parentOf(output)
     // Written beside, then renamed: a failure leaves no partial page, and a killed run's page is swept later.

@@ -7,7 +7,9 @@
  *
  * @since 0.1.0
  */
-import { NodeRuntime, NodeServices } from "@effect/platform-node"
+// The two modules by their own paths: the package's barrel would load its HTTP, socket and worker layers too.
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Effect } from "effect"
 import { CliError, Command } from "effect/cli"
 import { app, version } from "./Cli.ts"

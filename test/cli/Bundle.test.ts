@@ -42,4 +42,24 @@ describe("the bundled CLI", () => {
       fs.rmSync(dir, { recursive: true, force: true })
     }
   }, 120_000)
+
+  it("starts without the report and the GPU layer: they are chunks a command imports when it needs them", () => {
+    // Run after the build above (the files run in order).
+    const cli = path.join(ROOT, "dist/cli")
+    const staticGraph = new Set<string>()
+    const visit = (file: string) => {
+      if (staticGraph.has(file)) return
+      staticGraph.add(file)
+      for (const m of fs.readFileSync(path.join(cli, file), "utf8").matchAll(/(?:^|[;\n])\s*import\s[^;]*?from\s*"\.\/([^"]+)"/g)) visit(m[1]!)
+    }
+    visit("trtx-main.js")
+    assert.isAbove(staticGraph.size, 1, "the bundle imports its shared chunks statically")
+    const loaded = [...staticGraph].map((f) => fs.readFileSync(path.join(cli, f), "utf8")).join("\n")
+    assert.notInclude(loaded, "<!doctype html>", "the report's page is in the start-up bundle")
+    assert.notInclude(loaded, "var checkEngines", "the GPU check is in the start-up bundle")
+    const lazy = [...fs.readFileSync(path.join(cli, "trtx-main.js"), "utf8").matchAll(/import\("\.\/(chunk-[^"]+)"\)/g)].map((m) => m[1]!)
+    const lazyText = lazy.map((f) => fs.readFileSync(path.join(cli, f), "utf8")).join("\n")
+    assert.include(lazyText, "<!doctype html>")
+    assert.include(lazyText, "checkEngines")
+  })
 })
