@@ -13,8 +13,11 @@
  * - `trtx verify FILE`: reads and checks a `.tgm` or `.pt2`; exit 0 when valid, 1 with the located error.
  * - `trtx report FILE -o OUT.html`: the partition picture and tables as one self-contained page.
  *
- * A failure prints its located message once, without a stack trace, and exits 1; a usage error (a bad
- * command line, a file of the wrong kind, an unreadable `--schemas` file) exits 2.
+ * A failure prints its located message once, without a stack trace. Every command exits 0 when its work is
+ * done, 1 when the work failed (a broken file, a program that does not export or does not lint, an output
+ * that cannot be written) and 2 when it cannot start (a bad command line, conflicting flags, a file of the
+ * wrong kind, an unreadable `--schemas` file, an output that is an input, a directory or a file of another
+ * kind): `CommandError.ts`. Files are checked by their contents before anything is read (`Files.ts`).
  *
  * @since 0.1.0
  */
@@ -35,6 +38,8 @@ import * as Pipeline from "../passes/Pipeline.ts"
 import type * as GraphState from "../passes/GraphState.ts"
 import * as OpSchema from "../graph/OpSchema.ts"
 import * as Summary from "../program/Summary.ts"
+import * as CommandError from "./CommandError.ts"
+import * as Files from "./Files.ts"
 import * as LimitFlags from "./LimitFlags.ts"
 import * as Render from "./Render.ts"
 
@@ -49,11 +54,8 @@ export const version = "0.1.0"
 // ===== Failures =====
 
 // The errors a command reports to its user: each already says where, so it is printed as it is.
-const isReported = (e: unknown): e is ArchiveError | PassError | OpSchema.OpSchemaError | UsageError =>
-  e instanceof ArchiveError || e instanceof PassError || e instanceof OpSchema.OpSchemaError || e instanceof UsageError
-
-// A bad command line, or a file that is not what the command takes.
-class UsageError extends Error {}
+const isReported = (e: unknown): e is ArchiveError | PassError | OpSchema.OpSchemaError | CommandError.CommandError =>
+  e instanceof ArchiveError || e instanceof PassError || e instanceof OpSchema.OpSchemaError || e instanceof CommandError.CommandError
 
 const reported = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<void, never, R> =>
   effect.pipe(
@@ -61,7 +63,7 @@ const reported = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<void, 
     Effect.catch((e) =>
       isReported(e)
         ? Console.error(Render.error(e).join("\n")).pipe(
-          Effect.andThen(Effect.sync(() => void (process.exitCode = e instanceof UsageError ? 2 : 1)))
+          Effect.andThen(Effect.sync(() => void (process.exitCode = e instanceof CommandError.CommandError ? e.exitCode : 1)))
         )
         : Effect.die(e)
     )
@@ -69,35 +71,36 @@ const reported = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<void, 
 
 // ===== Inputs =====
 
-const kindOf = (file: string): Effect.Effect<"tgm" | "pt2", UsageError> => {
-  const ext = nodePath.extname(file)
-  return ext === ".tgm" || ext === ".pt2"
-    ? Effect.succeed(ext.slice(1) as "tgm" | "pt2")
-    : Effect.fail(new UsageError(`${file}: expected a .tgm or .pt2 file`))
-}
-
-const schemasFrom = (file: Option.Option<string>): Effect.Effect<OpSchema.OpSchemas, OpSchema.OpSchemaError | UsageError> =>
+// A `--schemas` file: its faults name it; a schema string that does not parse keeps its caret.
+const schemasFrom = (file: Option.Option<string>): Effect.Effect<OpSchema.OpSchemas, CommandError.CommandError> =>
   Option.match(file, {
     onNone: () => Effect.succeed(new Map()),
     onSome: (path) =>
       Effect.gen(function*() {
         const texts = yield* Effect.try({
           try: () => JSON.parse(fs.readFileSync(path, "utf8")) as unknown,
-          catch: (e) => new UsageError(`${path}: ${e instanceof Error ? e.message : String(e)}`)
+          catch: (e) => CommandError.usage(path, e instanceof Error ? e.message : String(e))
         })
         if (!Array.isArray(texts) || !texts.every((t): t is string => typeof t === "string")) {
-          return yield* Effect.fail(new UsageError(`${path}: expected a JSON array of torch schema strings`))
+          return yield* Effect.fail(CommandError.usage(path, "expected a JSON array of torch schema strings"))
         }
         const parsed = OpSchema.parseAll(texts)
-        return Result.isSuccess(parsed) ? parsed.success : yield* Effect.fail(parsed.failure)
+        if (Result.isSuccess(parsed)) return parsed.success
+        const e = parsed.failure
+        return yield* Effect.fail(new CommandError.CommandError({
+          subject: path,
+          detail: e.message,
+          exitCode: 2,
+          pointed: { text: e.schema, offset: e.offset }
+        }))
       })
   })
 
 // The CLI makes the output's folder, as users of `-o out/model.pt2` expect; the library's writers do not.
-const parentOf = (output: string): Effect.Effect<void, UsageError> =>
+const parentOf = (output: string): Effect.Effect<void, CommandError.CommandError> =>
   Effect.try({
     try: () => void fs.mkdirSync(nodePath.dirname(output), { recursive: true }),
-    catch: (e) => new UsageError(`${output}: ${e instanceof Error ? e.message : String(e)}`)
+    catch: (e) => CommandError.usage(output, e instanceof Error ? e.message : String(e))
   })
 
 // ===== Verbosity and progress =====
@@ -109,8 +112,10 @@ const verbosityFlags = {
   verbose: Flag.Boolean("verbose").pipe(Flag.withDefault(false), Flag.withDescription("Print every table of the summary"))
 }
 
-const verbosityOf = (f: { readonly quiet: boolean; readonly verbose: boolean }): Verbosity =>
-  f.quiet ? "quiet" : f.verbose ? "verbose" : "normal"
+const verbosityOf = (f: { readonly quiet: boolean; readonly verbose: boolean }): Effect.Effect<Verbosity, CommandError.CommandError> =>
+  f.quiet && f.verbose
+    ? Effect.fail(CommandError.usage("--quiet", "cannot be given with --verbose"))
+    : Effect.succeed(f.quiet ? "quiet" : f.verbose ? "verbose" : "normal")
 
 // A step of a long command, shown on a terminal's stderr as it starts (and replaced by the next); nothing
 // when stderr is piped or the command is quiet, so that scripts see only results.
@@ -158,7 +163,9 @@ const exportCommand = Command.make("export", {
   ...LimitFlags.flags
 }, ({ input, output, crossCompile, schemas, ...flags }) =>
   reported(LimitFlags.provide(flags, Effect.gen(function*() {
-    const v = verbosityOf(flags)
+    const v = yield* verbosityOf(flags)
+    yield* Files.input(input, "export", ["tgm"])
+    yield* Files.output(output, "export", "pt2", [input, ...Option.toArray(schemas)])
     const given = yield* schemasFrom(schemas)
     const module = yield* step(v, `reading ${input}`, Tgm.readFile(input))
     // A schema given on the command line replaces the archive's for the same operator.
@@ -186,7 +193,9 @@ const loadCommand = Command.make("load", {
   ...LimitFlags.flags
 }, ({ input, output, schemas, checkGpu, ...flags }) =>
   reported(LimitFlags.provide(flags, Effect.gen(function*() {
-    const v = verbosityOf(flags)
+    const v = yield* verbosityOf(flags)
+    yield* Files.input(input, "load", ["pt2"])
+    yield* Files.output(output, "load", "pt2", [input, ...Option.toArray(schemas)])
     const given = yield* schemasFrom(schemas)
     const read = yield* step(v, `reading ${input}`, Reader.readFile(input))
     const extraFiles = read.extraFiles
@@ -212,7 +221,7 @@ const reportModule = Effect.promise(() => import("../report/Report.ts"))
 
 const summarize = (file: string) =>
   Effect.gen(function*() {
-    const kind = yield* kindOf(file)
+    const kind = yield* Files.input(file, "inspect", ["tgm", "pt2"])
     if (kind === "tgm") return Summary.ofModule(yield* Tgm.readFile(file))
     return Summary.ofProgram((yield* Reader.readFile(file)).program)
   })
@@ -233,7 +242,8 @@ const reportCommand = Command.make("report", {
   ...LimitFlags.flags
 }, ({ file, output, ...limits }) =>
   reported(LimitFlags.provide(limits, Effect.gen(function*() {
-    const kind = yield* kindOf(file)
+    const kind = yield* Files.input(file, "report", ["tgm", "pt2"])
+    yield* Files.output(output, "report", "html", [file])
     const program = kind === "tgm"
       ? yield* Exporter.exportModule(yield* Tgm.readFile(file))
       : (yield* Reader.readFile(file)).program
@@ -250,7 +260,7 @@ const reportCommand = Command.make("report", {
       },
       catch: (e) => {
         fs.rmSync(temporary, { force: true })
-        return new UsageError(`${output}: ${e instanceof Error ? e.message : String(e)}`)
+        return CommandError.failed(output, e instanceof Error ? e.message : String(e))
       }
     })
     yield* Console.log(`wrote ${output}`)
@@ -261,7 +271,7 @@ const verifyCommand = Command.make("verify", {
   ...LimitFlags.flags
 }, ({ file, ...limits }) =>
   reported(LimitFlags.provide(limits, Effect.gen(function*() {
-    const kind = yield* kindOf(file)
+    const kind = yield* Files.input(file, "verify", ["tgm", "pt2"])
     if (kind === "tgm") {
       const module = yield* Tgm.readFile(file)
       // The exporter's own entry check: the module must be one it can export.
@@ -270,11 +280,11 @@ const verifyCommand = Command.make("verify", {
       const { program } = yield* Reader.readFile(file)
       yield* Effect.try({
         try: () => Lint.lint(program.graphModule.graph),
-        catch: (e) => new UsageError(`${file}: ${e instanceof Error ? e.message : String(e)}`)
+        catch: (e) => CommandError.failed(file, e instanceof Error ? e.message : String(e))
       })
     }
     yield* Console.log(`${file}: valid`)
-  })))).pipe(Command.withDescription("Check a file: exit 0 when valid, 1 with the located error"))
+  })))).pipe(Command.withDescription("Check a file: exit 0 when valid, 1 with the located error, 2 when it is not a .tgm or .pt2"))
 
 /**
  * The root command.
@@ -284,7 +294,9 @@ const verifyCommand = Command.make("verify", {
  */
 export const app = Command.make("trtx").pipe(
   Command.withDescription(
-    "Export Torch-TensorRT compiled modules (.tgm) as torch.export programs (.pt2), inspect and verify them"
+    "Export Torch-TensorRT compiled modules (.tgm) as torch.export programs (.pt2), inspect and verify them. " +
+      "Every command exits 0 when its work is done, 1 when the work failed, and 2 when it cannot start " +
+      "(a bad command line, a file of the wrong kind, an output that is an input or a file of another kind)"
   ),
   Command.withSubcommands([exportCommand, loadCommand, inspectCommand, verifyCommand, reportCommand])
 )

@@ -8,6 +8,7 @@ import * as OpSchema from "../graph/OpSchema.ts"
 import * as SymExpr from "../graph/SymExpr.ts"
 import type { PassReport } from "../passes/Pass.ts"
 import type { Summary } from "../program/Summary.ts"
+import * as CommandError from "./CommandError.ts"
 
 // Control characters (C0, DEL, C1): from an archive's names or messages they could move the cursor, recolour,
 // rewrite what a user sees on a terminal or start a line that looks like trtx's own, so they are shown as `\x1b`.
@@ -32,10 +33,15 @@ export const safe = (text: string): string => text.replace(CONTROL, escapeContro
  */
 export const error = (e: { readonly message: string }): Array<string> => {
   const lines = [`error: ${safe(e.message)}`]
-  const pointed = e instanceof OpSchema.OpSchemaError ? e.schema : e instanceof SymExpr.SymExprError ? e.text : undefined
-  if (pointed !== undefined && safe(pointed) === pointed) {
-    const offset = (e as OpSchema.OpSchemaError | SymExpr.SymExprError).offset
-    lines.push(`  ${pointed}`, `  ${" ".repeat(offset)}^`)
+  const pointed = e instanceof OpSchema.OpSchemaError
+    ? { text: e.schema, offset: e.offset }
+    : e instanceof SymExpr.SymExprError
+    ? { text: e.text, offset: e.offset }
+    : e instanceof CommandError.CommandError
+    ? e.pointed
+    : undefined
+  if (pointed !== undefined && safe(pointed.text) === pointed.text) {
+    lines.push(`  ${pointed.text}`, `  ${" ".repeat(pointed.offset)}^`)
   }
   return lines
 }

@@ -225,7 +225,7 @@ describe("trtx CLI", () => {
       fs.writeFileSync(f, "x")
       const r = trtx("inspect", f)
       assert.strictEqual(r.code, 2)
-      assert.match(r.stderr, /expected a \.tgm or \.pt2 file/)
+      assert.match(r.stderr, /x\.txt: not a compiled module \(\.tgm\) or a torch\.export program \(\.pt2\): trtx inspect takes one/)
     }))
 
   it("a bad command line exits 2 after the help and the error; --help exits 0", () => {
