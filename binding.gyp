@@ -7,6 +7,7 @@
   'variables': {
     'trt_include%': '<!(node native/detect.cjs tensorrt-include)',
     'cuda_include%': '<!(node native/detect.cjs cuda-include)',
+    'bench%': '<!(node native/detect.cjs bench)',
   },
   'target_defaults': {
     'defines': ['NAPI_VERSION=8'],
@@ -39,10 +40,17 @@
       ],
     },
     {
-      # The cudaMemcpy baseline of the bandwidth benchmark (bench/gpu.ts).
+      # The cudaMemcpy baseline of the bandwidth benchmark (bench/gpu.ts): built with TRTX_BENCH=1 only, an
+      # empty target otherwise, so that an install builds the addon alone.
       'target_name': 'memcpy_baseline',
-      'type': 'executable',
-      'sources': ['native/tools/memcpy_baseline.cc', 'native/cuda_runtime.cc'],
+      'conditions': [
+        ['bench==1', {
+          'type': 'executable',
+          'sources': ['native/tools/memcpy_baseline.cc', 'native/cuda_runtime.cc'],
+        }, {
+          'type': 'none',
+        }],
+      ],
     },
   ],
 }

@@ -6,6 +6,7 @@
  */
 import { Effect, Result } from "effect"
 import { execFileSync } from "node:child_process"
+import * as fs from "node:fs"
 import * as path from "node:path"
 import { Cuda } from "../src/engine/Cuda.ts"
 import * as Native from "../src/engine/Native.ts"
@@ -49,8 +50,10 @@ export const run = (): Promise<Outcome> => {
   return Effect.runPromise(Effect.scoped(Effect.gen(function*() {
     const cuda = yield* Cuda
     const [device] = yield* cuda.devices
+    const tool = path.join(path.dirname(Native.defaultPath), "memcpy_baseline")
+    if (!fs.existsSync(tool)) return { _tag: "Skipped", reason: `${tool} is not built: run TRTX_BENCH=1 npm run build:addon` } as const
     const baseline = JSON.parse(
-      execFileSync(path.join(path.dirname(Native.defaultPath), "memcpy_baseline"), [String(BYTES), String(REPS)], { encoding: "utf8" })
+      execFileSync(tool, [String(BYTES), String(REPS)], { encoding: "utf8" })
     ) as { readonly h2d: ReadonlyArray<number>; readonly d2h: ReadonlyArray<number> }
     const stream = yield* cuda.stream()
     const host = yield* cuda.hostBuffer(BYTES)

@@ -3,12 +3,8 @@
  * Run: `node examples/build-and-lint.ts` (Node 24, from the repository root).
  */
 import { Effect } from "effect"
-import * as Tgm from "../src/archive/tgm/Tgm.ts"
-import * as Argument from "../src/graph/Argument.ts"
-import * as GraphModule from "../src/graph/GraphModule.ts"
-import * as Lint from "../src/graph/Lint.ts"
-import * as Module from "../src/graph/Module.ts"
-import * as Tensor from "../src/graph/Tensor.ts"
+import { Tgm } from "trtx"
+import { Argument, GraphModule, Lint, Module, Tensor } from "trtx/graph"
 
 export const example = Effect.gen(function*() {
   const gm = GraphModule.make()

@@ -4,11 +4,7 @@
  * and collect each pass's timing. Run: `node examples/custom-pass.ts path/to/module.tgm` (Node 24).
  */
 import { Effect } from "effect"
-import * as Tgm from "../src/archive/tgm/Tgm.ts"
-import * as Exporter from "../src/passes/Exporter.ts"
-import * as GraphState from "../src/passes/GraphState.ts"
-import * as Pass from "../src/passes/Pass.ts"
-import * as Pipeline from "../src/passes/Pipeline.ts"
+import { Exporter, GraphState, Pass, Pipeline, Tgm } from "trtx"
 
 // A user pass: it takes and gives an inlined module, so it fits between `transform` and `toProgram`.
 export const tagEngines = Pass.make({

@@ -6,10 +6,7 @@ import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import * as Reader from "../src/archive/pt2/Reader.ts"
-import * as Writer from "../src/archive/pt2/Writer.ts"
-import * as Tgm from "../src/archive/tgm/Tgm.ts"
-import * as Exporter from "../src/passes/Exporter.ts"
+import { Exporter, Pt2, Tgm } from "trtx"
 
 export const exportToPt2 = (tgm: string, pt2: string) =>
   Effect.gen(function*() {
@@ -17,8 +14,8 @@ export const exportToPt2 = (tgm: string, pt2: string) =>
     // The program carries the schema of every operator it calls: torch 2.11's and TensorRT's are built
     // in, a custom operator's comes from the archive (op_schemas.json).
     const program = yield* Exporter.exportModule(compiled)
-    yield* Writer.writeFile(pt2, program)
-    const { program: back } = yield* Reader.readFile(pt2)
+    yield* Pt2.writeFile(pt2, program)
+    const { program: back } = yield* Pt2.readFile(pt2)
     return {
       inputs: back.graphSignature.inputSpecs.map((s) => `${s._tag} ${s.arg._tag === "ConstantArgument" ? "" : s.arg.name}`),
       nodes: [...back.graphModule.graph.nodes()].map((n) => n.name),

@@ -5,6 +5,7 @@
 //   node native/detect.cjs tensorrt-include   $TENSORRT_ROOT/include with NvInferRuntime.h and NvInferVersion.h
 //   node native/detect.cjs cuda-include       $CUDA_HOME|$CUDA_PATH|/usr/local/cuda + /include with
 //                                             cuda_runtime_api.h (TensorRT's NvInferRuntimeBase.h includes it)
+//   node native/detect.cjs bench              1 when $TRTX_BENCH=1: the benchmark's executables are built too
 //
 // The TensorRT backend is compiled only when both are found. The CUDA part of the addon needs neither.
 "use strict"
@@ -34,4 +35,5 @@ const cudaInclude = () => {
 }
 
 const which = process.argv[2]
-process.stdout.write(which === "tensorrt-include" ? tensorrtInclude() : which === "cuda-include" ? cudaInclude() : "")
+const bench = () => (process.env.TRTX_BENCH === "1" ? "1" : "0")
+process.stdout.write(which === "tensorrt-include" ? tensorrtInclude() : which === "cuda-include" ? cudaInclude() : which === "bench" ? bench() : "")

@@ -45,12 +45,17 @@ await esbuild.build({
   banner: { js: "import { createRequire as __trtxRequire } from \"node:module\"; const require = __trtxRequire(import.meta.url);" },
   logLevel: "warning"
 })
-fs.writeFileSync(
-  path.join(DIST, "cli/trtx.js"),
-  "#!/usr/bin/env node\n" +
-    "// The trtx command: Node's compile cache on, then the bundled CLI (scripts/build.ts).\n" +
-    "import module from \"node:module\"\n" +
-    "module.enableCompileCache?.()\n" +
-    "await import(\"./trtx-main.js\")\n",
-  { mode: 0o755 }
-)
+// The launcher: the Node version first (an older Node would fail later, on a large integer, with no word
+// about why), then the compile cache, then the bundle.
+const launcher = `#!/usr/bin/env node
+// The trtx command: the Node version checked, Node's compile cache on, then the bundled CLI (scripts/build.ts).
+import module from "node:module"
+const [major, minor] = process.versions.node.split(".").map(Number)
+if (major < 22 || (major === 22 && minor < 19)) {
+  process.stderr.write(\`trtx: Node \${process.versions.node} is older than the 22.19 trtx needs (Node 24 is the one it is tested with)\\n\`)
+  process.exit(2)
+}
+module.enableCompileCache?.()
+await import("./trtx-main.js")
+`
+fs.writeFileSync(path.join(DIST, "cli/trtx.js"), launcher, { mode: 0o755 })

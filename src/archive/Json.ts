@@ -268,6 +268,16 @@ const formatDeepPath = (path: ReadonlyArray<string | number>): string => {
 
 const utf8 = new TextDecoder("utf-8", { fatal: true })
 
+// Whether this Node gives a reviver the source text of primitives (Node 22 and later do).
+const SOURCE_TEXT: boolean = (() => {
+  let seen = false
+  JSON.parse("1", (_key, value, context?: { readonly source?: string }) => {
+    seen = context?.source === "1"
+    return value
+  })
+  return seen
+})()
+
 // Node 24's reviver receives the source text of primitives: an integer too large to be exact as a number
 // is read again, exactly, from its digits.
 const exactIntegers = (_key: string, value: unknown, context?: { readonly source?: string }): unknown =>
@@ -332,7 +342,17 @@ const parseWith = (text: string, marked: boolean): Result.Result<unknown, TextFa
     return Result.fail({ fault: "SchemaMismatch", path: formatDeepPath(tooDeep(value)!), detail: `nested deeper than ${MAX_DEPTH} levels` })
   }
   // The reviver costs, so the text is parsed again with it only where an integer was rounded.
-  if ((flags & ROUNDED) !== 0) value = JSON.parse(t, exactIntegers)
+  if ((flags & ROUNDED) !== 0) {
+    if (!SOURCE_TEXT) {
+      return Result.fail({
+        fault: "BadJson",
+        path: "$",
+        detail: `it holds an integer beyond 2^53, which Node ${process.versions.node} cannot read exactly (JSON.parse gives ` +
+          "revivers the source text from Node 22 on): trtx needs Node 22.19 or later"
+      })
+    }
+    value = JSON.parse(t, exactIntegers)
+  }
   return Result.succeed(value)
 }
 

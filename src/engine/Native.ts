@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import { Result } from "effect"
+import * as fs from "node:fs"
 import { createRequire } from "node:module"
 import { fileURLToPath } from "node:url"
 
@@ -187,8 +188,9 @@ export const defaultPath: string = fileURLToPath(new URL("../../build/Release/tr
 const loaded = new Map<string, Result.Result<NativeAddon, string>>()
 
 /**
- * Loads the addon once per path: `$TRTX_NATIVE_ADDON` when set, else {@link defaultPath}. A failure (not
- * built, wrong platform) is the loader's message; it is kept, so a second call does not retry.
+ * Loads the addon once per path: `$TRTX_NATIVE_ADDON` when set, else {@link defaultPath}. A failure is kept, so
+ * a second call does not retry: for an addon that is not built, how to build it; otherwise (wrong platform,
+ * a broken file) the loader's message.
  *
  * @since 0.1.0
  * @category constructors
@@ -198,7 +200,13 @@ export const load = (path: string = process.env.TRTX_NATIVE_ADDON ?? defaultPath
   if (known !== undefined) return known
   let result: Result.Result<NativeAddon, string>
   try {
-    result = Result.succeed(createRequire(import.meta.url)(path) as NativeAddon)
+    result = fs.existsSync(path)
+      ? Result.succeed(createRequire(import.meta.url)(path) as NativeAddon)
+      : Result.fail(
+        `${path}: the native addon is not built (an install without a C++ compiler skips it). trtx reads, exports ` +
+          "and writes without it; for its GPU features, install a C++ compiler and Python 3, then run " +
+          "`npm run build:addon` in the trtx package folder"
+      )
   } catch (e) {
     result = Result.fail(`${path}: ${e instanceof Error ? e.message : String(e)}`)
   }
