@@ -226,7 +226,7 @@ const steps = async (dir: string, n: number): Promise<void> => {
     Render.summary(s)
     return s
   })
-  await timed("report", async () => fs.writeFileSync(f.html, Report.html(program, summary, "chain.pt2")))
+  await timed("report", async () => fs.writeFileSync(f.html, await Effect.runPromise(Report.html(program, summary, "chain.pt2"))))
   // The JSON floor: the same JSON bytes through JSON.parse and JSON.stringify alone, after the steps, the best
   // of three.
   const entry = (file: string, suffix: string) =>

@@ -23,6 +23,9 @@ const DIST = path.join(ROOT, "dist")
 execFileSync(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", path.join(ROOT, "tsconfig.build.json")], {
   stdio: "inherit"
 })
+// The report's chunk carries elkjs (EPL-2.0): its licence travels with it.
+fs.mkdirSync(path.join(DIST, "cli"), { recursive: true })
+fs.copyFileSync(path.join(ROOT, "node_modules/elkjs/LICENSE.md"), path.join(DIST, "cli/elkjs-LICENSE.md"))
 const schemas = path.join(ROOT, "src/program/schemas")
 fs.cpSync(schemas, path.join(DIST, "program/schemas"), { recursive: true })
 fs.cpSync(schemas, path.join(DIST, "cli/schemas"), { recursive: true })

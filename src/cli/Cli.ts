@@ -248,7 +248,7 @@ const reportCommand = Command.make("report", {
       ? yield* Exporter.exportModule(yield* Tgm.readFile(file))
       : (yield* Reader.readFile(file)).program
     const Report = yield* reportModule
-    const page = Report.html(program, Summary.ofProgram(program), nodePath.basename(file))
+    const page = yield* Report.html(program, Summary.ofProgram(program), nodePath.basename(file))
     yield* parentOf(output)
     // Written beside, then renamed: a failure leaves no partial page, and a killed run's page is swept later.
     yield* TempFile.sweep(nodePath.dirname(output))

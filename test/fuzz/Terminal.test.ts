@@ -53,22 +53,28 @@ const hostile = (r: C.Prng, base: string): string => {
 }
 
 /** What the CLI would show of an outcome: no control character in it, no markup in the report. */
-const assertShownSafely = <A>(o: Outcome<A>, label: string, render: (value: A) => Summary.Summary, program?: (value: A) => ExportedProgram) => {
-  if (o._tag === "error") {
-    const shown = Render.error(o.error)[0]!
-    assert.notMatch(shown, ANY, `${label}: the CLI would print a control character: ${JSON.stringify(shown).slice(0, 300)}`)
-    return
-  }
-  const summary = render(o.value)
-  for (const line of Render.summary(summary)) {
-    assert.notMatch(line, ANY, `${label}: a summary line holds a control character: ${JSON.stringify(line).slice(0, 300)}`)
-  }
-  // The report is a page for a browser, not the terminal: there a name must not become markup.
-  if (program !== undefined) {
-    const page = Report.html(program(o.value), summary, label)
-    assert.notInclude(page, "<x-inj>", `${label}: a name's markup reached the report unescaped`)
-  }
-}
+const assertShownSafely = <A>(
+  o: Outcome<A>,
+  label: string,
+  render: (value: A) => Summary.Summary,
+  program?: (value: A) => ExportedProgram
+): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    if (o._tag === "error") {
+      const shown = Render.error(o.error)[0]!
+      assert.notMatch(shown, ANY, `${label}: the CLI would print a control character: ${JSON.stringify(shown).slice(0, 300)}`)
+      return
+    }
+    const summary = render(o.value)
+    for (const line of Render.summary(summary)) {
+      assert.notMatch(line, ANY, `${label}: a summary line holds a control character: ${JSON.stringify(line).slice(0, 300)}`)
+    }
+    // The report is a page for a browser, not the terminal: there a name must not become markup.
+    if (program !== undefined) {
+      const page = yield* Report.html(program(o.value), summary, label)
+      assert.notInclude(page, "<x-inj>", `${label}: a name's markup reached the report unescaped`)
+    }
+  })
 
 describe("terminal: control characters in names", () => {
   const n = plan.family("terminal: .pt2 names", 600)
@@ -110,7 +116,7 @@ describe("terminal: control characters in names", () => {
           }
           const shown = `${label} (${where})`
           const o = yield* H.pt2Case(tally, "terminal: .pt2 names", shown, bytes, "any", { roundTrip: i % 4 === 0 })
-          assertShownSafely(o, shown, (v: Reader.Pt2) => Summary.ofProgram(v.program))
+          yield* assertShownSafely(o, shown, (v: Reader.Pt2) => Summary.ofProgram(v.program))
         }))
     }), timeout(60_000))
 
@@ -127,7 +133,7 @@ describe("terminal: control characters in names", () => {
             rec.weights = H.renameEverywhere(rec.weights, "layer.weight", to)
           })
           const o = yield* H.pt2Case(tally, "terminal: HTML report", label, bytes, "any", { roundTrip: false })
-          assertShownSafely(o, label, (v: Reader.Pt2) => Summary.ofProgram(v.program), (v: Reader.Pt2) => v.program)
+          yield* assertShownSafely(o, label, (v: Reader.Pt2) => Summary.ofProgram(v.program), (v: Reader.Pt2) => v.program)
         }))
     }), timeout(60_000))
 
@@ -168,7 +174,7 @@ describe("terminal: control characters in names", () => {
           }
           const shown = `${label} (${where})`
           const o = yield* H.tgmCase(tally, "terminal: .tgm names", shown, bytes, "any", { roundTrip: i % 4 === 0 })
-          assertShownSafely(o, shown, (v: GraphModule) => Summary.ofModule(v))
+          yield* assertShownSafely(o, shown, (v: GraphModule) => Summary.ofModule(v))
         }))
     }), timeout(60_000))
 })
