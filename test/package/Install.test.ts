@@ -128,6 +128,21 @@ describe("the package, installed", () => {
       const deep = node(["-e", "import('trtx/dist/archive/Json.js').then(() => process.exit(0), (e) => { console.log(e.code); process.exit(0) })"], app)
       assert.strictEqual(deep.stdout.trim(), "ERR_PACKAGE_PATH_NOT_EXPORTED")
 
+      // With a compiler, the addon is built (and nothing else), against the headers build.cjs finds whatever
+      // npm's nodedir says.
+      const built = path.join(dir, "built")
+      fs.mkdirSync(built)
+      fs.writeFileSync(path.join(built, "package.json"), JSON.stringify({ name: "built", private: true, type: "module" }))
+      const withCompiler = npm(
+        ["install", "--no-audit", "--no-fund", "--prefer-offline", "--foreground-scripts", path.join(dir, info!.filename)],
+        built,
+        { ...process.env, npm_config_nodedir: "/nonexistent" }
+      )
+      assert.strictEqual(withCompiler.code, 0, withCompiler.stderr)
+      const release = fs.readdirSync(path.join(built, "node_modules/trtx/build/Release"))
+      assert.include(release, "trtx_native.node")
+      assert.notInclude(release, "memcpy_baseline")
+
       // The command, as npm links it.
       const cli = spawnSync(path.join(app, "node_modules/.bin/trtx"), ["--version"], { cwd: app, encoding: "utf8" })
       assert.strictEqual(cli.stdout.trim(), "trtx v0.1.0", cli.stderr)
