@@ -57,12 +57,14 @@ export const version = "0.1.0"
 const isReported = (e: unknown): e is ArchiveError | PassError | OpSchema.OpSchemaError | CommandError.CommandError =>
   e instanceof ArchiveError || e instanceof PassError || e instanceof OpSchema.OpSchemaError || e instanceof CommandError.CommandError
 
-const reported = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<void, never, R> =>
+// Every error names its file: an archive's names the archive, a command's its file or flag, and a pass's,
+// which knows only its node, is given the command's input.
+const reported = <A, E, R>(input: string, effect: Effect.Effect<A, E, R>): Effect.Effect<void, never, R> =>
   effect.pipe(
     Effect.asVoid,
     Effect.catch((e) =>
       isReported(e)
-        ? Console.error(Render.error(e).join("\n")).pipe(
+        ? Console.error(Render.error(e instanceof PassError ? { message: `${input}: ${e.message}` } : e).join("\n")).pipe(
           Effect.andThen(Effect.sync(() => void (process.exitCode = e instanceof CommandError.CommandError ? e.exitCode : 1)))
         )
         : Effect.die(e)
@@ -162,7 +164,7 @@ const exportCommand = Command.make("export", {
   ...verbosityFlags,
   ...LimitFlags.flags
 }, ({ input, output, crossCompile, schemas, ...flags }) =>
-  reported(LimitFlags.provide(flags, Effect.gen(function*() {
+  reported(input, LimitFlags.provide(flags, Effect.gen(function*() {
     const v = yield* verbosityOf(flags)
     yield* Files.input(input, "export", ["tgm"])
     yield* Files.output(output, "export", "pt2", [input, ...Option.toArray(schemas)])
@@ -192,7 +194,7 @@ const loadCommand = Command.make("load", {
   ...verbosityFlags,
   ...LimitFlags.flags
 }, ({ input, output, schemas, checkGpu, ...flags }) =>
-  reported(LimitFlags.provide(flags, Effect.gen(function*() {
+  reported(input, LimitFlags.provide(flags, Effect.gen(function*() {
     const v = yield* verbosityOf(flags)
     yield* Files.input(input, "load", ["pt2"])
     yield* Files.output(output, "load", "pt2", [input, ...Option.toArray(schemas)])
@@ -231,7 +233,7 @@ const inspectCommand = Command.make("inspect", {
   json: Flag.Boolean("json").pipe(Flag.withDefault(false), Flag.withDescription("Print the summary as JSON (the fields of Summary.ts)")),
   ...LimitFlags.flags
 }, ({ file, json, ...limits }) =>
-  reported(LimitFlags.provide(limits, Effect.gen(function*() {
+  reported(file, LimitFlags.provide(limits, Effect.gen(function*() {
     const summary = yield* summarize(file)
     yield* Console.log(json ? JSON.stringify(summary, null, 2) : Render.summary(summary).join("\n"))
   })))).pipe(Command.withDescription("Show a file's graph, engines, signature and weights"))
@@ -241,7 +243,7 @@ const reportCommand = Command.make("report", {
   output: Flag.String("output").pipe(Flag.withAlias("o"), Flag.withDescription("The .html file to write")),
   ...LimitFlags.flags
 }, ({ file, output, ...limits }) =>
-  reported(LimitFlags.provide(limits, Effect.gen(function*() {
+  reported(file, LimitFlags.provide(limits, Effect.gen(function*() {
     const kind = yield* Files.input(file, "report", ["tgm", "pt2"])
     yield* Files.output(output, "report", "html", [file])
     const program = kind === "tgm"
@@ -270,7 +272,7 @@ const verifyCommand = Command.make("verify", {
   file: Argument.File("file", { mustExist: true }).pipe(Argument.withDescription("A .tgm or .pt2 file")),
   ...LimitFlags.flags
 }, ({ file, ...limits }) =>
-  reported(LimitFlags.provide(limits, Effect.gen(function*() {
+  reported(file, LimitFlags.provide(limits, Effect.gen(function*() {
     const kind = yield* Files.input(file, "verify", ["tgm", "pt2"])
     if (kind === "tgm") {
       const module = yield* Tgm.readFile(file)

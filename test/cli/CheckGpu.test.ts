@@ -28,13 +28,13 @@ describe("trtx load --check-gpu", () => {
       assert.strictEqual(r.code, 1)
       assert.match(
         r.stderr,
-        /^error: checkEngines: cannot check the engines against this machine's GPU: CUDA is unavailable \(no-runtime\): \/nonexistent\/libcudart\.so\.13: cannot open shared object file.*\n$/
+        /^error: \S+\.pt2: checkEngines: cannot check the engines against this machine's GPU: CUDA is unavailable \(no-runtime\): \/nonexistent\/libcudart\.so\.13: cannot open shared object file.*\n$/
       )
       assert.notMatch(r.stderr, /\n\s+at /)
       assert.isFalse(fs.existsSync(out))
       const noAddon = trtx({ TRTX_NATIVE_ADDON: path.join(dir, "missing.node") }, "load", cross, "-o", out, "--check-gpu")
       assert.strictEqual(noAddon.code, 1)
-      assert.match(noAddon.stderr, /^error: checkEngines: .*CUDA is unavailable \(addon-not-loaded\): .*missing\.node/)
+      assert.match(noAddon.stderr, /^error: \S+\.pt2: checkEngines: .*CUDA is unavailable \(addon-not-loaded\): .*missing\.node/)
       // Without the flag the addon is never touched.
       assert.strictEqual(trtx({ TRTX_NATIVE_ADDON: path.join(dir, "missing.node") }, "load", cross, "-o", out, "--quiet").code, 0)
     } finally {
