@@ -119,29 +119,6 @@ const once = (root: Module.GraphModule, crossCompile: boolean) =>
   Effect.runSync(Pipeline.runWithReport(Exporter.exportProgram({ crossCompile }), root as never))
 
 /**
- * The plain export of an `n`-node module, fused and one pass after another, alternating, best of `reps`
- * each (ms per export, and of the three passes the fusion stands for).
- */
-export const compareFusion = (n: number, reps = 9) => {
-  const root = build(n)
-  // The stepwise pipeline runs deepCopy, inlineTrtModules and inlineTorchModules one after another.
-  const pipelines = { fused: Exporter.exportProgram(), stepwise: Pipeline.unfused(Exporter.exportProgram()) }
-  const best = { fused: { total: Infinity, copyInline: Infinity }, stepwise: { total: Infinity, copyInline: Infinity } }
-  for (let r = 0; r < reps + 1; r++) {
-    for (const kind of ["fused", "stepwise"] as const) {
-      collect()
-      const t0 = performance.now()
-      const { reports } = Effect.runSync(Pipeline.runWithReport(pipelines[kind], root as never))
-      const total = performance.now() - t0
-      const copyInline = reports.slice(0, kind === "fused" ? 1 : 3).reduce((acc, p) => acc + p.millis, 0)
-      if (r === 0) continue // warm-up
-      best[kind] = { total: Math.min(best[kind].total, total), copyInline: Math.min(best[kind].copyInline, copyInline) }
-    }
-  }
-  return best
-}
-
-/**
  * A reference point: an operation with none of the exporter's logic, timed at each size.
  */
 export interface Reference {

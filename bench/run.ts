@@ -3,7 +3,6 @@
  * tests; the exit code says whether the scaling targets were met.
  */
 import * as os from "node:os"
-import * as CopyAndInline from "../src/passes/CopyAndInline.ts"
 import * as CliBench from "./cli.ts"
 import * as ExporterBench from "./exporter.ts"
 import * as GpuBench from "./gpu.ts"
@@ -37,7 +36,7 @@ for (const op of new Set(rows.map((r) => r.operation))) {
 
 console.log("\nExporter: exportProgram on synthetic partitioned modules (best of nine; ms per export)")
 const exp = ExporterBench.run()
-const passNames = exp[0]!.passes.map(([p]) => (p === CopyAndInline.NAME ? "copy+inline" : p.slice(0, 12)))
+const passNames = exp[0]!.passes.map(([p]) => p.slice(0, 12))
 console.log(`${"mode".padEnd(7)}${"nodes".padStart(9)}${"exported".padStart(10)}${passNames.map((p) => p.padStart(13)).join("")}${"total ms".padStart(11)}`)
 for (const r of exp) {
   console.log(`${r.mode.padEnd(7)}${String(r.nodes).padStart(9)}${String(r.exported).padStart(10)}${r.passes.map(([, ms]) => ms.toFixed(2).padStart(13)).join("")}${r.total.toFixed(2).padStart(11)}`)
@@ -71,13 +70,6 @@ for (const { operation, note, rows: [small, large] } of ExporterBench.references
       `${large.nodes}: t(100k)/t(10k) = ${(large.ms / small.ms).toFixed(2)} (${note})`
   )
 }
-
-const fusion = ExporterBench.compareFusion(50_000)
-console.log(
-  `plain, 50,000 nodes, deepCopy + inlineTrtModules + inlineTorchModules fused (copy+inline) or one after another: ` +
-    `${fusion.fused.copyInline.toFixed(1)} ms against ${fusion.stepwise.copyInline.toFixed(1)} ms; ` +
-    `whole export ${fusion.fused.total.toFixed(1)} ms against ${fusion.stepwise.total.toFixed(1)} ms (best of nine each, alternating)`
-)
 
 const pt2 = await Pt2Bench.run()
 const gib = (bytes: number) => (bytes / 2 ** 30).toFixed(3)

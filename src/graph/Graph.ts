@@ -216,34 +216,6 @@ export class Graph {
     return node
   }
 
-  /**
-   * @internal Creates a node at the insertion point as {@link createNode} does, but takes no name yet: the
-   * node carries `candidate` until {@link _nameNode} names it. A fused pass (`copyAndInline`) makes nodes in
-   * graph order and names them afterwards in the order its stepwise passes would have, so that every name
-   * is the one they give. A node left unnamed is a bug of that pass.
-   */
-  _createUnnamed(
-    op: Op,
-    target: string,
-    args: ReadonlyArray<Argument.Argument>,
-    kwargs: Argument.Kwargs,
-    meta: Meta.Meta,
-    candidate: string
-  ): Node {
-    const node = new Node(this, candidate, op, target, args, kwargs, meta)
-    this.#index(node)
-    this.#link(node, this.#insertAnchor, this.#insertWhere)
-    this.#size++
-    return node
-  }
-
-  /** @internal Names a node made by {@link _createUnnamed}, from the candidate it carries. */
-  _nameNode(node: Node): void {
-    node._name = Namespace.createName(this.#namespace, node._name)
-    node._assignedName = node._name
-    this.#version++
-  }
-
   /** A placeholder for input `name` (fx's `placeholder`); `defaultValue` becomes its only argument. */
   placeholder(name: string, options?: { readonly defaultValue?: Argument.Argument; readonly meta?: Meta.Meta }): Node {
     const args = options !== undefined && "defaultValue" in options ? [options.defaultValue!] : []

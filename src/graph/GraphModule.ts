@@ -41,23 +41,16 @@ export const make = (graph?: Graph): GraphModule => new GraphModule(graph)
  */
 export const deepCopy = <M extends Module>(
   root: M,
-  options?: {
-    readonly lazy?: boolean
-    /**
-     * The root's graph, instead of a copy of it: a graph the caller built from the root's (the fused
-     * `copyAndInline` pass builds the inlined graph straight from the original), owned by the copy.
-     */
-    readonly graph?: Graph
-  }
-): M => copyModule(root, new Map(), options?.lazy === true, true, options?.graph) as M
+  options?: { readonly lazy?: boolean }
+): M => copyModule(root, new Map(), options?.lazy === true, true) as M
 
-const copyModule = (mod: Module, memo: Map<Module, Module>, lazy: boolean, isRoot: boolean, rootGraph?: Graph): Module => {
+const copyModule = (mod: Module, memo: Map<Module, Module>, lazy: boolean, isRoot: boolean): Module => {
   const done = memo.get(mod)
   if (done !== undefined) return done
   let copy: Module
   switch (mod.kind) {
     case "graph_module": {
-      const gm = lazy && !isRoot ? new GraphModule(undefined, mod._readGraph) : new GraphModule(rootGraph ?? mod.graph.copy())
+      const gm = lazy && !isRoot ? new GraphModule(undefined, mod._readGraph) : new GraphModule(mod.graph.copy())
       gm.inSpec = mod.inSpec
       gm.outSpec = mod.outSpec
       gm.symbols = mod.symbols === undefined ? undefined : new Map(mod.symbols)

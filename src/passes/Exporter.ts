@@ -4,7 +4,7 @@
  *
  * | upstream                       | trtx                                                                 |
  * | ------------------------------ | -------------------------------------------------------------------- |
- * | `transform(gm, cross)`         | `transform({ crossCompile })`: deepCopy, inlineTrtModules, inlineTorchModules, cleanup (the first three fused: `CopyAndInline`) |
+ * | `transform(gm, cross)`         | `transform({ crossCompile })`: deepCopy, inlineTrtModules, inlineTorchModules, cleanup |
  * | `create_trt_exp_program(gm)`   | `toProgram`: lift, createExportedProgram                             |
  * | `export(gm, cross)`            | `exportProgram({ crossCompile })` = `transform` then `toProgram`     |
  * | `replace_execute_engine_no_op_node(ep)` | `load(ep)`, optionally after a GPU check (`{ check }`)      |
@@ -18,8 +18,10 @@ import type { Effect } from "effect"
 import type { GraphModule } from "../graph/Module.ts"
 import type { ExportedProgram } from "../program/ExportedProgram.ts"
 import { cleanup } from "./Cleanup.ts"
-import * as CopyAndInline from "./CopyAndInline.ts"
+import { deepCopy } from "./DeepCopy.ts"
 import { createExportedProgram } from "./ExportSignature.ts"
+import { inlineTorchModules } from "./InlineTorchModules.ts"
+import { inlineTrtModules } from "./InlineTrtModules.ts"
 import type * as GraphState from "./GraphState.ts"
 import { lift } from "./Lift.ts"
 import * as Pass from "./Pass.ts"
@@ -45,15 +47,10 @@ export interface Options {
  * @category passes
  */
 export const transform = (options?: Options): Pipeline.Pipeline<GraphState.CompiledModule, GraphState.InlinedModule> => {
-  // deepCopy, inlineTrtModules and inlineTorchModules run as one walk (copyAndInline), unless a pass of
-  // the user's is put between them.
-  const fused = CopyAndInline.fusion(options)
-  const [copy, inlineTrt, inlineTorch] = fused.passes
-  return Pipeline.make(copy).pipe(
-    Pipeline.andThen(inlineTrt),
-    Pipeline.andThen(inlineTorch),
-    Pipeline.andThen(cleanup),
-    Pipeline.withFusion(fused)
+  return Pipeline.make(deepCopy).pipe(
+    Pipeline.andThen(inlineTrtModules(options)),
+    Pipeline.andThen(inlineTorchModules),
+    Pipeline.andThen(cleanup)
   )
 }
 

@@ -19,25 +19,9 @@ import type { PassError } from "./PassError.ts"
  */
 export interface Pipeline<in I, out O, out R = never> extends Pipeable.Pipeable {
   readonly passes: ReadonlyArray<Pass.Pass<any, any, any>>
-  /** Fused passes that run in place of the passes they stand for, where those are in a row here. */
-  readonly fusions: ReadonlyArray<Fusion>
   /** Phantom: keeps `I` and `O` in the type. */
   readonly "~types"?: (i: I) => O
   readonly "~services"?: R
-}
-
-/**
- * A pass that does the work of several passes in a row at once and gives the same result (`copyAndInline`
- * for `deepCopy`, `inlineTrtModules` and `inlineTorchModules`). A pipeline that holds `passes` in a row, the
- * very pass values, runs `pass` instead, reported under its own name; a pass of the user's put between
- * them keeps them apart, and they run one by one.
- *
- * @since 0.1.0
- * @category models
- */
-export interface Fusion {
-  readonly passes: ReadonlyArray<Pass.Pass<any, any, any>>
-  readonly pass: Pass.Pass<any, any, any>
 }
 
 // ===== Constructors =====
@@ -56,8 +40,8 @@ const PipelineProto = {
   }
 }
 
-const fromPasses = <I, O, R>(passes: ReadonlyArray<Pass.Pass<any, any, any>>, fusions: ReadonlyArray<Fusion> = []): Pipeline<I, O, R> =>
-  Object.assign(Object.create(PipelineProto), { passes, fusions })
+const fromPasses = <I, O, R>(passes: ReadonlyArray<Pass.Pass<any, any, any>>): Pipeline<I, O, R> =>
+  Object.assign(Object.create(PipelineProto), { passes })
 
 // ===== Combinators =====
 
@@ -69,44 +53,7 @@ const fromPasses = <I, O, R>(passes: ReadonlyArray<Pass.Pass<any, any, any>>, fu
  */
 export const andThen = <O, O2, R2>(next: Pass.Pass<O, O2, R2> | Pipeline<O, O2, R2>) =>
 <I, R>(self: Pipeline<I, O, R>): Pipeline<I, O2, R | R2> =>
-  "fusions" in next
-    ? fromPasses([...self.passes, ...next.passes], [...self.fusions, ...next.fusions])
-    : fromPasses([...self.passes, next], self.fusions)
-
-/**
- * Lets the pipeline run a fused pass in place of the passes it stands for, wherever they are in a row.
- *
- * @since 0.1.0
- * @category combinators
- */
-export const withFusion = (fusion: Fusion) => <I, O, R>(self: Pipeline<I, O, R>): Pipeline<I, O, R> =>
-  fromPasses(self.passes, [...self.fusions, fusion])
-
-/**
- * The pipeline without its fusions: every pass runs on its own, reported under its own name (to time each
- * pass, or to compare with the fused run).
- *
- * @since 0.1.0
- * @category combinators
- */
-export const unfused = <I, O, R>(self: Pipeline<I, O, R>): Pipeline<I, O, R> => fromPasses(self.passes)
-
-/**
- * The passes a run runs: the pipeline's, with every row of passes that a fusion stands for replaced by its
- * fused pass.
- *
- * @since 0.1.0
- * @category getters
- */
-export const plan = (self: Pipeline<any, any, any>): Array<Pass.Pass<any, any, any>> => {
-  const planned: Array<Pass.Pass<any, any, any>> = []
-  for (let i = 0; i < self.passes.length;) {
-    const fusion = self.fusions.find((f) => f.passes.length > 0 && f.passes.every((p, k) => self.passes[i + k] === p))
-    planned.push(fusion === undefined ? self.passes[i]! : fusion.pass)
-    i += fusion === undefined ? 1 : fusion.passes.length
-  }
-  return planned
-}
+  "passes" in next ? fromPasses([...self.passes, ...next.passes]) : fromPasses([...self.passes, next])
 
 /**
  * The names of the passes, in order.
@@ -119,14 +66,13 @@ export const names = (self: Pipeline<any, any, any>): Array<string> => self.pass
 // ===== Running =====
 
 /**
- * Runs a pipeline on an input, pass after pass (fused passes in place of the rows they stand for, see
- * {@link plan}). The run's span lists the passes that ran.
+ * Runs a pipeline on an input, pass after pass. The run's span lists the passes.
  *
  * @since 0.1.0
  * @category combinators
  */
 export const run = <I, O, R>(self: Pipeline<I, O, R>, input: I): Effect.Effect<O, PassError, R> => {
-  const planned = plan(self)
+  const planned = self.passes
   return Effect.suspend(() => {
     let state: Effect.Effect<unknown, PassError, any> = Effect.succeed(input)
     let ensured: Pass.State<any> | undefined
