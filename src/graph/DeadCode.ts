@@ -107,14 +107,23 @@ export const isImpureFunction = (target: string): boolean => {
  * @since 0.1.0
  * @category mutations
  */
-export const eliminateDeadCode = (
-  graph: Graph,
-  options?: {
-    readonly isImpureNode?: ((node: Node) => boolean) | undefined
-    /** Lint first, as fx does (default). Passes whose input state was just checked skip it. */
-    readonly lint?: boolean | undefined
-  }
-): boolean => {
+export const eliminateDeadCode = (graph: Graph, options?: Options): boolean => graph.eliminateDeadCode(options)
+
+/**
+ * How {@link eliminateDeadCode} runs.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  readonly isImpureNode?: ((node: Node) => boolean) | undefined
+  /** Lint first, as fx does (default). Passes whose input state was just checked skip it. */
+  readonly lint?: boolean | undefined
+}
+
+// The walk, for `Graph.eliminateDeadCode`, which remembers that it finished on the graph as it is.
+/** @internal */
+export const eliminate = (graph: Graph, options?: Options): boolean => {
   if (options?.lint !== false) lint(graph)
   const impure = options?.isImpureNode ?? isImpure
   let changed = false
@@ -124,7 +133,5 @@ export const eliminateDeadCode = (
       changed = true
     }
   }
-  // Dead-code free by fx's own rules only: a caller's rules may keep what fx's would erase.
-  if (options?.isImpureNode === undefined) graph._deadFreeAt = graph._version
   return changed
 }

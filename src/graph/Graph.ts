@@ -9,7 +9,9 @@
  * @since 0.1.0
  */
 import * as Argument from "./Argument.ts"
+import * as DeadCode from "./DeadCode.ts"
 import * as GraphError from "./GraphError.ts"
+import * as LintRules from "./Lint.ts"
 import * as Meta from "./Meta.ts"
 import * as Namespace from "./Namespace.ts"
 import { Link, Node, type Op } from "./Node.ts"
@@ -151,25 +153,45 @@ export class Graph {
     return last !== undefined && last.op === "output" ? last : undefined
   }
 
-  /**
-   * @internal Counts the changes of the graph's structure, arguments and names, so that a check can tell
-   * whether it has seen the graph as it is: `_lintedAt` and `_deadFreeAt` are the versions at which lint
-   * last passed and dead-code elimination last finished (-1: never).
-   */
-  get _version(): number {
-    return this.#version
-  }
   /** @internal Records a change made to a node's arguments (the node calls it). */
   _changed(): void {
     this.#version++
   }
-  /** @internal See {@link _version}. */
-  _lintedAt = -1
-  /** @internal See {@link _version}. */
-  _deadFreeAt = -1
 
-  /** @internal Whether every placeholder comes before every other node (they usually lead the graph). */
-  get _placeholdersLead(): boolean {
+  // The versions (counts of changes to structure, arguments and names) at which lint last passed and fx's
+  // dead-code elimination last finished: -1, never.
+  #lintedAt = -1
+  #deadFreeAt = -1
+
+  /**
+   * fx's `Graph.lint`: the checks of `Lint.ts`; throws `GraphError` naming the node where one fails.
+   */
+  lint(): void {
+    LintRules.check(this)
+    this.#lintedAt = this.#version
+  }
+
+  /**
+   * fx's `Graph.eliminate_dead_code` (`DeadCode.ts`); returns whether anything was erased.
+   */
+  eliminateDeadCode(options?: DeadCode.Options): boolean {
+    const changed = DeadCode.eliminate(this, options)
+    // Dead-code free by fx's own rules only: a caller's rules may keep what fx's would erase.
+    if (options?.isImpureNode === undefined) this.#deadFreeAt = this.#version
+    return changed
+  }
+
+  /**
+   * Whether the graph is as the last passing {@link lint} and the last finished {@link eliminateDeadCode} (by
+   * fx's rules) left it: nothing in its structure, arguments or names has changed since both ran. A pass
+   * that keeps both properties by construction can then skip the walks that would find nothing.
+   */
+  get isClean(): boolean {
+    return this.#lintedAt === this.#version && this.#deadFreeAt === this.#version
+  }
+
+  /** Whether every placeholder comes before every other node (they usually lead the graph). */
+  get placeholdersLead(): boolean {
     return this.#leadingPlaceholders(this.#placeholders) !== undefined
   }
 

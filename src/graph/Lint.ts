@@ -25,7 +25,11 @@ let lastMark = 0
  * @since 0.1.0
  * @category getters
  */
-export const lint = (graph: Graph): void => {
+export const lint = (graph: Graph): void => graph.lint()
+
+// The rules, for `Graph.lint`, which remembers that they passed on the graph as it is.
+/** @internal */
+export const check = (graph: Graph): void => {
   // Each lint stamps the nodes it has seen with a fresh mark: "defined earlier" without a hash set.
   const mark = ++lastMark
   let seen = 0
@@ -85,7 +89,6 @@ export const lint = (graph: Graph): void => {
       if (first !== undefined) throw GraphError.make("Lint", first.problem, first.node.name)
     }
   }
-  graph._lintedAt = graph._version
 }
 
 /**

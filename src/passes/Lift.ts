@@ -216,12 +216,10 @@ export const lift: Pass.Pass<GraphState.InlinedModule, GraphState.LiftedModule> 
       // and erases the get_attrs (which have no inputs, so no node loses a user it still needs), reading
       // each target, so that none is left dangling. The two walks are then skipped; the test suite lints
       // every pass's output regardless (GraphState.LintBetweenPasses).
-      const clean = g._lintedAt === g._version && g._deadFreeAt === g._version && g._placeholdersLead
+      const clean = g.isClean && g.placeholdersLead
       const firstUserInput = g.findNodes("placeholder")[0]
       liftGetAttrs(gm, g.findNodes("get_attr"), firstUserInput, lifted)
-      if (clean) {
-        g._lintedAt = g._deadFreeAt = g._version
-      } else {
+      if (!clean) {
         // Linting once: nothing in between can break it.
         DeadCode.eliminateDeadCode(g, { lint: false })
         Lint.lint(g)

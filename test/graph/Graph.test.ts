@@ -624,3 +624,56 @@ describe("Node: users keep fx's order through every storage size", () => {
     }
   })
 })
+
+describe("Graph.isClean: the graph as the last lint and dead-code elimination left it", () => {
+  const chain = () => {
+    const g = new Graph()
+    const x = g.placeholder("x")
+    const y = g.callFunction("torch.ops.aten.relu.default", [x])
+    g.output(y)
+    return { g, x, y }
+  }
+
+  it("only after both ran, and until the structure, an argument or a name changes", () => {
+    const { g, x, y } = chain()
+    assert.isFalse(g.isClean)
+    g.lint()
+    assert.isFalse(g.isClean, "linted, but never cleared of dead code")
+    g.eliminateDeadCode()
+    assert.isTrue(g.isClean)
+    g.lint()
+    assert.isTrue(g.isClean)
+
+    const z = g.insertingAfter(y, () => g.callFunction("torch.ops.aten.neg.default", [y]))
+    assert.isFalse(g.isClean, "a node created")
+    g.eliminateDeadCode()
+    g.lint()
+    assert.isTrue(g.isClean)
+    assert.isFalse([...g.nodes()].includes(z), "the dead neg is gone")
+
+    const w = g.insertingBefore(g.outputNode!, () => g.callFunction("torch.ops.aten.neg.default", [y]))
+    g.outputNode!.replaceInputWith(y, w)
+    g.eliminateDeadCode()
+    g.lint()
+    assert.isTrue(g.isClean)
+    w.args = [x]
+    assert.isFalse(g.isClean, "an argument changed")
+  })
+
+  it("an elimination by a caller's impurity rules does not count: fx's rules might still erase more", () => {
+    const { g } = chain()
+    g.lint()
+    g.eliminateDeadCode({ isImpureNode: () => true })
+    assert.isFalse(g.isClean)
+    g.eliminateDeadCode()
+    g.lint()
+    assert.isTrue(g.isClean)
+  })
+
+  it("placeholdersLead: every placeholder before every other node", () => {
+    const { g, y } = chain()
+    assert.isTrue(g.placeholdersLead)
+    g.insertingAfter(y, () => g.placeholder("late"))
+    assert.isFalse(g.placeholdersLead)
+  })
+})
