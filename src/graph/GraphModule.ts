@@ -50,7 +50,7 @@ const copyModule = (mod: Module, memo: Map<Module, Module>, lazy: boolean, isRoo
   let copy: Module
   switch (mod.kind) {
     case "graph_module": {
-      const gm = lazy && !isRoot ? new GraphModule(undefined, mod._readGraph) : new GraphModule(mod.graph.copy())
+      const gm = lazy && !isRoot ? new GraphModule(undefined, mod.graphForReading) : new GraphModule(mod.graph.copy())
       gm.inSpec = mod.inSpec
       gm.outSpec = mod.outSpec
       gm.symbols = mod.symbols === undefined ? undefined : new Map(mod.symbols)
@@ -130,7 +130,7 @@ export const deleteAllUnusedSubmodules = (root: GraphModule): void => {
   // deletes each of them). A module met again under a second name is not listed by fx, so never deleted.
   const seen = new Set<Module>([root])
   const walk = (mod: Module, paths: UsedPaths | undefined): void => {
-    const children = mod._state.children
+    const children = mod.state.children
     if (children.size === 0) return
     mod.children.forEach((child, name) => {
       if (seen.has(child)) return
@@ -158,7 +158,7 @@ const use = (from: UsedPaths, atom: string): UsedPaths => {
 // Marks every module below `mod` used, as the names `named_modules()` gives them (each module once).
 const useAll = (mod: Module, at: UsedPaths, seen: Set<Module>): void => {
   seen.add(mod)
-  mod._state.children.forEach((child, name) => {
+  mod.state.children.forEach((child, name) => {
     if (!seen.has(child)) useAll(child, use(at, name), seen)
   })
 }

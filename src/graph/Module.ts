@@ -86,20 +86,22 @@ abstract class ModuleBase {
   }
 
   /**
-   * @internal The state to read without changing it: a pending copy's source's (its tensors and values
-   * are the copy's too; its submodules are the source's, to be read, never kept), else this module's.
+   * The state to read without changing anything, not even a lazy copy's: a pending copy's source's (its
+   * tensors and values are the copy's too; its submodules are the source's, to be read, never kept), else
+   * this module's. For passes that read a module only to copy from it (inlining a fallback module).
    */
-  get _readState(): ReadState {
-    if (this.#pending !== undefined) return this.#pending.source._readState
+  get stateForReading(): ReadState {
+    if (this.#pending !== undefined) return this.#pending.source.stateForReading
     return this.#state ?? EMPTY_STATE
   }
 
   /**
-   * @internal This module's own state to read (a pending copy's is made, its submodules copies), without
-   * making the maps nobody wrote to: most modules hold one kind of state or none, and a tree of thousands
-   * of modules would otherwise carry five empty collections each.
+   * This module's own state, read-only (a pending copy's is made, its submodules copies), without making the
+   * maps nobody wrote to: most modules hold one kind of state or none, and a tree of thousands of modules
+   * would otherwise carry five empty collections each. To change the state, use {@link children},
+   * {@link parameters}, {@link buffers}, {@link nonPersistent} and {@link constants}.
    */
-  get _state(): ReadState {
+  get state(): ReadState {
     return this.#materialized()
   }
 
@@ -120,7 +122,7 @@ abstract class ModuleBase {
     const pending = this.#pending
     if (pending !== undefined) {
       this.#pending = undefined
-      const from = pending.source._readState
+      const from = pending.source.stateForReading
       if (from.children.size > 0) {
         const children = (state._children = new Map())
         from.children.forEach((child, name) => children.set(name, pending.copyChild(child)))
@@ -229,10 +231,10 @@ export class GraphModule extends ModuleBase {
   }
 
   /**
-   * @internal The graph to read without changing it: the pending source of a lazy copy, else the graph.
-   * Only readers that never mutate may use it (inlining copies from it).
+   * The graph to read without changing anything: the source's graph while this module is a lazy copy not
+   * yet made, else its own. Only readers that never change it may use it (inlining copies from it).
    */
-  get _readGraph(): Graph {
+  get graphForReading(): Graph {
     return this.#pending ?? this.graph
   }
 
@@ -338,7 +340,7 @@ const checkTarget = (root: Module, name: string, op: string, target: string): st
       // The previous atom was a tensor or script object: fx's getattr on it finds no such attribute.
       return `Node ${name} target ${target} references nonexistent attribute ${atom} of ${pathBefore(target, start)}`
     }
-    const child: Module | undefined = mod._state.children.get(atom)
+    const child: Module | undefined = mod.state.children.get(atom)
     if (child === undefined && !hasAttribute(mod, atom)) {
       return `Node ${name} target ${target} references nonexistent attribute ${atom} of ${pathBefore(target, start)}`
     }
@@ -367,13 +369,13 @@ export const resolve = (root: Module, target: string): Resolved | undefined => {
   let mod: Module = root
   let start = 0
   for (let dot = target.indexOf("."); dot >= 0; dot = target.indexOf(".", start)) {
-    const child = mod._state.children.get(target.slice(start, dot))
+    const child = mod.state.children.get(target.slice(start, dot))
     if (child === undefined) return undefined
     mod = child
     start = dot + 1
   }
   const last = start === 0 ? target : target.slice(start)
-  const state = mod._state
+  const state = mod.state
   const child = state.children.get(last)
   if (child !== undefined) return { kind: "module", module: child }
   const p = state.parameters.get(last)
@@ -393,7 +395,7 @@ export const isModuleAt = (root: Module, target: string): boolean => {
   let mod: Module = root
   let start = 0
   for (let dot = target.indexOf("."); ; dot = target.indexOf(".", start)) {
-    const child = mod._readState.children.get(dot < 0 ? target.slice(start) : target.slice(start, dot))
+    const child = mod.stateForReading.children.get(dot < 0 ? target.slice(start) : target.slice(start, dot))
     if (child === undefined) return false
     if (dot < 0) return true
     mod = child
@@ -419,7 +421,7 @@ export const getSubmodule = (root: Module, target: string): Module | undefined =
  * @category getters
  */
 export const hasAttribute = (mod: Module, name: string): boolean => {
-  const state = mod._state
+  const state = mod.state
   return state.children.has(name) || state.parameters.has(name) || state.buffers.has(name) || state.constants.has(name)
 }
 
@@ -432,7 +434,7 @@ export const hasAttribute = (mod: Module, name: string): boolean => {
 export const namedChildren = (mod: Module): Array<readonly [string, Module]> => {
   const seen = new Set<Module>()
   const out: Array<readonly [string, Module]> = []
-  for (const [name, child] of mod._state.children) {
+  for (const [name, child] of mod.state.children) {
     if (seen.has(child)) continue
     seen.add(child)
     out.push([name, child])
@@ -453,7 +455,7 @@ export const namedModules = (root: Module): Array<readonly [string, Module]> => 
     if (seen.has(mod)) return
     seen.add(mod)
     out.push([prefix, mod])
-    for (const [name, child] of mod._state.children) walk(child, prefix === "" ? name : `${prefix}.${name}`)
+    for (const [name, child] of mod.state.children) walk(child, prefix === "" ? name : `${prefix}.${name}`)
   }
   walk(root, "")
   return out
@@ -475,7 +477,7 @@ export const stateDict = (root: Module): Map<string, Tensor> => {
     if (onPath.has(mod)) return
     onPath.add(mod)
     const key = (name: string) => (prefix === "" ? name : `${prefix}.${name}`)
-    const state = mod._state
+    const state = mod.state
     for (const [name, t] of state.parameters) out.set(key(name), t)
     for (const [name, t] of state.buffers) if (!state.nonPersistent.has(name)) out.set(key(name), t)
     for (const [name, child] of state.children) walk(child, key(name))
@@ -517,7 +519,7 @@ export const namedBuffers = (root: Module): Array<readonly [string, Tensor]> => 
 // ===== Mutations =====
 
 const refuseOther = (mod: Module, name: string, kind: "parameters" | "buffers" | "constants" | "children") => {
-  const state = mod._state
+  const state = mod.state
   const taken = (kind !== "children" && state.children.has(name)) || (kind !== "parameters" && state.parameters.has(name)) ||
     (kind !== "buffers" && state.buffers.has(name)) || (kind !== "constants" && state.constants.has(name))
   if (taken) throw GraphError.make("AttributeExists", `attribute '${name}' already exists`)

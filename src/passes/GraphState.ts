@@ -91,7 +91,7 @@ export const inlinedViolation = (gm: Module.GraphModule): string | undefined => 
 // the answer (this runs between passes, on trees of thousands of modules).
 const trtModulePath = (mod: Module.Module, seen: Set<Module.Module>): string | undefined => {
   seen.add(mod)
-  for (const [name, child] of mod._readState.children) {
+  for (const [name, child] of mod.stateForReading.children) {
     if (seen.has(child)) continue
     if (child.kind === "trt_module") return name
     const below = trtModulePath(child, seen)

@@ -90,7 +90,7 @@ interface Pending {
 const inlineCall = (gm: Module.GraphModule, call: Node, sub: Module.GraphModule, prefix: string): Array<Pending> => {
   const g = gm.graph
   // Read only: a lazily copied module's graph is read from its original, never copied just to be copied.
-  const source = sub._readGraph
+  const source = sub.graphForReading
   const path = (target: string) => (prefix === "" ? target : `${prefix}.${target}`)
   const placeholders = source.findNodes("placeholder")
   const wired = wireInputs(call, placeholders, (a) => a)
@@ -229,7 +229,7 @@ export const copyAttributes = (gm: Module.GraphModule, sub: Module.GraphModule, 
       let next = into[d]
       if (next === undefined) {
         const atom = atoms[d - 1]!
-        next = mod._state.children.get(atom)
+        next = mod.state.children.get(atom)
         if (next === undefined) {
           if (Module.hasAttribute(mod, atom)) conflict(fqn(leaf), call)
           next = new Module.PlainModule()
@@ -249,7 +249,7 @@ export const copyAttributes = (gm: Module.GraphModule, sub: Module.GraphModule, 
         ? existing.tensor === value && existing.kind === kind
         : existing.kind === "constant" && existing.value === value && kind === "constant"
       if (!same) conflict(fqn(leaf), call)
-      if (existing.kind === "buffer" && mod._state.nonPersistent.has(leaf) === persistent) conflict(fqn(leaf), call)
+      if (existing.kind === "buffer" && mod.state.nonPersistent.has(leaf) === persistent) conflict(fqn(leaf), call)
       return
     }
     if (kind === "parameter") Module.registerParameter(mod, leaf, value as never)
@@ -259,14 +259,14 @@ export const copyAttributes = (gm: Module.GraphModule, sub: Module.GraphModule, 
   // State of every module inside, nested graph modules included. Every name counts: a module or tensor
   // registered under two names is assigned under both (upstream walked `named_parameters()`, which skips
   // the second name of a tied weight and leaves its get_attr dangling).
-  // Read through `_readState`: the fallback module's (lazily copied) state is read, never made, and only
+  // Read through `stateForReading`: the fallback module's (lazily copied) state is read, never made, and only
   // its tensors and values, which the copy shares, are kept.
   // Empty maps are not iterated: most modules of a fallback tree hold one kind of state or none.
   const onPath: Array<Module.Module> = []
   const walk = (mod: Module.Module): void => {
     if (onPath.includes(mod)) return
     onPath.push(mod)
-    const state = mod._readState
+    const state = mod.stateForReading
     if (state.parameters.size > 0) state.parameters.forEach((t, name) => assign(name, t, "parameter", true))
     if (state.buffers.size > 0) state.buffers.forEach((t, name) => assign(name, t, "buffer", !state.nonPersistent.has(name)))
     if (state.constants.size > 0) state.constants.forEach((c, name) => assign(name, c, "constant", true))

@@ -115,7 +115,7 @@ export const liftGetAttrs = (
         classified = { kind: "Parameter", tensor: found.tensor }
         break
       case "buffer":
-        classified = { kind: "Buffer", tensor: found.tensor, persistent: !found.owner._state.nonPersistent.has(found.name) }
+        classified = { kind: "Buffer", tensor: found.tensor, persistent: !found.owner.state.nonPersistent.has(found.name) }
         break
       case "constant":
         classified = found.value._tag === "Tensor"

@@ -213,14 +213,14 @@ describe("GraphModule.deepCopy: lazy", () => {
     const copy = GraphModule.deepCopy(root, { lazy: true })
     const gpu = copy.children.get("_run_on_gpu_0")!
     // Not yet made: read through to the original (tensors and values are shared either way).
-    assert.strictEqual(gpu._readState.children.get("conv"), conv)
+    assert.strictEqual(gpu.stateForReading.children.get("conv"), conv)
     assert.isTrue(isModuleAt(copy, "_run_on_gpu_0.conv"))
     assert.isFalse(isModuleAt(copy, "_run_on_gpu_0.conv.weight"))
-    assert.strictEqual(gpu._readState.children.get("conv"), conv)
+    assert.strictEqual(gpu.stateForReading.children.get("conv"), conv)
     // Asked for: the copy's own submodules, each a copy, with the same tensors.
     const convCopy = gpu.children.get("conv")!
     assert.notStrictEqual(convCopy, conv)
-    assert.strictEqual(gpu._readState.children.get("conv"), convCopy)
+    assert.strictEqual(gpu.stateForReading.children.get("conv"), convCopy)
     assert.strictEqual(convCopy.parameters.get("weight"), weight)
     assert.strictEqual(printModule(copy), printModule(root))
   })

@@ -205,16 +205,16 @@ describe("Module registration (§4.8, §4.9 _assign_attr, A.9)", () => {
 describe("Module state collections", () => {
   it("are made on first write; reading a module's state makes none, and reads see what was written", () => {
     const mod = new PlainModule()
-    const state = mod._state
+    const state = mod.state
     assert.strictEqual(state.children.size + state.parameters.size + state.buffers.size + state.constants.size, 0)
     // Every absent collection reads as the same shared empty one: nothing was made for this module.
     assert.strictEqual(state.parameters, state.buffers)
     assert.isFalse(hasAttribute(mod, "w"))
     const w = tensor([2])
     registerParameter(mod, "w", w)
-    assert.strictEqual(mod._state.parameters.get("w"), w)
-    assert.strictEqual(mod._state.parameters, mod.parameters)
-    assert.notStrictEqual(mod._state.parameters, mod._state.buffers)
+    assert.strictEqual(mod.state.parameters.get("w"), w)
+    assert.strictEqual(mod.state.parameters, mod.parameters)
+    assert.notStrictEqual(mod.state.parameters, mod.state.buffers)
     assert.isTrue(hasAttribute(mod, "w"))
     assert.strictEqual(resolve(mod, "w")?.kind, "parameter")
   })
