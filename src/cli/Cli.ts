@@ -218,7 +218,7 @@ const loadCommand = Command.make("load", {
 
 // The GPU layer (the native addon's wrappers) and the report's page are loaded by the commands that use them,
 // so that every other command starts without them: in the bundle they are chunks of their own.
-const gpuModules = Effect.promise(() => Promise.all([import("../engine/CheckEngines.ts"), import("../engine/Cuda.ts")]))
+const gpuModules = Effect.promise(() => Promise.all([import("../passes/CheckEngines.ts"), import("../engine/Cuda.ts")]))
 const reportModule = Effect.promise(() => import("../report/Report.ts"))
 
 const summarize = (file: string) =>

@@ -6,7 +6,6 @@
  *
  * @since 0.1.0
  */
-export * as CheckEngines from "./CheckEngines.ts"
 export * as Compatibility from "./Compatibility.ts"
 export * as Cuda from "./Cuda.ts"
 export * as DeviceBuffer from "./DeviceBuffer.ts"

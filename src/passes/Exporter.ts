@@ -103,7 +103,7 @@ export const exportModule = (module: GraphModule, options?: Options): Effect.Eff
 export interface LoadOptions<R> {
   /**
    * A pass run first, which sees every engine record before any is put back: `checkEngines`
-   * (`src/engine/CheckEngines.ts`) checks them against the local GPU.
+   * (`src/passes/CheckEngines.ts`) checks them against the local GPU.
    */
   readonly check?: Pass.Pass<GraphState.ExportedProgram, GraphState.ExportedProgram, R>
 }

@@ -33,7 +33,7 @@ import * as Meta from "../graph/Meta.ts"
 import * as Module from "../graph/Module.ts"
 import type { Node } from "../graph/Node.ts"
 import * as GraphState from "./GraphState.ts"
-import { GETITEM } from "./InlineTrtModules.ts"
+import { GETITEM } from "../program/Targets.ts"
 import * as Pass from "./Pass.ts"
 import * as PassError from "./PassError.ts"
 

@@ -37,16 +37,11 @@ import type { Val } from "../graph/Meta.ts"
 import * as Module from "../graph/Module.ts"
 import type { Node } from "../graph/Node.ts"
 import * as EngineRecord from "../program/EngineRecord.ts"
+import { EXECUTE_ENGINE, GETITEM, NO_OP_PLACEHOLDER } from "../program/Targets.ts"
 import * as GraphState from "./GraphState.ts"
 import * as Pass from "./Pass.ts"
 import * as PassError from "./PassError.ts"
 
-/** The qualified names the pass writes. @since 0.1.0 @category models */
-export const EXECUTE_ENGINE = "torch.ops.tensorrt.execute_engine.default"
-/** @since 0.1.0 @category models */
-export const NO_OP_PLACEHOLDER = "torch.ops.tensorrt.no_op_placeholder_for_execute_engine.default"
-/** @since 0.1.0 @category models */
-export const GETITEM = "_operator.getitem"
 
 const NAME = "inlineTrtModules"
 

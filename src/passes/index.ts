@@ -3,6 +3,7 @@
  *
  * @since 0.1.0
  */
+export * as CheckEngines from "./CheckEngines.ts"
 export * as Cleanup from "./Cleanup.ts"
 export * as DeepCopy from "./DeepCopy.ts"
 export * as ExportSignature from "./ExportSignature.ts"

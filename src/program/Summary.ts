@@ -16,6 +16,7 @@ import * as Module from "../graph/Module.ts"
 import type { Tensor } from "../graph/Tensor.ts"
 import * as EngineRecord from "./EngineRecord.ts"
 import type { ExportedProgram } from "./ExportedProgram.ts"
+import { NO_OP_PLACEHOLDER } from "./Targets.ts"
 
 // ===== Models =====
 
@@ -73,8 +74,6 @@ export interface Summary {
 }
 
 // ===== Helpers =====
-
-const NO_OP = "torch.ops.tensorrt.no_op_placeholder_for_execute_engine.default"
 
 const sorted = (counts: Map<string, number>): Record<string, number> =>
   Object.fromEntries([...counts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
@@ -170,7 +169,7 @@ export const ofProgram = (ep: ExportedProgram): Summary => {
     if (Result.isSuccess(record)) engines.push(engine(fqn, record.success))
     else problems.push(record.failure.message)
   }
-  for (const n of g.findNodes("call_function", NO_OP)) {
+  for (const n of g.findNodes("call_function", NO_OP_PLACEHOLDER)) {
     const record = EngineRecord.decodeBase64Result(n.args.slice(1), n.name)
     if (Result.isSuccess(record)) engines.push(engine(n.name, record.success))
     else problems.push(record.failure.message)

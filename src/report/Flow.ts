@@ -14,6 +14,7 @@ import type { Val } from "../graph/Meta.ts"
 import type { Node } from "../graph/Node.ts"
 import * as EngineRecord from "../program/EngineRecord.ts"
 import type { ExportedProgram } from "../program/ExportedProgram.ts"
+import { EXECUTE_ENGINE, GETITEM, NO_OP_PLACEHOLDER } from "../program/Targets.ts"
 import { Result } from "effect"
 
 // ===== Models =====
@@ -116,11 +117,7 @@ export interface Flow {
  */
 export const LISTED = 200
 
-const ENGINE_TARGETS = new Set([
-  "torch.ops.tensorrt.execute_engine.default",
-  "torch.ops.tensorrt.no_op_placeholder_for_execute_engine.default"
-])
-const GETITEM = "_operator.getitem"
+const ENGINE_TARGETS = new Set([EXECUTE_ENGINE, NO_OP_PLACEHOLDER])
 const ENGINE_NOTE = "The TensorRT layers an engine runs are inside its serialized bytes; the program does not list them."
 
 // ===== Helpers =====
@@ -173,7 +170,7 @@ const emptyRecord: Record = {
 // that read them.
 const engineBox = (ep: ExportedProgram, node: Node, constantOf: ReadonlyMap<string, string>): { title: string; lines: Array<string>; record: Record } => {
   let where = node.name
-  const fields = node.target === "torch.ops.tensorrt.execute_engine.default"
+  const fields = node.target === EXECUTE_ENGINE
     ? (() => {
       const holder = node.args[1]
       const fqn = isNode(holder) ? constantOf.get(holder.name) : undefined

@@ -44,12 +44,11 @@ import * as ValueRange from "../../graph/ValueRange.ts"
 import * as ExportedProgram from "../../program/ExportedProgram.ts"
 import * as KnownSchemas from "../../program/KnownSchemas.ts"
 import * as Signature from "../../program/Signature.ts"
+import { GETITEM } from "../../program/Targets.ts"
 import * as Metadata from "./Metadata.ts"
 import * as Records from "./Records.ts"
 import { rangePath, signaturePath, SYM_OPS, tensorMetaPath } from "./Serialize.ts"
 import * as SymbolicValues from "./SymbolicValues.ts"
-
-const GETITEM = "_operator.getitem"
 
 class Located {
   readonly path: string

@@ -45,11 +45,11 @@ import * as ValueRange from "../../graph/ValueRange.ts"
 import type { ExportedProgram } from "../../program/ExportedProgram.ts"
 import * as KnownSchemas from "../../program/KnownSchemas.ts"
 import * as Signature from "../../program/Signature.ts"
+import { GETITEM } from "../../program/Targets.ts"
 import * as Metadata from "./Metadata.ts"
 import * as Records from "./Records.ts"
 import * as SymbolicValues from "./SymbolicValues.ts"
 
-const GETITEM = "_operator.getitem"
 
 /**
  * What torch 2.11 writes at the top of every program.

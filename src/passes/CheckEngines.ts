@@ -11,13 +11,13 @@
  * @since 0.1.0
  */
 import { Effect, Result } from "effect"
-import { NO_OP_PLACEHOLDER } from "../passes/InlineTrtModules.ts"
-import * as GraphState from "../passes/GraphState.ts"
-import * as Pass from "../passes/Pass.ts"
-import * as PassError from "../passes/PassError.ts"
+import { NO_OP_PLACEHOLDER } from "../program/Targets.ts"
+import * as Compatibility from "../engine/Compatibility.ts"
+import { Cuda } from "../engine/Cuda.ts"
 import * as EngineRecord from "../program/EngineRecord.ts"
-import * as Compatibility from "./Compatibility.ts"
-import { Cuda } from "./Cuda.ts"
+import * as GraphState from "./GraphState.ts"
+import * as Pass from "./Pass.ts"
+import * as PassError from "./PassError.ts"
 
 const NAME = "checkEngines"
 

@@ -7,7 +7,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import * as Tgm from "../../src/archive/tgm/Tgm.ts"
-import { checkEngines } from "../../src/engine/CheckEngines.ts"
+import { checkEngines } from "../../src/passes/CheckEngines.ts"
 import { Cuda, type DeviceProperties } from "../../src/engine/Cuda.ts"
 import { IncompatibleEngine } from "../../src/engine/EngineError.ts"
 import * as Exporter from "../../src/passes/Exporter.ts"
