@@ -30,6 +30,7 @@ export const checkEngines: Pass.Pass<GraphState.ExportedProgram, GraphState.Expo
   upstream: "torch_tensorrt.runtime (TRTEngine: get_most_compatible_device, platform check)",
   requires: GraphState.ExportedProgram,
   ensures: GraphState.ExportedProgram,
+  changesInput: false,
   run: (ep) =>
     Effect.gen(function*() {
       const cuda = yield* Cuda

@@ -22,6 +22,7 @@ export const cleanup: Pass.Pass<GraphState.CompiledModule, GraphState.InlinedMod
   upstream: "torch_tensorrt.dynamo._exporter.transform (delete_all_unused_submodules, eliminate_dead_code, lint)",
   requires: GraphState.CompiledModule,
   ensures: GraphState.InlinedModule,
+  changesInput: true,
   run: (gm) =>
     PassError.attempt(NAME, () => {
       GraphModule.deleteAllUnusedSubmodules(gm)

@@ -25,6 +25,7 @@ export const deepCopy: Pass.Pass<GraphState.CompiledModule, GraphState.CompiledM
   upstream: "torch_tensorrt.dynamo._exporter.transform (copy.deepcopy)",
   requires: GraphState.CompiledModule,
   ensures: GraphState.CompiledModule,
+  changesInput: false,
   // A graph that is not in topological order cannot be copied (fx: KeyError): a PassError, not a defect.
   run: (gm) => PassError.attempt("deepCopy", () => GraphModule.deepCopy(gm, { lazy: true }) as GraphState.CompiledModule)
 })

@@ -227,6 +227,7 @@ export const createExportedProgram: Pass.Pass<GraphState.LiftedModule, GraphStat
   upstream: "torch_tensorrt.dynamo._exporter.create_trt_exp_program",
   requires: GraphState.LiftedModule,
   ensures: GraphState.ExportedProgram,
+  changesInput: true,
   run: (lifted) =>
     PassError.attempt(NAME, () => {
       const gm = lifted.module

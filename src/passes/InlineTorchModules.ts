@@ -49,6 +49,7 @@ export const inlineTorchModules: Pass.Pass<GraphState.CompiledModule, GraphState
   requires: GraphState.CompiledModule,
   // Still a compiled module: the TensorRT children stay registered until cleanup deletes them.
   ensures: GraphState.CompiledModule,
+  changesInput: true,
   run: (gm) =>
     PassError.attempt(NAME, () => {
       // Upstream's `eliminate_dead_code(); lint()` first (the dead-code pass lints before it starts).

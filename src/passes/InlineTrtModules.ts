@@ -60,6 +60,7 @@ export const inlineTrtModules = (options?: { readonly crossCompile?: boolean }):
     upstream: "torch_tensorrt.dynamo._exporter.inline_trt_modules",
     requires: GraphState.CompiledModule,
     ensures: GraphState.CompiledModule,
+    changesInput: true,
     run: (gm) => PassError.attempt(NAME, () => inline(gm, options?.crossCompile === true)).pipe(Effect.as(gm))
   })
 

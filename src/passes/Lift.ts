@@ -205,6 +205,7 @@ export const lift: Pass.Pass<GraphState.InlinedModule, GraphState.LiftedModule> 
   upstream: "torch_tensorrt.dynamo._exporter.lift",
   requires: GraphState.InlinedModule,
   ensures: GraphState.LiftedModule,
+  changesInput: true,
   run: (gm) =>
     PassError.attempt(NAME, () => {
       const lifted: Lifted = { specs: [], stateDict: new Map(), constants: new Map() }

@@ -33,6 +33,12 @@ export interface Pass<in I, out O, out R = never> {
   readonly upstream: string
   readonly requires: State<any>
   readonly ensures: State<any>
+  /**
+   * Whether the pass changes the module it is given (ir-py's `changes_input`): `true`, it works on its
+   * input's module and returns that module, changed (`Pass.apply` holds it to returning it); `false`, it
+   * leaves its input as it was (`test/passes/Modes.test.ts` holds each of trtx's passes to its word).
+   */
+  readonly changesInput: boolean
   readonly run: (input: I) => Effect.Effect<O, PassError, R>
   /** Phantom: keeps `I` and `O` in the type. */
   readonly "~types"?: (i: I) => O
@@ -75,6 +81,7 @@ export const make = <I, O, R = never>(options: {
   readonly upstream: string
   readonly requires: State<I>
   readonly ensures: State<O>
+  readonly changesInput: boolean
   readonly run: (input: I) => Effect.Effect<O, PassError, R>
 }): Pass<I, O, R> => options
 
@@ -132,6 +139,13 @@ const checkedRun = <I, O, R>(pass: Pass<I, O, R>, input: I, inputChecked: boolea
   Effect.gen(function*() {
     const checked = inputChecked ? input : yield* check<I>(pass.name, "requires", pass.requires, input)
     const output = yield* pass.run(checked)
+    if (pass.changesInput && GraphState.moduleOf(output) !== GraphState.moduleOf(checked)) {
+      return yield* Effect.fail(new PassError({
+        pass: pass.name,
+        phase: "ensures",
+        detail: "the pass says it changes its input, but returned another module than the one it was given"
+      }))
+    }
     const ensured = yield* check<O>(pass.name, "ensures", pass.ensures, output)
     if (yield* GraphState.LintBetweenPasses) {
       const module = GraphState.moduleOf(ensured)

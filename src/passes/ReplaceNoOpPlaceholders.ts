@@ -50,6 +50,7 @@ export const replaceNoOpPlaceholders: Pass.Pass<GraphState.ExportedProgram, Grap
   upstream: "torch_tensorrt.dynamo._exporter.replace_execute_engine_no_op_node",
   requires: GraphState.ExportedProgram,
   ensures: GraphState.ExportedProgram,
+  changesInput: false,
   run: (ep) => PassError.attempt(NAME, () => replace(ep) as GraphState.ExportedProgram)
 })
 

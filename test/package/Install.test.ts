@@ -33,6 +33,7 @@ const tagEngines = Pass.make({
   upstream: "(none: a user pass)",
   requires: GraphState.InlinedModule,
   ensures: GraphState.InlinedModule,
+  changesInput: true,
   run: (gm) =>
     Effect.sync(() => {
       for (const node of gm.graph.findNodes("call_function", "torch.ops.tensorrt.execute_engine.default")) {

@@ -47,6 +47,7 @@ const reluToGelu: Pass.Pass<GraphState.InlinedModule, GraphState.InlinedModule> 
   upstream: "(user pass)",
   requires: GraphState.InlinedModule,
   ensures: GraphState.InlinedModule,
+  changesInput: true,
   run: (gm) =>
     PassError.attempt("reluToGelu", () => {
       const g = gm.graph
@@ -177,6 +178,7 @@ describe("Pipeline: reports, spans, observer", () => {
         upstream: "(user pass)",
         requires: GraphState.InlinedModule,
         ensures: GraphState.InlinedModule,
+        changesInput: true,
         run: (gm) =>
           Effect.sync(() => {
             addDanglingGetAttr(gm)

@@ -337,6 +337,7 @@ export const breaking = <I, O>(pass: Pass.Pass<I, O>, breakIt: (output: O) => O)
     upstream: pass.upstream,
     requires: pass.requires,
     ensures: pass.ensures,
+    changesInput: pass.changesInput,
     run: (input) => Effect.map(pass.run(input), breakIt)
   })
 
