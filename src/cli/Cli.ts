@@ -131,7 +131,7 @@ const step = <A, E, R>(verbosity: Verbosity, label: string, effect: Effect.Effec
     if (now - shown < 100 || e.totalBytes === 0) return
     shown = now
     const percent = Math.floor((100 * e.bytes) / e.totalBytes)
-    process.stderr.write(`\r\x1b[2K${label}… ${Render.bytes(e.bytes)} of ${Render.bytes(e.totalBytes)} (${percent}%)`)
+    process.stderr.write(`\r\x1b[2K${label}… ${Summary.bytes(e.bytes)} of ${Summary.bytes(e.totalBytes)} (${percent}%)`)
   }
   return Effect.sync(() => process.stderr.write(`\r\x1b[2K${label}…`)).pipe(
     Effect.andThen(effect.pipe(Effect.provideService(Progress.Progress, render))),

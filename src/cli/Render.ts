@@ -7,7 +7,7 @@
 import * as OpSchema from "../graph/OpSchema.ts"
 import * as SymExpr from "../graph/SymExpr.ts"
 import type { PassReport } from "../passes/Pass.ts"
-import type { Summary } from "../program/Summary.ts"
+import * as Summary from "../program/Summary.ts"
 import * as CommandError from "./CommandError.ts"
 
 // Control characters (C0, DEL, C1): from an archive's names or messages they could move the cursor, recolour,
@@ -63,22 +63,6 @@ export const table = (headers: ReadonlyArray<string>, rows: ReadonlyArray<Readon
   return [line(names), line(widths.map((w) => "-".repeat(w))), ...shown.map(line)]
 }
 
-/**
- * Bytes in the largest binary unit that keeps a number of at least 1.
- *
- * @since 0.1.0
- * @category rendering
- */
-export const bytes = (n: number): string => {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"]
-  let v = n
-  let u = 0
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024
-    u++
-  }
-  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`
-}
 
 const plural = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? "" : "s"}`
 
@@ -100,11 +84,11 @@ export const passes = (reports: ReadonlyArray<PassReport>): Array<string> =>
  * @since 0.1.0
  * @category rendering
  */
-export const summary = (s: Summary): Array<string> => {
+export const summary = (s: Summary.Summary): Array<string> => {
   const out: Array<string> = []
   out.push(
     `${s.format === "pt2" ? "exported program" : "compiled module"}: ${plural(s.nodes, "node")}, ` +
-      `${plural(s.engines.length, "engine")}, ${plural(s.weights, "weight")} (${bytes(s.weightBytes)})` +
+      `${plural(s.engines.length, "engine")}, ${plural(s.weights, "weight")} (${Summary.bytes(s.weightBytes)})` +
       (s.inputs === null ? "" : `, ${plural(s.inputs.length, "input")}, ${plural(s.outputs!.length, "output")}`)
   )
   out.push("", ...table(["op", ">nodes"], Object.entries(s.byOp).map(([k, v]) => [k, String(v)])))
@@ -116,12 +100,12 @@ export const summary = (s: Summary): Array<string> => {
       "",
       ...table(
         ["engine", "held by", "abi", "device", ">size", "inputs", "outputs"],
-        s.engines.map((e) => [e.name, e.where, e.abi, e.device, bytes(e.bytes), e.inputs.join(", "), e.outputs.join(", ")])
+        s.engines.map((e) => [e.name, e.where, e.abi, e.device, Summary.bytes(e.bytes), e.inputs.join(", "), e.outputs.join(", ")])
       )
     )
   }
   if (s.inputs !== null) {
-    const row = (e: NonNullable<Summary["inputs"]>[number], io: string) => [
+    const row = (e: NonNullable<Summary.Summary["inputs"]>[number], io: string) => [
       io,
       e.kind,
       e.name,

@@ -154,6 +154,22 @@ export const symInt = (expr: string): SymInt => ({ _tag: "SymInt", expr })
 export const isNode = (a: Argument): a is Node =>
   typeof a === "object" && a !== null && !Array.isArray(a) && (a as { readonly _tag?: unknown })._tag === "Node"
 
+// ===== Getters =====
+
+/**
+ * The elements of a list or a tuple (fx's `list` and `tuple` arguments alike, as a call's several results
+ * are), or undefined for any other value.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const elements = (a: unknown): ReadonlyArray<Argument> | undefined =>
+  Array.isArray(a)
+    ? (a as ReadonlyArray<Argument>)
+    : typeof a === "object" && a !== null && "_tag" in a && a._tag === "Tuple" && "items" in a
+    ? (a as Tuple).items
+    : undefined
+
 // ===== Combinators =====
 
 /**

@@ -24,7 +24,7 @@
  * @since 0.1.0
  */
 import { Effect, Result } from "effect"
-import type * as Argument from "../graph/Argument.ts"
+import * as Argument from "../graph/Argument.ts"
 import type { Val } from "../graph/Meta.ts"
 import * as Module from "../graph/Module.ts"
 import type { Node } from "../graph/Node.ts"
@@ -107,9 +107,7 @@ export const buildSignature = (lifted: GraphState.LiftedState): Signature.GraphS
 
 const outputElements = (output: Node): ReadonlyArray<Argument.Argument> => {
   const result = output.args[0] ?? null
-  if (Array.isArray(result)) return result as ReadonlyArray<Argument.Argument>
-  if (typeof result === "object" && result !== null && "_tag" in result && result._tag === "Tuple") return result.items
-  return [result]
+  return Argument.elements(result) ?? [result]
 }
 
 // The symbols of each expression text, parsed once per text (a program names the same few in every node).

@@ -18,6 +18,7 @@
  * @since 0.1.0
  */
 import { Context, Schema } from "effect"
+import * as Argument from "../graph/Argument.ts"
 import { GraphError } from "../graph/GraphError.ts"
 import * as Lint from "../graph/Lint.ts"
 import * as Module from "../graph/Module.ts"
@@ -178,11 +179,7 @@ export const programViolation = (ep: ExportedProgramModel.ExportedProgram): stri
   const output = gm.graph.outputNode
   if (output === undefined) return "the graph has no output node"
   const result = output.args[0] ?? null
-  const elements = Array.isArray(result)
-    ? (result as ReadonlyArray<unknown>)
-    : typeof result === "object" && result !== null && "_tag" in result && result._tag === "Tuple"
-    ? result.items
-    : [result]
+  const elements = Argument.elements(result) ?? [result]
   if (elements.length !== ep.graphSignature.outputSpecs.length) {
     return `${elements.length} outputs, but ${ep.graphSignature.outputSpecs.length} output specs`
   }

@@ -183,15 +183,9 @@ const replaceUses = (node: Node, value: Argument.Argument): void => {
   }
 }
 
-/** @internal The elements of a tuple or list result, or undefined for any other value. */
-export const elementsOf = (result: Argument.Argument): ReadonlyArray<Argument.Argument> | undefined => {
-  if (Array.isArray(result)) return result as ReadonlyArray<Argument.Argument>
-  if (typeof result === "object" && result !== null && "_tag" in result && result._tag === "Tuple") return result.items
-  return undefined
-}
 
 const routeResult = (call: Node, result: Argument.Argument): void => {
-  const elements = elementsOf(result)
+  const elements = Argument.elements(result)
   if (elements === undefined) {
     replaceUses(call, result)
     return

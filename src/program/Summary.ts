@@ -120,6 +120,24 @@ const weightBytes = (tensors: Iterable<Tensor>): number => {
 const tensorOf = (val: Val | undefined) =>
   val !== undefined && val !== null && !Array.isArray(val) && typeof val === "object" && "tensor" in val ? val.tensor : undefined
 
+/**
+ * A byte count for people, in the largest binary unit that keeps a number of at least 1: `512 B`, `1.1 KiB`,
+ * `3.0 MiB` (the CLI's tables and the report alike).
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const bytes = (n: number): string => {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"]
+  let v = n
+  let u = 0
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024
+    u++
+  }
+  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`
+}
+
 // ===== Summaries =====
 
 /**

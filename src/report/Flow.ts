@@ -10,12 +10,14 @@
  *
  * @since 0.1.0
  */
+import * as Argument from "../graph/Argument.ts"
 import type { Val } from "../graph/Meta.ts"
 import type { Node } from "../graph/Node.ts"
 import * as EngineRecord from "../program/EngineRecord.ts"
 import type { ExportedProgram } from "../program/ExportedProgram.ts"
 import { EXECUTE_ENGINE, GETITEM, NO_OP_PLACEHOLDER } from "../program/Targets.ts"
 import { Result } from "effect"
+import * as Summary from "../program/Summary.ts"
 
 // ===== Models =====
 
@@ -122,14 +124,6 @@ const ENGINE_NOTE = "The TensorRT layers an engine runs are inside its serialize
 
 // ===== Helpers =====
 
-/**
- * A byte count for people: `512 B`, `1.1 KiB`, `3.0 MiB`, `1.25 GiB`.
- *
- * @since 0.1.0
- * @category getters
- */
-export const bytesText = (n: number): string =>
-  n < 1024 ? `${n} B` : n < 2 ** 20 ? `${(n / 1024).toFixed(1)} KiB` : n < 2 ** 30 ? `${(n / 2 ** 20).toFixed(1)} MiB` : `${(n / 2 ** 30).toFixed(2)} GiB`
 
 const valText = (v: Val | undefined): string => {
   if (v === undefined || v === null) return ""
@@ -181,11 +175,7 @@ const engineBox = (ep: ExportedProgram, node: Node, constantOf: ReadonlyMap<stri
     : EngineRecord.decodeBase64Result(node.args.slice(1), node.name)
   const r = fields !== undefined && Result.isSuccess(fields) ? fields.success : undefined
   const args: unknown = node.args[0]
-  const list: ReadonlyArray<unknown> = Array.isArray(args)
-    ? args
-    : typeof args === "object" && args !== null && "_tag" in args && args._tag === "Tuple" && "items" in args && Array.isArray(args.items)
-    ? args.items
-    : []
+  const list: ReadonlyArray<unknown> = Argument.elements(args) ?? []
   const inputs = list.flatMap((a, i) => isNode(a) ? [port(a, r?.inputBindingNames[i] ?? `input ${i}`)] : [])
   const vals = Array.isArray(node.meta.val) ? node.meta.val as ReadonlyArray<Val> : []
   const readers = new Map<number, Array<string>>()
@@ -209,10 +199,10 @@ const engineBox = (ep: ExportedProgram, node: Node, constantOf: ReadonlyMap<stri
   const device = `${r.device.deviceName} (gpu ${r.device.gpuId}, sm ${r.device.major}.${r.device.minor})`
   return {
     title: r.name,
-    lines: [`${bytesText(r.engine.byteLength)} engine, ABI ${r.abi}`, r.device.deviceName, `${r.inputBindingNames.length} in, ${r.outputBindingNames.length} out`],
+    lines: [`${Summary.bytes(r.engine.byteLength)} engine, ABI ${r.abi}`, r.device.deviceName, `${r.inputBindingNames.length} in, ${r.outputBindingNames.length} out`],
     record: {
       ...emptyRecord,
-      size: `${bytesText(r.engine.byteLength)} (${r.engine.byteLength} bytes)`,
+      size: `${Summary.bytes(r.engine.byteLength)} (${r.engine.byteLength} bytes)`,
       engine: {
         name: r.name,
         where,
@@ -272,8 +262,8 @@ export const ofProgram = (ep: ExportedProgram): Flow => {
     const count = `${weightPorts.length} tensor${weightPorts.length === 1 ? "" : "s"}`
     boxes[weights] = {
       ...boxes[weights]!,
-      lines: [count, bytesText(bytes)],
-      record: { ...emptyRecord, size: `${count}, ${bytesText(bytes)}`, outputs: listed(weightPorts), note: "Parameters, buffers and constant tensors, lifted to inputs of the program." }
+      lines: [count, Summary.bytes(bytes)],
+      record: { ...emptyRecord, size: `${count}, ${Summary.bytes(bytes)}`, outputs: listed(weightPorts), note: "Parameters, buffers and constant tensors, lifted to inputs of the program." }
     }
   }
   for (const n of nodes) {
@@ -332,7 +322,7 @@ export const ofProgram = (ep: ExportedProgram): Flow => {
     const opsText = `${total} op${total === 1 ? "" : "s"}`
     const id = add("fallback", `PyTorch: ${opsText}`, ops.slice(0, 3).map(([op, k]) => `${op} ×${k}`), {
       ...emptyRecord,
-      size: reads.size === 0 ? opsText : `${opsText}; reads ${reads.size} weight${reads.size === 1 ? "" : "s"} (${bytesText([...reads].reduce((a, s) => a + s.bytes.byteLength, 0))})`,
+      size: reads.size === 0 ? opsText : `${opsText}; reads ${reads.size} weight${reads.size === 1 ? "" : "s"} (${Summary.bytes([...reads].reduce((a, s) => a + s.bytes.byteLength, 0))})`,
       inputs: listed([...inputs].map((n) => port(n))),
       outputs: listed(outputs.map((n) => port(n))),
       ops,

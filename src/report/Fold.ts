@@ -16,6 +16,7 @@
  * @since 0.1.0
  */
 import * as Flow from "./Flow.ts"
+import * as Summary from "../program/Summary.ts"
 
 // ===== Models =====
 
@@ -142,7 +143,7 @@ export const fold = (flow: Flow.Flow, above: number = FOLD_ABOVE): Folded => {
       members,
       title: `×${members.length} engine/fallback segments`,
       lines: [
-        `${engines.length} engine${engines.length === 1 ? "" : "s"} · ${Flow.bytesText(bytes)}`,
+        `${engines.length} engine${engines.length === 1 ? "" : "s"} · ${Summary.bytes(bytes)}`,
         `${members.length - engines.length} PyTorch segment${members.length - engines.length === 1 ? "" : "s"} · ${ops} op${ops === 1 ? "" : "s"}`,
         "click to list them"
       ]

@@ -10,6 +10,7 @@ import type { ExportedProgram } from "../../src/program/ExportedProgram.ts"
 import * as Flow from "../../src/report/Flow.ts"
 import * as Fold from "../../src/report/Fold.ts"
 import * as Programs from "./Programs.ts"
+import * as Summary from "../../src/program/Summary.ts"
 
 // The folded picture keeps the flow: each box shown once, each edge kept (between the items of its ends).
 const checkKept = (flow: Flow.Flow, folded: Fold.Folded, label: string) => {
@@ -116,7 +117,7 @@ describe("Fold", () => {
         assert.strictEqual(folded.items.length, 6, String(engines))
         const fold = folded.items.find((i) => i._tag === "Fold")
         assert.strictEqual(fold?._tag === "Fold" && fold.members.length, 2 * engines - 2)
-        assert.strictEqual(fold?._tag === "Fold" && fold.lines[0], `${engines - 1} engines · ${Flow.bytesText(50 * (engines - 1))}`)
+        assert.strictEqual(fold?._tag === "Fold" && fold.lines[0], `${engines - 1} engines · ${Summary.bytes(50 * (engines - 1))}`)
         checkKept(flow, folded, String(engines))
       }
     }), 60_000)

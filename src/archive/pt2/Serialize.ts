@@ -771,12 +771,7 @@ const foldable = (getitem: Node): void => {
 }
 const describeIndex = (a: Argument.Argument | undefined): string => (typeof a === "number" ? String(a) : describe(a))
 
-const items = (a: Argument.Argument): ReadonlyArray<Argument.Argument> | undefined =>
-  Array.isArray(a)
-    ? (a as ReadonlyArray<Argument.Argument>)
-    : typeof a === "object" && a !== null && "_tag" in a && a._tag === "Tuple"
-    ? a.items
-    : undefined
+const items = Argument.elements
 
 const describe = (a: Argument.Argument | undefined): string => {
   if (a === undefined || a === null) return "None"
