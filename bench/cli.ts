@@ -37,10 +37,13 @@ const BIN = nodePath.join(ROOT, "dist/cli/trtx.js")
 if (!fs.existsSync(BIN)) throw new Error(`${BIN} is missing: run npm run build first (npm run bench does)`)
 const SELF = nodePath.join(import.meta.dirname, "cli.ts")
 
-// Written by every measured process as it exits: its own resource usage.
+// Written by every measured process as it exits: its own resource usage, and its own peak resident memory.
+// `maxRSS` alone will not do: Linux carries a parent's peak across fork and exec, so a child of a bench that
+// has itself held a gigabyte would report that gigabyte. `VmHWM` is the peak of the process's own memory.
 const HOOK = "data:text/javascript," + encodeURIComponent(
-  `import { writeFileSync } from "node:fs"; process.on("exit", () => { const f = process.env.TRTX_BENCH_USAGE; ` +
-    `if (f) writeFileSync(f, JSON.stringify(process.resourceUsage())) })`
+  `import { readFileSync, writeFileSync } from "node:fs"; process.on("exit", () => { const f = process.env.TRTX_BENCH_USAGE; ` +
+    `if (!f) return; const u = process.resourceUsage(); let hwm; try { hwm = Number(/VmHWM:\\s*(\\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"))?.[1]) } catch {} ` +
+    `writeFileSync(f, JSON.stringify({ ...u, maxRSS: hwm > 0 ? hwm : u.maxRSS })) })`
 )
 
 /** One measured process. */
