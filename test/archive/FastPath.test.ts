@@ -4,7 +4,7 @@
  * and its path are the schema's). Shown on every record of the corpus and the samples (real torch archives and
  * `.tgm` dumps), on seeded mutations of them, and on small schemas that isolate each rule.
  */
-import { describe, expect, it } from "@effect/vitest"
+import { assert, describe, it } from "@effect/vitest"
 import { Effect, Result, Schema, SchemaGetter } from "effect"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
@@ -79,8 +79,8 @@ const check = (direction: "decode" | "encode", schema: Schema.Top, input: unknow
     ? Schema.decodeUnknownResult(schema as Schema.Codec<unknown, unknown>)(input)
     : Schema.encodeUnknownResult(schema as Schema.Codec<unknown, unknown>)(input)
   if (fast === FastPath.fallback) return Result.isSuccess(slow) ? "slow" : "refused"
-  if (Result.isFailure(slow)) expect.fail(`${label}: the fast path ${direction}s what the schema refuses: ${String(slow.failure)}`)
-  if (!sameOrdered(fast, slow.success)) expect.fail(`${label}: the fast path ${direction}s to another value than the schema`)
+  if (Result.isFailure(slow)) assert.fail(`${label}: the fast path ${direction}s what the schema refuses: ${String(slow.failure)}`)
+  if (!sameOrdered(fast, slow.success)) assert.fail(`${label}: the fast path ${direction}s to another value than the schema`)
   return "fast"
 }
 
@@ -144,20 +144,20 @@ const mutate = (root: unknown, r: Prng): unknown => {
 
 describe("FastPath: decoding as the schema decodes", () => {
   it("the corpus and the samples hold records of every reader", () => {
-    expect(records.length).toBeGreaterThan(300)
+    assert.isAbove(records.length, 300)
     for (const s of [TgmRecords.RootRecord, TgmRecords.OpSchemasRecord, PtRecords.ExportedProgram, PtRecords.PayloadConfig]) {
-      expect(records.some((x) => x.schema === s)).toBe(true)
+      assert.strictEqual(records.some((x) => x.schema === s), true)
     }
   })
 
   it("every record as it is: the fast path decodes it, to the schema's value", () => {
-    for (const { label, schema, value } of records) expect(check("decode", schema, value, label), label).toBe("fast")
+    for (const { label, schema, value } of records) assert.strictEqual(check("decode", schema, value, label), "fast", label)
   })
 
   it("every decoded record encodes on the fast path, to the schema's encoding", () => {
     for (const { label, schema, value } of records) {
       const decoded = Schema.decodeUnknownSync(schema as Schema.Codec<unknown, unknown>)(value)
-      expect(check("encode", schema, decoded, label), label).toBe("fast")
+      assert.strictEqual(check("encode", schema, decoded, label), "fast", label)
     }
   })
 
@@ -170,8 +170,8 @@ describe("FastPath: decoding as the schema decodes", () => {
     }
     // Both sides of the line are reached: mutations the schema still accepts, and ones it refuses.
     if (process.env.TRTX_FASTPATH_TALLY) console.log("decode", tally)
-    expect(tally.fast).toBeGreaterThan(records.length)
-    expect(tally.refused).toBeGreaterThan(records.length)
+    assert.isAbove(tally.fast, records.length)
+    assert.isAbove(tally.refused, records.length)
   }, timeout(30_000))
 
   it("seeded mutations of every decoded record: the encodings agree", () => {
@@ -183,8 +183,8 @@ describe("FastPath: decoding as the schema decodes", () => {
       for (let i = 0; i < perRecord; i++) tally[check("encode", schema, mutate(decoded, r), `${label} #${i}`)]++
     }
     if (process.env.TRTX_FASTPATH_TALLY) console.log("encode", tally)
-    expect(tally.fast).toBeGreaterThan(records.length)
-    expect(tally.refused).toBeGreaterThan(records.length / 4)
+    assert.isAbove(tally.fast, records.length)
+    assert.isAbove(tally.refused, records.length / 4)
   }, timeout(30_000))
 })
 
@@ -195,30 +195,29 @@ describe("FastPath: each rule against the schema", () => {
   it("structs: declared keys in their order, excess keys dropped, optional keys absent, __proto__ as data", () => {
     const S = Schema.Struct({ b: Schema.String, a: Schema.optionalKey(Schema.Number), ["__proto__"]: Schema.optionalKey(Schema.Boolean) })
     const proto = JSON.parse(`{"__proto__": true, "b": "x"}`)
-    expect(agree(S, [{ a: 1, b: "x", c: 3 }, { b: "x" }, { b: "x", a: undefined }, { a: 1 }, proto, null, [], "s"]))
-      .toEqual(["fast", "fast", "refused", "refused", "fast", "refused", "refused", "refused"])
-    expect(Object.keys(FastPath.decode(S, { a: 1, b: "x" }) as object)).toEqual(["b", "a"])
+    assert.deepStrictEqual(agree(S, [{ a: 1, b: "x", c: 3 }, { b: "x" }, { b: "x", a: undefined }, { a: 1 }, proto, null, [], "s"]), ["fast", "fast", "refused", "refused", "fast", "refused", "refused", "refused"])
+    assert.deepStrictEqual(Object.keys(FastPath.decode(S, { a: 1, b: "x" }) as object), ["b", "a"])
   })
 
   it("records of string keys: the input's order, a declared key held to both types", () => {
     const R = Schema.Record(Schema.String, Schema.Number)
-    expect(agree(R, [{ z: 1, a: 2 }, {}, { a: "x" }, []])).toEqual(["fast", "fast", "refused", "refused"])
+    assert.deepStrictEqual(agree(R, [{ z: 1, a: 2 }, {}, { a: "x" }, []]), ["fast", "fast", "refused", "refused"])
     const SR = Schema.StructWithRest(Schema.Struct({ a: Schema.Number }), [Schema.Record(Schema.String, Schema.Number)])
-    expect(agree(SR, [{ a: 1, b: 2 }, { a: 1, b: "x" }])).toEqual(["fast", "refused"])
+    assert.deepStrictEqual(agree(SR, [{ a: 1, b: 2 }, { a: 1, b: "x" }]), ["fast", "refused"])
   })
 
   it("tuples and arrays: lengths and elements", () => {
     const T = Schema.Tuple([Schema.String, Schema.Number])
-    expect(agree(T, [["a", 1], ["a"], ["a", 1, 2], [1, "a"], {}])).toEqual(["fast", "refused", "refused", "refused", "refused"])
+    assert.deepStrictEqual(agree(T, [["a", 1], ["a"], ["a", 1, 2], [1, "a"], {}]), ["fast", "refused", "refused", "refused", "refused"])
     const A = Schema.Array(Schema.Int)
-    expect(agree(A, [[], [1, 2], [1, 2.5], [1, "2"]])).toEqual(["fast", "fast", "refused", "refused"])
+    assert.deepStrictEqual(agree(A, [[], [1, 2], [1, 2.5], [1, "2"]]), ["fast", "fast", "refused", "refused"])
   })
 
   it("unions: the first member that decodes, literals by identity", () => {
     const U = Schema.Union([Schema.Struct({ a: Schema.Number }), Schema.Struct({ a: Schema.String, b: Schema.optionalKey(Schema.Number) })])
-    expect(agree(U, [{ a: 1, b: 2 }, { a: "x", b: 2 }, { a: null }])).toEqual(["fast", "fast", "refused"])
-    expect(FastPath.decode(U, { a: 1, b: 2 })).toEqual({ a: 1 })
-    expect(agree(Schema.Union([Schema.Literals([0, "a"]), Schema.Null]), [0, -0, "a", null, "b", 1])).toEqual(["fast", "fast", "fast", "fast", "refused", "refused"])
+    assert.deepStrictEqual(agree(U, [{ a: 1, b: 2 }, { a: "x", b: 2 }, { a: null }]), ["fast", "fast", "refused"])
+    assert.deepStrictEqual(FastPath.decode(U, { a: 1, b: 2 }), { a: 1 })
+    assert.deepStrictEqual(agree(Schema.Union([Schema.Literals([0, "a"]), Schema.Null]), [0, -0, "a", null, "b", 1]), ["fast", "fast", "fast", "fast", "refused", "refused"])
   })
 
   it("checks, transformations and recursion", () => {
@@ -229,23 +228,23 @@ describe("FastPath: each rule against the schema", () => {
         encode: SchemaGetter.transform((n) => (Number.isNaN(n) ? "NaN" as const : "Infinity" as const))
       }))
     ])
-    expect(agree(Finite, [1, "NaN", "Infinity", "inf", Number.NaN])).toEqual(["fast", "fast", "fast", "refused", "refused"])
+    assert.deepStrictEqual(agree(Finite, [1, "NaN", "Infinity", "inf", Number.NaN]), ["fast", "fast", "fast", "refused", "refused"])
     interface Tree { readonly children: ReadonlyArray<Tree> }
     const Tree: Schema.Codec<Tree> = Schema.Struct({ children: Schema.Array(Schema.suspend((): Schema.Codec<Tree> => Tree)) })
-    expect(agree(Tree, [{ children: [{ children: [] }] }, { children: [{ children: [1] }] }])).toEqual(["fast", "refused"])
-    expect(agree(Meta.JsonValue, [{ a: [1, "x", null] }, 2n ** 70n, { f: () => 1 }])).toEqual(["fast", "fast", "refused"])
+    assert.deepStrictEqual(agree(Tree, [{ children: [{ children: [] }] }, { children: [{ children: [1] }] }]), ["fast", "refused"])
+    assert.deepStrictEqual(agree(Meta.JsonValue, [{ a: [1, "x", null] }, 2n ** 70n, { f: () => 1 }]), ["fast", "fast", "refused"])
   })
 
   it("a default computed on decoding is left to the schema, which supplies it", () => {
     const D = Schema.Struct({ a: Schema.Number.pipe(Schema.withDecodingDefaultKey(Effect.sync(() => 7))) })
-    expect(agree(D, [{ a: 1 }, {}])).toEqual(["fast", "slow"])
-    expect(Json.decodeValue(D as Schema.Codec<{ a: number }, unknown>, {})).toEqual(Result.succeed({ a: 7 }))
+    assert.deepStrictEqual(agree(D, [{ a: 1 }, {}]), ["fast", "slow"])
+    assert.deepStrictEqual(Json.decodeValue(D as Schema.Codec<{ a: number }, unknown>, {}), Result.succeed({ a: 7 }))
   })
 
   it("a check that throws is the schema's defect, not a value", () => {
     const Boom = Schema.Number.check(Schema.makeFilter(() => {
       throw new Error("boom")
     }))
-    expect(FastPath.decode(Boom, 1)).toBe(FastPath.fallback)
+    assert.strictEqual(FastPath.decode(Boom, 1), FastPath.fallback)
   })
 })
