@@ -4,6 +4,8 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Schema } from "effect"
+import * as v8 from "node:v8"
+import * as vm from "node:vm"
 import { Graph } from "../../src/graph/Graph.ts"
 import * as Namespace from "../../src/graph/Namespace.ts"
 import { assertGraphError, names } from "../utils/GraphBuilder.ts"
@@ -365,11 +367,19 @@ describe("Namespace: snakeCase's shortcut", () => {
 })
 
 describe("Namespace: memory follows the names held, whatever their suffixes", () => {
-  // Heap and ArrayBuffer bytes (bit sets are typed arrays) held after `f`; garbage included, so the
-  // bounds below are loose: one bit set per base sized by its largest suffix would take 512 KiB per base.
+  // Heap and ArrayBuffer bytes (bit sets are typed arrays) that what `f` returns holds: measured after full
+  // collections, so that the garbage `f` made (its names, the asserts' messages) is not counted; without
+  // them the figure is whatever the collector had not yet reclaimed, and it varied from run to run. One bit
+  // set per base sized by its largest suffix would take 512 KiB per base.
+  const gc: () => void = (() => {
+    v8.setFlagsFromString("--expose-gc")
+    return vm.runInNewContext("gc") as () => void
+  })()
   const bytesOf = (f: () => unknown): number => {
+    gc()
     const before = process.memoryUsage()
     const kept = f()
+    gc()
     const after = process.memoryUsage()
     assert.isDefined(kept)
     return after.heapUsed - before.heapUsed + after.arrayBuffers - before.arrayBuffers
