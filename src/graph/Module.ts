@@ -168,7 +168,10 @@ class State implements ReadState {
 const EMPTY_STATE: ReadState = new State()
 
 /**
- * @internal A module's state, read only.
+ * A module's state, read only: what a module's `state` and `stateForReading` give.
+ *
+ * @since 0.1.0
+ * @category models
  */
 export interface ReadState {
   readonly children: ReadonlyMap<string, Module>

@@ -30,6 +30,7 @@ import * as Module from "../graph/Module.ts"
 import type { Node } from "../graph/Node.ts"
 import type * as OpSchema from "../graph/OpSchema.ts"
 import * as SymExpr from "../graph/SymExpr.ts"
+import * as SymExprParser from "../graph/SymExprParser.ts"
 import * as ExportedProgram from "../program/ExportedProgram.ts"
 import * as KnownSchemas from "../program/KnownSchemas.ts"
 import type * as Signature from "../program/Signature.ts"
@@ -119,7 +120,7 @@ const symbolsIn = (x: number | string, into: Set<string>, node: Node, cache: Sym
   if (found === undefined) {
     if (SymExpr.isSymbol(x)) found = [x]
     else {
-      const parsed = SymExpr.parse(x)
+      const parsed = SymExprParser.parse(x)
       if (Result.isFailure(parsed)) {
         throw PassError.run(NAME, `${node.name} has the size or value ${JSON.stringify(x)}, which is not a symbolic expression: ${parsed.failure.detail}`, {
           node: node.name

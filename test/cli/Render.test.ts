@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Result } from "effect"
 import * as Render from "../../src/cli/Render.ts"
 import * as OpSchema from "../../src/graph/OpSchema.ts"
-import * as SymExpr from "../../src/graph/SymExpr.ts"
+import * as SymExprParser from "../../src/graph/SymExprParser.ts"
 
 const failure = <A, E>(r: Result.Result<A, E>): E => {
   if (Result.isSuccess(r)) return assert.fail("expected a failure")
@@ -25,7 +25,7 @@ describe("Render.error", () => {
   })
 
   it("draws a caret under an expression's fault", () => {
-    const e = failure(SymExpr.parse("2*s0 +"))
+    const e = failure(SymExprParser.parse("2*s0 +"))
     assert.strictEqual(Render.error(e).length, 3)
     assert.strictEqual(Render.error(e)[2], `  ${" ".repeat(e.offset)}^`)
   })

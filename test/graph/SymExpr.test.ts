@@ -10,6 +10,7 @@ import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import * as url from "node:url"
 import * as SymExpr from "../../src/graph/SymExpr.ts"
+import * as SymExprParser from "../../src/graph/SymExprParser.ts"
 import { SymExprError } from "../../src/graph/SymExpr.ts"
 import * as SymValue from "../../src/graph/SymValue.ts"
 
@@ -44,8 +45,8 @@ const failure = <A>(r: Result.Result<A, SymExprError>): SymExprError => {
   assert.isTrue(Result.isFailure(r), "expected a failure")
   return (r as Result.Failure<A, SymExprError>).failure
 }
-const parse = (text: string) => success(SymExpr.parse(text))
-const parseSrepr = (text: string) => success(SymExpr.parseSrepr(text))
+const parse = (text: string) => success(SymExprParser.parse(text))
+const parseSrepr = (text: string) => success(SymExprParser.parseSrepr(text))
 const assumptionsOf = (c: Case) => (s: string): SymExpr.Assumptions => c.assumptions[s] ?? []
 const valuesOf = (c: Case) => (s: string): bigint | undefined =>
   c.values[s] === undefined ? undefined : BigInt(c.values[s])
@@ -194,28 +195,28 @@ describe("unknown functions", () => {
 
 describe("errors", () => {
   it("locate a str syntax error", () => {
-    const e = failure(SymExpr.parse("2*s0 +"))
+    const e = failure(SymExprParser.parse("2*s0 +"))
     assert.instanceOf(e, SymExprError)
     assert.strictEqual(e._tag, "SymExprError")
     assert.strictEqual(e.text, "2*s0 +")
     assert.strictEqual(e.offset, 6)
     assert.strictEqual(e.message, `at 6: ${e.detail} in 2*s0 +`)
-    assert.strictEqual(failure(SymExpr.parse("(s0 + 1")).offset, 7)
-    assert.strictEqual(failure(SymExpr.parse("s0 s1")).offset, 3)
-    assert.strictEqual(failure(SymExpr.parse("sqrt(s0, 2)")).offset, 0)
-    assert.strictEqual(failure(SymExpr.parse("")).offset, 0)
+    assert.strictEqual(failure(SymExprParser.parse("(s0 + 1")).offset, 7)
+    assert.strictEqual(failure(SymExprParser.parse("s0 s1")).offset, 3)
+    assert.strictEqual(failure(SymExprParser.parse("sqrt(s0, 2)")).offset, 0)
+    assert.strictEqual(failure(SymExprParser.parse("")).offset, 0)
   })
 
   it("locate an srepr syntax error", () => {
-    assert.strictEqual(failure(SymExpr.parseSrepr("Add(Integer(1), Integer(x))")).offset, 24)
-    assert.strictEqual(failure(SymExpr.parseSrepr("Symbol(s0)")).offset, 7)
-    assert.strictEqual(failure(SymExpr.parseSrepr("Symbol('s0', positive=Yes)")).offset, 22)
-    assert.strictEqual(failure(SymExpr.parseSrepr("Integer(1) x")).offset, 11)
-    assert.strictEqual(failure(SymExpr.parseSrepr("Add()")).offset, 0)
+    assert.strictEqual(failure(SymExprParser.parseSrepr("Add(Integer(1), Integer(x))")).offset, 24)
+    assert.strictEqual(failure(SymExprParser.parseSrepr("Symbol(s0)")).offset, 7)
+    assert.strictEqual(failure(SymExprParser.parseSrepr("Symbol('s0', positive=Yes)")).offset, 22)
+    assert.strictEqual(failure(SymExprParser.parseSrepr("Integer(1) x")).offset, 11)
+    assert.strictEqual(failure(SymExprParser.parseSrepr("Add()")).offset, 0)
   })
 
   it("refuse one symbol name with two sets of assumptions", () => {
-    const e = failure(SymExpr.parseSrepr(`Add(${S0}, Symbol('s0', integer=True))`))
+    const e = failure(SymExprParser.parseSrepr(`Add(${S0}, Symbol('s0', integer=True))`))
     assert.strictEqual(e.offset, S0.length + 6)
     assert.include(e.detail, "two sets of assumptions")
   })

@@ -8,7 +8,7 @@
  * hint is the expression's value at the symbols' hints (none for an unbacked symbol).
  *
  * Rules:
- * 1. Writing: the text is parsed (`SymExpr.parse`) and printed as `srepr` with each symbol's assumptions (the
+ * 1. Writing: the text is parsed (`SymExprParser.parse`) and printed as `srepr` with each symbol's assumptions (the
  *    module's, else torch's by the symbol's prefix: `SymExpr.defaultAssumptions`); the hint is the
  *    expression evaluated at the symbols' hints, or null where one has none.
  * 2. Reading: `expr_str` is parsed as `srepr` (a bare symbol name, which torch also accepts, as a name) and
@@ -21,6 +21,7 @@
 import { Result } from "effect"
 import type { SymbolInfo } from "../../graph/Module.ts"
 import * as SymExpr from "../../graph/SymExpr.ts"
+import * as SymExprParser from "../../graph/SymExprParser.ts"
 import * as SymValue from "../../graph/SymValue.ts"
 import type * as Records from "./Records.ts"
 
@@ -53,7 +54,7 @@ export class Printer {
   expr(text: string, kind: "int" | "float" | "bool"): Result.Result<Records.SymExpr, string> {
     const done = this.#cache.get(`${kind}:${text}`)
     if (done !== undefined) return Result.succeed(done)
-    const parsed = SymExpr.parse(text)
+    const parsed = SymExprParser.parse(text)
     if (Result.isFailure(parsed)) return Result.fail(`${JSON.stringify(text)} is not a symbolic expression: ${parsed.failure.detail}`)
     const expr = parsed.success
     const expr_str = SymExpr.printSrepr(expr, (s) => this.assumptions(s))
@@ -112,7 +113,7 @@ export class Reader {
       if (hint !== undefined) this.#note(source).hint ??= hint
       return Result.succeed(source)
     }
-    const parsed = SymExpr.parseSrepr(source)
+    const parsed = SymExprParser.parseSrepr(source)
     if (Result.isFailure(parsed)) return Result.fail(`expr_str ${JSON.stringify(source)} is not a sympy srepr: ${parsed.failure.detail}`)
     const { expr, assumptions } = parsed.success
     for (const [symbol, a] of assumptions) this.#note(symbol).assumptions ??= a
