@@ -26,8 +26,6 @@ import * as Tgm from "../src/archive/tgm/Tgm.ts"
 import * as Zip from "../src/archive/zip/Zip.ts"
 import * as Render from "../src/cli/Render.ts"
 import * as Exporter from "../src/passes/Exporter.ts"
-import type * as GraphState from "../src/passes/GraphState.ts"
-import * as Pipeline from "../src/passes/Pipeline.ts"
 import * as Summary from "../src/program/Summary.ts"
 import * as Report from "../src/report/Report.ts"
 import * as Chain from "./chain.ts"
@@ -221,7 +219,7 @@ const steps = async (dir: string, n: number): Promise<void> => {
   }
   const module = await timed("read .tgm", () => Effect.runPromise(Tgm.readFile(f.tgm)))
   const exported = await timed("export", () =>
-    Effect.runPromise(Pipeline.runWithReport(Exporter.exportProgram(), module as GraphState.CompiledModule)))
+    Effect.runPromise(Exporter.runWithReport(Exporter.exportProgram(), module)))
   await timed("write .pt2", () => Effect.runPromise(Writer.writeFile(f.exported, exported.output)))
   const { program } = await timed("read .pt2", () => Effect.runPromise(Reader.readFile(f.exported)))
   const summary = await timed("inspect", async () => {

@@ -13,12 +13,12 @@ export const tagEngines = Pass.make({
   requires: GraphState.InlinedModule,
   ensures: GraphState.InlinedModule,
   changesInput: true,
-  run: (gm) =>
+  run: ({ module }) =>
     Effect.sync(() => {
-      for (const node of gm.graph.findNodes("call_function", "torch.ops.tensorrt.execute_engine.default")) {
+      for (const node of module.graph.findNodes("call_function", "torch.ops.tensorrt.execute_engine.default")) {
         node.meta.custom = { engine: true }
       }
-      return gm
+      return module
     })
 })
 
@@ -27,7 +27,7 @@ export const pipeline = Exporter.transform().pipe(Pipeline.andThen(tagEngines), 
 export const exportTagged = (path: string) =>
   Effect.gen(function*() {
     const module = yield* Tgm.readFile(path)
-    const { output, reports } = yield* Pipeline.runWithReport(pipeline, module as GraphState.CompiledModule)
+    const { output, reports } = yield* Exporter.runWithReport(pipeline, module)
     const tagged = output.graphModule.graph.findNodes("call_function").filter((n) => n.meta.custom !== undefined)
     return { program: output, tagged: tagged.map((n) => n.name), passes: reports.map((r) => r.pass) }
   })

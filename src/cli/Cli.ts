@@ -34,8 +34,6 @@ import * as TempFile from "../archive/zip/TempFile.ts"
 import * as Lint from "../graph/Lint.ts"
 import * as Exporter from "../passes/Exporter.ts"
 import { PassError } from "../passes/PassError.ts"
-import * as Pipeline from "../passes/Pipeline.ts"
-import type * as GraphState from "../passes/GraphState.ts"
 import * as OpSchema from "../graph/OpSchema.ts"
 import * as Summary from "../program/Summary.ts"
 import * as CommandError from "./CommandError.ts"
@@ -175,7 +173,7 @@ const exportCommand = Command.make("export", {
     const { output: program, reports } = yield* step(
       v,
       "exporting",
-      Pipeline.runWithReport(Exporter.exportProgram({ crossCompile }), module as GraphState.CompiledModule)
+      Exporter.runWithReport(Exporter.exportProgram({ crossCompile }), module)
     )
     yield* parentOf(output)
     yield* step(v, `writing ${output}`, Writer.writeFile(output, program))

@@ -23,13 +23,13 @@ export const cleanup: Pass.Pass<GraphState.CompiledModule, GraphState.InlinedMod
   requires: GraphState.CompiledModule,
   ensures: GraphState.InlinedModule,
   changesInput: true,
-  run: (gm) =>
+  run: ({ module: gm }) =>
     PassError.attempt(NAME, () => {
       GraphModule.deleteAllUnusedSubmodules(gm)
       // Upstream lints twice here (inside eliminate_dead_code, then lint()); nothing changes in between
       // that could break the graph, so once, at the end, is the same check.
       GraphModule.eliminateDeadCode(gm, { lint: false })
       Lint.lint(gm.graph)
-      return gm as unknown as GraphState.InlinedModule
+      return gm
     })
 })

@@ -27,5 +27,5 @@ export const deepCopy: Pass.Pass<GraphState.CompiledModule, GraphState.CompiledM
   ensures: GraphState.CompiledModule,
   changesInput: false,
   // A graph that is not in topological order cannot be copied (fx: KeyError): a PassError, not a defect.
-  run: (gm) => PassError.attempt("deepCopy", () => GraphModule.deepCopy(gm, { lazy: true }) as GraphState.CompiledModule)
+  run: ({ module }) => PassError.attempt("deepCopy", () => GraphModule.deepCopy(module, { lazy: true }))
 })

@@ -96,7 +96,7 @@ const outputArgument = (a: Argument.Argument, index: number): Signature.Argument
  * @since 0.1.0
  * @category getters
  */
-export const buildSignature = (lifted: GraphState.LiftedState): Signature.GraphSignature => {
+export const buildSignature = (lifted: GraphState.Lifted): Signature.GraphSignature => {
   const g = lifted.module.graph
   const placeholders = g.findNodes("placeholder")
   const inputSpecs: Array<Signature.InputSpec> = [...lifted.inputSpecs]
@@ -249,6 +249,6 @@ export const createExportedProgram: Pass.Pass<GraphState.LiftedModule, GraphStat
             forwardArgNames: null
           }
         }]
-      }) as GraphState.ExportedProgram
+      })
     }).pipe(Effect.withSpan("trtx.createExportedProgram"))
 })

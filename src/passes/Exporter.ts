@@ -14,7 +14,7 @@
  *
  * @since 0.1.0
  */
-import type { Effect } from "effect"
+import { Effect } from "effect"
 import type { GraphModule } from "../graph/Module.ts"
 import type { ExportedProgram } from "../program/ExportedProgram.ts"
 import { cleanup } from "./Cleanup.ts"
@@ -24,7 +24,7 @@ import { inlineTorchModules } from "./InlineTorchModules.ts"
 import { inlineTrtModules } from "./InlineTrtModules.ts"
 import type * as GraphState from "./GraphState.ts"
 import { lift } from "./Lift.ts"
-import * as Pass from "./Pass.ts"
+import type * as Pass from "./Pass.ts"
 import type { PassError } from "./PassError.ts"
 import * as Pipeline from "./Pipeline.ts"
 import { replaceNoOpPlaceholders } from "./ReplaceNoOpPlaceholders.ts"
@@ -74,16 +74,29 @@ export const exportProgram = (options?: Options): Pipeline.Pipeline<GraphState.C
   transform(options).pipe(Pipeline.andThen(toProgram))
 
 /**
- * Runs a pipeline that starts from a compiled module on a module read from an archive; the module's state
- * is checked by the first pass.
+ * Runs a pipeline that starts from a compiled module on a module read from an archive: the module is made a
+ * `CompiledModule` first, and one that is not fails as the first pass's input.
  *
  * @since 0.1.0
  * @category combinators
  */
-export const run = <O, R>(
+export const run = <O extends GraphState.GraphState, R>(
   pipeline: Pipeline.Pipeline<GraphState.CompiledModule, O, R>,
   module: GraphModule
-): Effect.Effect<O, PassError, R> => Pipeline.run(pipeline, module as GraphState.CompiledModule)
+): Effect.Effect<O, PassError, R> =>
+  Pipeline.makeInput(pipeline, module).pipe(Effect.flatMap((input) => Pipeline.run(pipeline, input)))
+
+/**
+ * {@link run}, returning with the output what each pass did (`Pipeline.runWithReport`).
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const runWithReport = <O extends GraphState.GraphState, R>(
+  pipeline: Pipeline.Pipeline<GraphState.CompiledModule, O, R>,
+  module: GraphModule
+): Effect.Effect<{ readonly output: O; readonly reports: ReadonlyArray<Pass.PassReport> }, PassError, R> =>
+  Pipeline.makeInput(pipeline, module).pipe(Effect.flatMap((input) => Pipeline.runWithReport(pipeline, input)))
 
 /**
  * Exports a compiled module (never changed: the first pass copies it).
@@ -114,7 +127,9 @@ export interface LoadOptions<R> {
  * @since 0.1.0
  * @category combinators
  */
-export const load = <R = never>(program: ExportedProgram, options?: LoadOptions<R>): Effect.Effect<ExportedProgram, PassError, R> =>
-  options?.check === undefined
-    ? Pass.apply(replaceNoOpPlaceholders, program as GraphState.ExportedProgram)
-    : Pipeline.run(Pipeline.make(options.check).pipe(Pipeline.andThen(replaceNoOpPlaceholders)), program as GraphState.ExportedProgram)
+export const load = <R = never>(program: ExportedProgram, options?: LoadOptions<R>): Effect.Effect<ExportedProgram, PassError, R> => {
+  const pipeline = options?.check === undefined
+    ? Pipeline.make(replaceNoOpPlaceholders)
+    : Pipeline.make(options.check).pipe(Pipeline.andThen(replaceNoOpPlaceholders))
+  return Pipeline.makeInput(pipeline, program).pipe(Effect.flatMap((input) => Pipeline.run(pipeline, input)))
+}

@@ -1,7 +1,8 @@
 /**
- * The states a module goes through on its way to an exported program, as schemas: a pass decodes its input
- * with the state it requires and its output with the state it ensures, so a broken invariant is caught at
- * the boundary where it appeared, named by the check's message.
+ * The states a module goes through on its way to an exported program: one tagged union, each state made
+ * only by its class's `make`, which checks its invariants. A pass names the state it requires and the one
+ * it ensures; `Pass.apply` checks its input and makes its output, so a broken invariant is caught at the
+ * boundary where it appeared, named by the check's message.
  *
  * | state            | what holds                                                                                 |
  * | ---------------- | ------------------------------------------------------------------------------------------ |
@@ -17,7 +18,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Schema } from "effect"
+import { Context, Effect, Schema } from "effect"
 import * as Argument from "../graph/Argument.ts"
 import { GraphError } from "../graph/GraphError.ts"
 import * as Lint from "../graph/Lint.ts"
@@ -107,7 +108,7 @@ const trtModulePath = (mod: Module.Module, seen: Set<Module.Module>): string | u
  * @since 0.1.0
  * @category getters
  */
-export const liftedViolation = (lifted: LiftedState): string | undefined => {
+export const liftedViolation = (lifted: Lifted): string | undefined => {
   const gm = lifted.module
   const inlined = inlinedViolation(gm)
   if (inlined !== undefined) return inlined
@@ -188,76 +189,233 @@ export const programViolation = (ep: ExportedProgramModel.ExportedProgram): stri
 
 // ===== States =====
 
-const graphModule = Schema.declare((u): u is Module.GraphModule => u instanceof Module.GraphModule, {
-  expected: "a GraphModule"
-})
-
-const violationFilter = <T>(check: (t: T) => string | undefined) => Schema.makeFilter<T>((t) => check(t) ?? true)
+/**
+ * Why a value could not be made a state: which state, and the invariant it breaks.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class StateError extends Schema.TaggedError<StateError>()("StateError", {
+  state: Schema.String,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `not ${/^[AEIOU]/.test(this.state) ? "an" : "a"} ${this.state}: ${this.detail}`
+  }
+}
 
 /**
- * A compiled, partitioned module.
+ * What each state is made of, by its tag: what a pass's run returns, and what the state's `make` checks.
  *
  * @since 0.1.0
  * @category models
  */
-export const CompiledModule = graphModule.check(violationFilter(compiledViolation)).pipe(Schema.brand("trtx/CompiledModule"))
-/** @since 0.1.0 @category models */
-export type CompiledModule = typeof CompiledModule.Type
+export interface Parts {
+  readonly CompiledModule: Module.GraphModule
+  readonly InlinedModule: Module.GraphModule
+  readonly LiftedModule: Lifted
+  readonly ExportedProgram: ExportedProgramModel.ExportedProgram
+}
 
 /**
- * A module whose submodules are all inlined.
+ * What a lifted module is made of: the graph, the lifted inputs (in canonical order, before the user
+ * inputs), and the state they stand for.
  *
  * @since 0.1.0
  * @category models
  */
-export const InlinedModule = graphModule.check(violationFilter(inlinedViolation)).pipe(Schema.brand("trtx/InlinedModule"))
-/** @since 0.1.0 @category models */
-export type InlinedModule = typeof InlinedModule.Type
-
-/**
- * A lifted module: the graph, the lifted inputs (in canonical order, before the user inputs), and the state
- * they stand for.
- *
- * @since 0.1.0
- * @category models
- */
-export interface LiftedState {
+export interface Lifted {
   readonly module: Module.GraphModule
   readonly inputSpecs: ReadonlyArray<Exclude<Signature.InputSpec, { readonly _tag: "UserInput" }>>
   readonly stateDict: ReadonlyMap<string, Tensor>
   readonly constants: ReadonlyMap<string, Tensor | ScriptObject>
 }
 
-const liftedState = Schema.declare(
-  (u): u is LiftedState => typeof u === "object" && u !== null && "module" in u && u.module instanceof Module.GraphModule,
-  { expected: "a lifted module" }
-)
-
-/** @since 0.1.0 @category models */
-export const LiftedModule = liftedState.check(violationFilter(liftedViolation)).pipe(Schema.brand("trtx/LiftedModule"))
-/** @since 0.1.0 @category models */
-export type LiftedModule = typeof LiftedModule.Type
-
-const program = Schema.declare(
-  (u): u is ExportedProgramModel.ExportedProgram =>
-    typeof u === "object" && u !== null && "graphModule" in u && u.graphModule instanceof Module.GraphModule,
-  { expected: "an ExportedProgram" }
-)
-
-/** @since 0.1.0 @category models */
-export const ExportedProgram = program.check(violationFilter(programViolation)).pipe(Schema.brand("trtx/ExportedProgram"))
-/** @since 0.1.0 @category models */
-export type ExportedProgram = typeof ExportedProgram.Type
-
-// ===== Getters =====
-
 /**
- * The number of nodes of a state's graph (for span attributes and reports).
+ * A module's state on its way to an exported program. Each is a class whose constructor is private: a
+ * state is made only by its `make`, which checks its invariants, so a value of a state's type was checked
+ * when it was made. Making a state of a state of the same kind checks it again and returns it, so a pass
+ * that returns its input unchanged returns the same object. A state holds its module as it is; a pass that changes the module leaves the states
+ * made of it before behind, which is why `Pass.apply` checks its input again (`violation`) unless the
+ * previous pass of a pipeline has just made it.
  *
  * @since 0.1.0
- * @category getters
+ * @category models
  */
-export const nodeCount = (state: unknown): number | undefined => moduleOf(state)?.graph.size
+export type GraphState = CompiledModule | InlinedModule | LiftedModule | ExportedProgram
+
+/**
+ * What a state of type `S` is made of.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type PartsOf<S extends GraphState> = Parts[S["_tag"]]
+
+/**
+ * A state's class, as a pass names it in `requires` and `ensures`: its tag, its checking constructor, its
+ * guard, and its check of a state made earlier.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Kind<S extends GraphState> {
+  readonly tag: S["_tag"]
+  readonly make: (parts: PartsOf<S>) => Effect.Effect<S, StateError>
+  readonly is: (u: unknown) => u is S
+  readonly violation: (state: S) => string | undefined
+}
+
+const made = <S>(state: string, violation: string | undefined, make: () => S): Effect.Effect<S, StateError> =>
+  violation === undefined ? Effect.sync(make) : Effect.fail(new StateError({ state, detail: violation }))
+
+// A value typed by the caller may still be anything at run time (a user's JavaScript, a cast): what it is
+// made of is checked to be of the right kind before its invariants are.
+const shapeViolation = (ok: boolean, expected: string, u: unknown): string | undefined =>
+  ok ? undefined : `expected ${expected}, got ${describe(u)}`
+
+const describe = (u: unknown): string =>
+  u === null ? "null" : typeof u !== "object" ? typeof u : (u.constructor?.name ?? "an object")
+
+const holdsGraphModule = (u: unknown, key: string): boolean =>
+  typeof u === "object" && u !== null && key in u && (u as Record<string, unknown>)[key] instanceof Module.GraphModule
+
+/**
+ * A compiled, partitioned module: a root graph module with an output, whose `call_module`s call graph
+ * modules or TensorRT modules.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class CompiledModule {
+  static readonly tag = "CompiledModule"
+  readonly _tag = "CompiledModule"
+  readonly #checked = true
+  readonly module: Module.GraphModule
+  private constructor(module: Module.GraphModule) {
+    this.module = module
+  }
+  static is(u: unknown): u is CompiledModule {
+    return typeof u === "object" && u !== null && #checked in u
+  }
+  static make(module: Module.GraphModule): Effect.Effect<CompiledModule, StateError> {
+    const violation = shapeViolation(module instanceof Module.GraphModule, "a GraphModule", module) ?? compiledViolation(module)
+    return made(CompiledModule.tag, violation, () => new CompiledModule(module))
+  }
+  static violation(state: CompiledModule): string | undefined {
+    return compiledViolation(state.module)
+  }
+}
+
+/**
+ * A module whose submodules are all inlined: no `call_module` nodes, no TensorRT module left; engines are
+ * `get_attr`s or no-op nodes.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class InlinedModule {
+  static readonly tag = "InlinedModule"
+  readonly _tag = "InlinedModule"
+  readonly #checked = true
+  readonly module: Module.GraphModule
+  private constructor(module: Module.GraphModule) {
+    this.module = module
+  }
+  static is(u: unknown): u is InlinedModule {
+    return typeof u === "object" && u !== null && #checked in u
+  }
+  static make(module: Module.GraphModule): Effect.Effect<InlinedModule, StateError> {
+    const violation = shapeViolation(module instanceof Module.GraphModule, "a GraphModule", module) ?? inlinedViolation(module)
+    return made(InlinedModule.tag, violation, () => new InlinedModule(module))
+  }
+  static violation(state: InlinedModule): string | undefined {
+    return inlinedViolation(state.module)
+  }
+}
+
+/**
+ * A lifted module: no `get_attr` of state; its first placeholders are the lifted inputs in canonical
+ * order, each naming state that exists, then the user inputs.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class LiftedModule implements Lifted {
+  static readonly tag = "LiftedModule"
+  readonly _tag = "LiftedModule"
+  readonly #checked = true
+  readonly module: Module.GraphModule
+  readonly inputSpecs: Lifted["inputSpecs"]
+  readonly stateDict: Lifted["stateDict"]
+  readonly constants: Lifted["constants"]
+  private constructor(lifted: Lifted) {
+    this.module = lifted.module
+    this.inputSpecs = lifted.inputSpecs
+    this.stateDict = lifted.stateDict
+    this.constants = lifted.constants
+  }
+  static is(u: unknown): u is LiftedModule {
+    return typeof u === "object" && u !== null && #checked in u
+  }
+  static make(lifted: Lifted): Effect.Effect<LiftedModule, StateError> {
+    const violation = shapeViolation(holdsGraphModule(lifted, "module"), "a lifted module (module, inputSpecs, stateDict, constants)", lifted) ??
+      liftedViolation(lifted)
+    return made(LiftedModule.tag, violation, () => LiftedModule.is(lifted) ? lifted : new LiftedModule(lifted))
+  }
+  static violation(state: LiftedModule): string | undefined {
+    return liftedViolation(state)
+  }
+}
+
+/**
+ * An exported program that holds torch's verifier's rules on what the exporter builds: the signature
+ * matches the graph's placeholders and outputs, and the state and constants it names are present. It is
+ * the program itself (every field of `ExportedProgram` in `trtx/program`), checked.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class ExportedProgram implements ExportedProgramModel.ExportedProgram {
+  static readonly tag = "ExportedProgram"
+  readonly _tag = "ExportedProgram"
+  readonly #checked = true
+  readonly graphModule: Module.GraphModule
+  readonly graphSignature: ExportedProgramModel.ExportedProgram["graphSignature"]
+  readonly stateDict: ExportedProgramModel.ExportedProgram["stateDict"]
+  readonly constants: ExportedProgramModel.ExportedProgram["constants"]
+  readonly rangeConstraints: ExportedProgramModel.ExportedProgram["rangeConstraints"]
+  readonly moduleCallGraph: ExportedProgramModel.ExportedProgram["moduleCallGraph"]
+  readonly opSchemas: ExportedProgramModel.ExportedProgram["opSchemas"]
+  readonly verifiers: ExportedProgramModel.ExportedProgram["verifiers"]
+  readonly guardsCode: ExportedProgramModel.ExportedProgram["guardsCode"]
+  readonly metadata: ExportedProgramModel.ExportedProgram["metadata"]
+  private constructor(program: ExportedProgramModel.ExportedProgram) {
+    this.graphModule = program.graphModule
+    this.graphSignature = program.graphSignature
+    this.stateDict = program.stateDict
+    this.constants = program.constants
+    this.rangeConstraints = program.rangeConstraints
+    this.moduleCallGraph = program.moduleCallGraph
+    this.opSchemas = program.opSchemas
+    this.verifiers = program.verifiers
+    this.guardsCode = program.guardsCode
+    this.metadata = program.metadata
+  }
+  static is(u: unknown): u is ExportedProgram {
+    return typeof u === "object" && u !== null && #checked in u
+  }
+  static make(program: ExportedProgramModel.ExportedProgram): Effect.Effect<ExportedProgram, StateError> {
+    const violation = shapeViolation(holdsGraphModule(program, "graphModule"), "an ExportedProgram", program) ??
+      programViolation(program)
+    return made(ExportedProgram.tag, violation, () => ExportedProgram.is(program) ? program : new ExportedProgram(program))
+  }
+  static violation(state: ExportedProgram): string | undefined {
+    return programViolation(state)
+  }
+}
+
+// ===== Getters =====
 
 /**
  * The graph module of a state.
@@ -265,11 +423,13 @@ export const nodeCount = (state: unknown): number | undefined => moduleOf(state)
  * @since 0.1.0
  * @category getters
  */
-export const moduleOf = (state: unknown): Module.GraphModule | undefined => {
-  if (state instanceof Module.GraphModule) return state
-  if (typeof state === "object" && state !== null) {
-    if ("module" in state && state.module instanceof Module.GraphModule) return state.module
-    if ("graphModule" in state && state.graphModule instanceof Module.GraphModule) return state.graphModule
+export const moduleOf = (state: GraphState): Module.GraphModule => {
+  switch (state._tag) {
+    case "CompiledModule":
+    case "InlinedModule":
+    case "LiftedModule":
+      return state.module
+    case "ExportedProgram":
+      return state.graphModule
   }
-  return undefined
 }

@@ -50,7 +50,7 @@ export const inlineTorchModules: Pass.Pass<GraphState.CompiledModule, GraphState
   // Still a compiled module: the TensorRT children stay registered until cleanup deletes them.
   ensures: GraphState.CompiledModule,
   changesInput: true,
-  run: (gm) =>
+  run: ({ module: gm }) =>
     PassError.attempt(NAME, () => {
       // Upstream's `eliminate_dead_code(); lint()` first (the dead-code pass lints before it starts).
       DeadCode.eliminateDeadCode(gm.graph)

@@ -61,7 +61,7 @@ export const inlineTrtModules = (options?: { readonly crossCompile?: boolean }):
     requires: GraphState.CompiledModule,
     ensures: GraphState.CompiledModule,
     changesInput: true,
-    run: (gm) => PassError.attempt(NAME, () => inline(gm, options?.crossCompile === true)).pipe(Effect.as(gm))
+    run: ({ module }) => PassError.attempt(NAME, () => inline(module, options?.crossCompile === true)).pipe(Effect.as(module))
   })
 
 const inline = (gm: Module.GraphModule, crossCompile: boolean): void => {

@@ -206,7 +206,7 @@ export const lift: Pass.Pass<GraphState.InlinedModule, GraphState.LiftedModule> 
   requires: GraphState.InlinedModule,
   ensures: GraphState.LiftedModule,
   changesInput: true,
-  run: (gm) =>
+  run: ({ module: gm }) =>
     PassError.attempt(NAME, () => {
       const lifted: Lifted = { specs: [], stateDict: new Map(), constants: new Map() }
       const g = gm.graph
@@ -230,6 +230,6 @@ export const lift: Pass.Pass<GraphState.InlinedModule, GraphState.LiftedModule> 
         inputSpecs: lifted.specs,
         stateDict: lifted.stateDict,
         constants: lifted.constants
-      } as unknown as GraphState.LiftedModule
+      }
     })
 })

@@ -1,47 +1,39 @@
 /**
  * A pass: a named, typed step from one module state to the next, as a value (torch.fx's `PassBase` with
- * `requires` / `ensures`, ir-py's pass contracts). Running a pass decodes its input with the state it
- * requires, does its work, then decodes its output with the state it ensures; a broken state fails with a
+ * `requires` / `ensures`, ir-py's pass contracts). Running a pass checks its input against the state it
+ * requires, does its work, then makes its output with the state it ensures; a broken state fails with a
  * `PassError` naming the pass, the phase and the invariant. Each run is a span (`trtx.pass.<name>`) with the
  * node counts before and after as attributes, and is reported to the {@link PassObserver}.
  *
  * @since 0.1.0
  */
-import { Clock, Context, Effect, Result, Schema, SchemaIssue } from "effect"
+import { Clock, Context, Effect } from "effect"
 import * as GraphState from "./GraphState.ts"
 import { PassError } from "./PassError.ts"
 
 // ===== Models =====
 
 /**
- * A state schema: decodes (checks) a value of type `A`.
+ * A pass from state `I` to state `O`. Its run returns what `O` is made of (`GraphState.PartsOf<O>`);
+ * `apply` makes the state with `ensures.make`, so a pass, trtx's or a user's, cannot return a state that
+ * was not checked.
  *
  * @since 0.1.0
  * @category models
  */
-export type State<A> = Schema.Codec<A, any, never, never>
-
-/**
- * A pass from state `I` to state `O`.
- *
- * @since 0.1.0
- * @category models
- */
-export interface Pass<in I, out O, out R = never> {
+export interface Pass<I extends GraphState.GraphState, O extends GraphState.GraphState, R = never> {
   readonly name: string
   /** The upstream function the pass mirrors (`torch_tensorrt.dynamo._exporter.lift`). */
   readonly upstream: string
-  readonly requires: State<any>
-  readonly ensures: State<any>
+  readonly requires: GraphState.Kind<I>
+  readonly ensures: GraphState.Kind<O>
   /**
    * Whether the pass changes the module it is given (ir-py's `changes_input`): `true`, it works on its
    * input's module and returns that module, changed (`Pass.apply` holds it to returning it); `false`, it
    * leaves its input as it was (`test/passes/Modes.test.ts` holds each of trtx's passes to its word).
    */
   readonly changesInput: boolean
-  readonly run: (input: I) => Effect.Effect<O, PassError, R>
-  /** Phantom: keeps `I` and `O` in the type. */
-  readonly "~types"?: (i: I) => O
+  readonly run: (input: I) => Effect.Effect<GraphState.PartsOf<O>, PassError, R>
 }
 
 /**
@@ -76,25 +68,11 @@ export const PassObserver = Context.Reference<(report: PassReport) => Effect.Eff
  * @since 0.1.0
  * @category constructors
  */
-export const make = <I, O, R = never>(options: {
-  readonly name: string
-  readonly upstream: string
-  readonly requires: State<I>
-  readonly ensures: State<O>
-  readonly changesInput: boolean
-  readonly run: (input: I) => Effect.Effect<O, PassError, R>
-}): Pass<I, O, R> => options
+export const make = <I extends GraphState.GraphState, O extends GraphState.GraphState, R = never>(
+  options: Pass<I, O, R>
+): Pass<I, O, R> => options
 
 // ===== Running =====
-
-const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
-
-const check = <A>(pass: string, phase: "requires" | "ensures", state: State<A>, value: unknown) => {
-  const result = Schema.decodeUnknownResult(state)(value)
-  if (Result.isSuccess(result)) return Effect.succeed(result.success)
-  const issue = formatter(result.failure.issue).issues[0]
-  return Effect.fail(new PassError({ pass, phase, detail: issue?.message ?? "invalid state" }))
-}
 
 /**
  * Runs a pass on an input: requires, run, ensures, in a span, reported to the observer.
@@ -102,61 +80,62 @@ const check = <A>(pass: string, phase: "requires" | "ensures", state: State<A>, 
  * @since 0.1.0
  * @category combinators
  */
-export const apply = <I, O, R>(
+export const apply = <I extends GraphState.GraphState, O extends GraphState.GraphState, R>(
   pass: Pass<I, O, R>,
   input: I,
   options?: {
-    /** The input was just ensured by the same state schema (a pipeline's previous pass): do not check it again. */
+    /** The input was just made by the previous pass of a pipeline: do not check it again. */
     readonly checked?: boolean
   }
 ): Effect.Effect<O, PassError, R> =>
   Effect.gen(function*() {
     const start = yield* Clock.currentTimeNanos
-    const before = GraphState.nodeCount(input)
-    const ensured = yield* checkedRun(pass, input, options?.checked === true)
-    const after = GraphState.nodeCount(ensured)
-    if (after !== undefined) yield* Effect.annotateCurrentSpan("trtx.nodes.after", after)
+    const before = nodeCount(input)
+    const output = yield* checkedRun(pass, input, options?.checked === true)
+    const after = GraphState.moduleOf(output).graph.size
+    yield* Effect.annotateCurrentSpan("trtx.nodes.after", after)
     const observer = yield* PassObserver
     const end = yield* Clock.currentTimeNanos
     yield* observer({ pass: pass.name, nodesBefore: before, nodesAfter: after, millis: Number(end - start) / 1e6 })
-    return ensured
-  }).pipe(span(pass, input))
+    return output
+  }).pipe(Effect.withSpan(`trtx.pass.${pass.name}`, {
+    attributes: { "trtx.pass.upstream": pass.upstream, "trtx.nodes.before": nodeCount(input) ?? -1 }
+  }))
 
-/**
- * Runs a pass as {@link apply} does, in its span, but reports nothing: for a fused pass that runs the
- * passes it stands for, and reports once for them all.
- *
- * @since 0.1.0
- * @category combinators
- */
-export const applyQuietly = <I, O, R>(
+// The input's size, where it is a state (a caller without types may hand anything; `requires` refuses it).
+const nodeCount = (input: unknown): number | undefined => isState(input) ? GraphState.moduleOf(input).graph.size : undefined
+
+const isState = (u: unknown): u is GraphState.GraphState =>
+  GraphState.CompiledModule.is(u) || GraphState.InlinedModule.is(u) || GraphState.LiftedModule.is(u) ||
+  GraphState.ExportedProgram.is(u)
+
+const checkedRun = <I extends GraphState.GraphState, O extends GraphState.GraphState, R>(
   pass: Pass<I, O, R>,
   input: I,
-  options?: { readonly checked?: boolean }
-): Effect.Effect<O, PassError, R> => checkedRun(pass, input, options?.checked === true).pipe(span(pass, input))
-
-const checkedRun = <I, O, R>(pass: Pass<I, O, R>, input: I, inputChecked: boolean): Effect.Effect<O, PassError, R> =>
+  inputChecked: boolean
+): Effect.Effect<O, PassError, R> =>
   Effect.gen(function*() {
-    const checked = inputChecked ? input : yield* check<I>(pass.name, "requires", pass.requires, input)
-    const output = yield* pass.run(checked)
-    if (pass.changesInput && GraphState.moduleOf(output) !== GraphState.moduleOf(checked)) {
+    if (!inputChecked) {
+      const detail = pass.requires.is(input)
+        ? pass.requires.violation(input)
+        : `expected a ${pass.requires.tag}, made by GraphState.${pass.requires.tag}.make`
+      if (detail !== undefined) return yield* Effect.fail(new PassError({ pass: pass.name, phase: "requires", detail }))
+    }
+    const parts = yield* pass.run(input)
+    const output = yield* pass.ensures.make(parts).pipe(
+      Effect.mapError((e) => new PassError({ pass: pass.name, phase: "ensures", detail: e.detail }))
+    )
+    const module = GraphState.moduleOf(output)
+    if (pass.changesInput && module !== GraphState.moduleOf(input)) {
       return yield* Effect.fail(new PassError({
         pass: pass.name,
         phase: "ensures",
         detail: "the pass says it changes its input, but returned another module than the one it was given"
       }))
     }
-    const ensured = yield* check<O>(pass.name, "ensures", pass.ensures, output)
     if (yield* GraphState.LintBetweenPasses) {
-      const module = GraphState.moduleOf(ensured)
-      const lint = module === undefined ? undefined : GraphState.lintMessage(module)
+      const lint = GraphState.lintMessage(module)
       if (lint !== undefined) return yield* Effect.fail(new PassError({ pass: pass.name, phase: "ensures", detail: lint }))
     }
-    return ensured
+    return output
   })
-
-const span = (pass: Pass<any, any, any>, input: unknown) =>
-  Effect.withSpan(`trtx.pass.${pass.name}`, {
-    attributes: { "trtx.pass.upstream": pass.upstream, "trtx.nodes.before": GraphState.nodeCount(input) ?? -1 }
-  })
-

@@ -6,8 +6,9 @@
  * @since 0.1.0
  */
 import { Effect, Pipeable, Ref } from "effect"
+import type * as GraphState from "./GraphState.ts"
 import * as Pass from "./Pass.ts"
-import type { PassError } from "./PassError.ts"
+import { PassError } from "./PassError.ts"
 
 // ===== Models =====
 
@@ -17,7 +18,11 @@ import type { PassError } from "./PassError.ts"
  * @since 0.1.0
  * @category models
  */
-export interface Pipeline<in I, out O, out R = never> extends Pipeable.Pipeable {
+export interface Pipeline<I extends GraphState.GraphState, out O extends GraphState.GraphState, out R = never>
+  extends Pipeable.Pipeable
+{
+  /** The state the first pass requires. */
+  readonly requires: GraphState.Kind<I>
   readonly passes: ReadonlyArray<Pass.Pass<any, any, any>>
   /** Phantom: keeps `I` and `O` in the type. */
   readonly "~types"?: (i: I) => O
@@ -32,7 +37,9 @@ export interface Pipeline<in I, out O, out R = never> extends Pipeable.Pipeable 
  * @since 0.1.0
  * @category constructors
  */
-export const make = <I, O, R>(pass: Pass.Pass<I, O, R>): Pipeline<I, O, R> => fromPasses([pass])
+export const make = <I extends GraphState.GraphState, O extends GraphState.GraphState, R>(
+  pass: Pass.Pass<I, O, R>
+): Pipeline<I, O, R> => fromPasses(pass.requires, [pass])
 
 const PipelineProto = {
   pipe(this: unknown) {
@@ -40,8 +47,10 @@ const PipelineProto = {
   }
 }
 
-const fromPasses = <I, O, R>(passes: ReadonlyArray<Pass.Pass<any, any, any>>): Pipeline<I, O, R> =>
-  Object.assign(Object.create(PipelineProto), { passes })
+const fromPasses = <I extends GraphState.GraphState, O extends GraphState.GraphState, R>(
+  requires: GraphState.Kind<I>,
+  passes: ReadonlyArray<Pass.Pass<any, any, any>>
+): Pipeline<I, O, R> => Object.assign(Object.create(PipelineProto), { requires, passes })
 
 // ===== Combinators =====
 
@@ -51,9 +60,11 @@ const fromPasses = <I, O, R>(passes: ReadonlyArray<Pass.Pass<any, any, any>>): P
  * @since 0.1.0
  * @category combinators
  */
-export const andThen = <O, O2, R2>(next: Pass.Pass<O, O2, R2> | Pipeline<O, O2, R2>) =>
-<I, R>(self: Pipeline<I, O, R>): Pipeline<I, O2, R | R2> =>
-  "passes" in next ? fromPasses([...self.passes, ...next.passes]) : fromPasses([...self.passes, next])
+export const andThen = <O extends GraphState.GraphState, O2 extends GraphState.GraphState, R2>(
+  next: Pass.Pass<O, O2, R2> | Pipeline<O, O2, R2>
+) =>
+<I extends GraphState.GraphState, R>(self: Pipeline<I, O, R>): Pipeline<I, O2, R | R2> =>
+  fromPasses(self.requires, "passes" in next ? [...self.passes, ...next.passes] : [...self.passes, next])
 
 /**
  * The names of the passes, in order.
@@ -66,18 +77,33 @@ export const names = (self: Pipeline<any, any, any>): Array<string> => self.pass
 // ===== Running =====
 
 /**
+ * The pipeline's input, made from what it is made of (a module read from a `.tgm`, say) by the state its
+ * first pass requires; a module that is not that state fails as that pass's input.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeInput = <I extends GraphState.GraphState, O extends GraphState.GraphState, R>(
+  self: Pipeline<I, O, R>,
+  parts: GraphState.PartsOf<I>
+): Effect.Effect<I, PassError> =>
+  self.requires.make(parts).pipe(
+    Effect.mapError((e) => new PassError({ pass: self.passes[0]!.name, phase: "requires", detail: e.detail }))
+  )
+
+/**
  * Runs a pipeline on an input, pass after pass. The run's span lists the passes.
  *
  * @since 0.1.0
  * @category combinators
  */
-export const run = <I, O, R>(self: Pipeline<I, O, R>, input: I): Effect.Effect<O, PassError, R> => {
+export const run = <I extends GraphState.GraphState, O extends GraphState.GraphState, R>(self: Pipeline<I, O, R>, input: I): Effect.Effect<O, PassError, R> => {
   const planned = self.passes
   return Effect.suspend(() => {
     let state: Effect.Effect<unknown, PassError, any> = Effect.succeed(input)
-    let ensured: Pass.State<any> | undefined
+    let ensured: GraphState.Kind<any> | undefined
     for (const pass of planned) {
-      // A state that the previous pass's output was just decoded with need not be checked again.
+      // The previous pass has just made its output with the state this one requires: no need to check it again.
       const checked = ensured === pass.requires
       state = Effect.flatMap(state, (value) => Pass.apply(pass, value, { checked }))
       ensured = pass.ensures
@@ -92,7 +118,7 @@ export const run = <I, O, R>(self: Pipeline<I, O, R>, input: I): Effect.Effect<O
  * @since 0.1.0
  * @category combinators
  */
-export const runWithReport = <I, O, R>(
+export const runWithReport = <I extends GraphState.GraphState, O extends GraphState.GraphState, R>(
   self: Pipeline<I, O, R>,
   input: I
 ): Effect.Effect<{ readonly output: O; readonly reports: ReadonlyArray<Pass.PassReport> }, PassError, R> =>

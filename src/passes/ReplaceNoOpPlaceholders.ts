@@ -51,7 +51,7 @@ export const replaceNoOpPlaceholders: Pass.Pass<GraphState.ExportedProgram, Grap
   requires: GraphState.ExportedProgram,
   ensures: GraphState.ExportedProgram,
   changesInput: false,
-  run: (ep) => PassError.attempt(NAME, () => replace(ep) as GraphState.ExportedProgram)
+  run: (ep) => PassError.attempt(NAME, () => replace(ep))
 })
 
 const replace = (given: ExportedProgram.ExportedProgram): ExportedProgram.ExportedProgram => {

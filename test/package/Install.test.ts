@@ -34,12 +34,12 @@ const tagEngines = Pass.make({
   requires: GraphState.InlinedModule,
   ensures: GraphState.InlinedModule,
   changesInput: true,
-  run: (gm) =>
+  run: ({ module }) =>
     Effect.sync(() => {
-      for (const node of gm.graph.findNodes("call_function", "torch.ops.tensorrt.execute_engine.default")) {
+      for (const node of module.graph.findNodes("call_function", "torch.ops.tensorrt.execute_engine.default")) {
         node.meta.custom = { tagged: true }
       }
-      return gm
+      return module
     })
 })
 
@@ -50,7 +50,7 @@ const gpu: Layer.Layer<Cuda.Cuda> = process.env.APP_GPU === "1" ? Cuda.Cuda.laye
 const main = Effect.gen(function*() {
   const [input = "", output = ""] = process.argv.slice(2)
   const module = yield* Tgm.readFile(input)
-  const program = yield* Pipeline.run(pipeline, module as GraphState.CompiledModule)
+  const program = yield* Exporter.run(pipeline, module)
   Lint.lint(program.graphModule.graph)
   yield* Pt2.writeFile(output, program)
   const cuda = yield* Cuda.Cuda

@@ -31,7 +31,8 @@ import {
   trtModule,
   tval,
   unorderedModule,
-  weightedHybrid
+  weightedHybrid,
+  inputOf
 } from "../utils/PassFixtures.ts"
 
 const NAME = "cleanup"
@@ -45,8 +46,8 @@ describe("cleanup: header", () => {
     Effect.gen(function*() {
       const { gm } = weightedHybrid()
       const m = yield* inlined(gm)
-      assert.deepStrictEqual([...m.children.keys()], ["_run_on_gpu_0", "_run_on_acc_1", "conv"])
-      const result = yield* Pass.apply(cleanup, m)
+      assert.deepStrictEqual([...m.module.children.keys()], ["_run_on_gpu_0", "_run_on_acc_1", "conv"])
+      const result = (yield* Pass.apply(cleanup, m)).module
       assert.deepStrictEqual([...result.children.keys()], ["conv"])
       assert.deepStrictEqual([...result.children.get("conv")!.parameters.keys()], ["weight", "bias"])
       assert.deepStrictEqual([...result.constants.keys()], ["_run_on_acc_1_engine"])
@@ -65,7 +66,7 @@ describe("cleanup: header", () => {
         gm.children.set("_run_on_acc_1", trtModule("_run_on_acc_1"))
       })
       const m = yield* Pass.apply(inlineTrtModules(), asCompiled(gm))
-      const result = yield* Pass.apply(cleanup, m)
+      const result = (yield* Pass.apply(cleanup, m)).module
       assert.deepStrictEqual(lines(result), [
         "x = placeholder[x]()",
         "_run_on_acc_0_engine = get_attr[_run_on_acc_0_engine]()",
@@ -81,7 +82,7 @@ describe("cleanup: header", () => {
       const branch = graphModule([ph("a"), fn("relu", ops.RELU, ["%a"]), out(Argument.tuple("%relu"))]).gm
       const { gm } = graphModule([ph("x"), getAttr("dead_branch", "branch"), fn("relu", ops.RELU, ["%x"]), out("%relu")], (gm) =>
         gm.children.set("branch", branch))
-      const result = yield* Pass.apply(cleanup, asCompiled(gm))
+      const result = (yield* Pass.apply(cleanup, asCompiled(gm))).module
       assert.deepStrictEqual(lines(result), ["x = placeholder[x]()", `relu = call_function[${ops.RELU}](%x)`, "output = output[output](%relu)"])
       assert.strictEqual(result.children.get("branch"), branch)
     }))
@@ -102,7 +103,7 @@ describe("cleanup: input state (CompiledModule)", () => {
   for (const rejection of compiledRejections) {
     it.effect(`rejects ${rejection.label}`, () =>
       Effect.gen(function*() {
-        const e = yield* passError(Pass.apply(cleanup, rejection.make() as never))
+        const e = yield* passError(inputOf(cleanup, rejection.make() as never))
         assertPassError(e, { pass: NAME, phase: "requires" })
         assert.include(e.detail, rejection.mentions)
       }))

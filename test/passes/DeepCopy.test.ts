@@ -19,7 +19,8 @@ import {
   hybrid,
   lines,
   passError,
-  weightedHybrid
+  weightedHybrid,
+  inputOf
 } from "../utils/PassFixtures.ts"
 
 const NAME = "deepCopy"
@@ -29,7 +30,7 @@ describe("deepCopy: header", () => {
     Effect.gen(function*() {
       const { gm } = weightedHybrid()
       const before = printModule(gm)
-      const copy = yield* Pass.apply(deepCopy, asCompiled(gm))
+      const copy = (yield* Pass.apply(deepCopy, asCompiled(gm))).module
       assert.notStrictEqual(copy, gm)
       assert.strictEqual(printModule(copy), before)
       // Mutate the copy every way a later pass does.
@@ -47,7 +48,7 @@ describe("deepCopy: header", () => {
       // `_run_on_gpu_0` also under a second name: one object in the copy too.
       gm.children.set("alias", fallback)
       gm.symbols = new Map([["s0", { hint: 4, min: 1, max: 8 }]])
-      const copy = yield* Pass.apply(deepCopy, asCompiled(gm))
+      const copy = (yield* Pass.apply(deepCopy, asCompiled(gm))).module
       const fb = copy.children.get("_run_on_gpu_0") as Module.GraphModule
       assert.notStrictEqual(fb, fallback)
       assert.strictEqual(copy.children.get("alias"), fb)
@@ -80,7 +81,7 @@ describe("deepCopy: input state (CompiledModule)", () => {
   for (const rejection of compiledRejections) {
     it.effect(`rejects ${rejection.label}`, () =>
       Effect.gen(function*() {
-        const e = yield* passError(Pass.apply(deepCopy, rejection.make() as never))
+        const e = yield* passError(inputOf(deepCopy, rejection.make() as never))
         assertPassError(e, { pass: NAME, phase: "requires" })
         assert.include(e.detail, rejection.mentions)
       }))

@@ -28,7 +28,8 @@ import {
   POSITIONAL_1,
   tensorOf,
   TUPLE_1,
-  tval
+  tval,
+  inputOf
 } from "../utils/PassFixtures.ts"
 
 const NAME = "createExportedProgram"
@@ -236,19 +237,19 @@ const liftedSample = () =>
 const withMaps = (
   l: GraphState.LiftedModule,
   f: (sd: Map<string, unknown>, c: Map<string, unknown>) => void
-): GraphState.LiftedModule => {
+): GraphState.Lifted => {
   const stateDict = new Map(l.stateDict)
   const constants = new Map(l.constants)
   f(stateDict as Map<string, unknown>, constants as Map<string, unknown>)
-  return asLifted({ ...l, stateDict, constants })
+  return { ...l, stateDict, constants }
 }
 
 const liftedRejections: ReadonlyArray<{
   readonly label: string
-  readonly make: (l: GraphState.LiftedModule) => unknown
+  readonly make: (l: GraphState.LiftedModule) => GraphState.Lifted
   readonly mentions: string
 }> = [
-  { label: "not a lifted module (a bare GraphModule)", make: (l) => l.module, mentions: "lifted module" },
+  { label: "not a lifted module (a bare GraphModule)", make: (l) => l.module as never, mentions: "lifted module" },
   {
     label: "a call_module in the graph (not inlined)",
     make: (l) => {
@@ -308,7 +309,7 @@ describe("createExportedProgram: input state (LiftedModule)", () => {
     it.effect(`rejects ${rejection.label}`, () =>
       Effect.gen(function*() {
         const input = rejection.make(yield* liftedSample())
-        const e = yield* passError(Pass.apply(createExportedProgram, input as GraphState.LiftedModule))
+        const e = yield* passError(inputOf(createExportedProgram, input))
         assertPassError(e, { pass: NAME, phase: "requires" })
         assert.include(e.detail, rejection.mentions)
       }))

@@ -23,8 +23,8 @@ import {
   getitem,
   graphModule,
   lines,
+  inputOf,
   meta,
-
   ops,
   out,
   passError,
@@ -295,7 +295,7 @@ describe("inlineTorchModules: input state (CompiledModule)", () => {
   for (const rejection of compiledRejections) {
     it.effect(`rejects ${rejection.label}`, () =>
       Effect.gen(function*() {
-        const e = yield* passError(Pass.apply(inlineTorchModules, rejection.make() as never))
+        const e = yield* passError(inputOf(inlineTorchModules, rejection.make() as never))
         assertPassError(e, { pass: NAME, phase: "requires" })
         assert.include(e.detail, rejection.mentions)
       }))

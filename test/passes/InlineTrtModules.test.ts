@@ -35,7 +35,8 @@ import {
   ph,
   record,
   trtModule,
-  tval
+  tval,
+  inputOf
 } from "../utils/PassFixtures.ts"
 
 const NAME = "inlineTrtModules"
@@ -342,7 +343,7 @@ describe("inlineTrtModules: input state (CompiledModule)", () => {
   for (const rejection of compiledRejections) {
     it.effect(`rejects ${rejection.label}`, () =>
       Effect.gen(function*() {
-        const e = yield* passError(Pass.apply(inlineTrtModules(), rejection.make() as never))
+        const e = yield* passError(inputOf(inlineTrtModules(), rejection.make() as never))
         assertPassError(e, { pass: NAME, phase: "requires" })
         assert.include(e.detail, rejection.mentions)
       }))

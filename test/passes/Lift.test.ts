@@ -31,7 +31,8 @@ import {
   specText,
   tensorOf,
   tval,
-  unorderedModule
+  unorderedModule,
+  inputOf
 } from "../utils/PassFixtures.ts"
 
 const NAME = "lift"
@@ -363,7 +364,7 @@ describe("lift: input state (InlinedModule)", () => {
   for (const rejection of inlinedRejections) {
     it.effect(`rejects ${rejection.label}`, () =>
       Effect.gen(function*() {
-        const e = yield* passError(Pass.apply(lift, rejection.make() as never))
+        const e = yield* passError(inputOf(lift, rejection.make() as never))
         assertPassError(e, { pass: NAME, phase: "requires" })
         assert.include(e.detail, rejection.mentions)
       }))

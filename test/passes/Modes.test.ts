@@ -9,7 +9,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
 import { Cuda } from "../../src/engine/Cuda.ts"
 import * as GraphModule from "../../src/graph/GraphModule.ts"
-import type * as Module from "../../src/graph/Module.ts"
+import * as Module from "../../src/graph/Module.ts"
 import { checkEngines } from "../../src/passes/CheckEngines.ts"
 import { cleanup } from "../../src/passes/Cleanup.ts"
 import { deepCopy } from "../../src/passes/DeepCopy.ts"
@@ -21,25 +21,34 @@ import { lift } from "../../src/passes/Lift.ts"
 import * as Pass from "../../src/passes/Pass.ts"
 import { PassError } from "../../src/passes/PassError.ts"
 import { replaceNoOpPlaceholders } from "../../src/passes/ReplaceNoOpPlaceholders.ts"
-import type { ExportedProgram } from "../../src/program/ExportedProgram.ts"
 import { build, PartitionedRecipe } from "../utils/PartitionedRecipe.ts"
 import { singleEngine } from "../utils/PassFixtures.ts"
 import { describeModule, describeProgram } from "../utils/RandomProgram.ts"
 
-// A deep snapshot of any state a pass takes: a module, a lifted module (with its specs and state), a program.
-const snapshot = (state: unknown): string => {
-  const program = state as Partial<ExportedProgram>
-  if (program.graphSignature !== undefined) {
-    return JSON.stringify([describeProgram(program as ExportedProgram), describeModule((program as ExportedProgram).graphModule)], replacer)
+// A deep snapshot of the user's module or of any state a pass takes: a module, a lifted module (with its
+// specs and state), a program.
+const snapshot = (state: GraphState.GraphState | Module.GraphModule): string => {
+  if (state instanceof Module.GraphModule) return JSON.stringify([describeModule(state), null], replacer)
+  switch (state._tag) {
+    case "ExportedProgram":
+      return JSON.stringify([describeProgram(state), describeModule(state.graphModule)], replacer)
+    case "LiftedModule": {
+      const { inputSpecs, stateDict, constants } = state
+      return JSON.stringify([describeModule(state.module), { inputSpecs, stateDict, constants }], replacer)
+    }
+    case "CompiledModule":
+    case "InlinedModule":
+      return JSON.stringify([describeModule(state.module), null], replacer)
   }
-  const module = GraphState.moduleOf(state)!
-  return JSON.stringify([describeModule(module), state === module ? null : { ...(state as object), module: null }], replacer)
 }
 const replacer = (_: string, v: unknown) =>
   typeof v === "bigint" ? `${v}n` : v instanceof Map ? [...v] : v instanceof Uint8Array ? Buffer.from(v).toString("base64") : v
 
 // Runs `pass` on `input` and checks its word; gives the output where it succeeded.
-const keepsItsWord = <I, O, R>(pass: Pass.Pass<I, O, R>, input: I): Effect.Effect<O | undefined, never, R> =>
+const keepsItsWord = <I extends GraphState.GraphState, O extends GraphState.GraphState, R>(
+  pass: Pass.Pass<I, O, R>,
+  input: I
+): Effect.Effect<O | undefined, never, R> =>
   Effect.gen(function*() {
     const before = pass.changesInput ? undefined : snapshot(input)
     const exit = yield* Effect.exit(Pass.apply(pass, input))
@@ -56,7 +65,9 @@ const reached = { plain: 0, cross: 0 }
 
 const pipelineKeepsItsWord = (gm: Module.GraphModule, crossCompile: boolean) =>
   Effect.gen(function*() {
-    const copied = yield* keepsItsWord(deepCopy, gm as GraphState.CompiledModule)
+    const compiled = yield* Effect.exit(GraphState.CompiledModule.make(gm))
+    if (Exit.isFailure(compiled)) return
+    const copied = yield* keepsItsWord(deepCopy, compiled.value)
     if (copied === undefined) return
     const trt = yield* keepsItsWord(inlineTrtModules({ crossCompile }), copied)
     const torch = trt === undefined ? undefined : yield* keepsItsWord(inlineTorchModules, trt)
@@ -115,10 +126,10 @@ describe("every pass keeps its word on changing its input", () => {
         requires: GraphState.CompiledModule,
         ensures: GraphState.CompiledModule,
         changesInput: true,
-        run: (gm) => Effect.sync(() => GraphModule.deepCopy(gm) as GraphState.CompiledModule)
+        run: ({ module }) => Effect.sync(() => GraphModule.deepCopy(module))
       })
       const { gm } = singleEngine()
-      const e = yield* Effect.flip(Pass.apply(liar, gm as GraphState.CompiledModule))
+      const e = yield* Effect.flip(Pass.apply(liar, yield* GraphState.CompiledModule.make(gm)))
       assert.instanceOf(e, PassError)
       assert.strictEqual(e.phase, "ensures")
       assert.match(e.detail, /says it changes its input, but returned another module/)

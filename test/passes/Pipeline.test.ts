@@ -25,6 +25,7 @@ import {
   addDanglingGetAttr,
   asCompiled,
   assertPassError,
+  addPlainCall,
   hybrid,
   lines,
   multiOutputEngine,
@@ -48,7 +49,7 @@ const reluToGelu: Pass.Pass<GraphState.InlinedModule, GraphState.InlinedModule> 
   requires: GraphState.InlinedModule,
   ensures: GraphState.InlinedModule,
   changesInput: true,
-  run: (gm) =>
+  run: ({ module: gm }) =>
     PassError.attempt("reluToGelu", () => {
       const g = gm.graph
       for (const relu of g.findNodes("call_function", ops.RELU)) {
@@ -179,10 +180,10 @@ describe("Pipeline: reports, spans, observer", () => {
         requires: GraphState.InlinedModule,
         ensures: GraphState.InlinedModule,
         changesInput: true,
-        run: (gm) =>
+        run: ({ module }) =>
           Effect.sync(() => {
-            addDanglingGetAttr(gm)
-            return gm
+            addDanglingGetAttr(module)
+            return module
           })
       })
       const pipeline = Exporter.transform().pipe(Pipeline.andThen(dangling))
@@ -192,7 +193,7 @@ describe("Pipeline: reports, spans, observer", () => {
       assertPassError(e, { pass: "dangling", phase: "ensures" })
       assert.include(e.detail, "nowhere")
       const out = yield* Exporter.run(pipeline, hybrid().gm).pipe(Effect.provideService(GraphState.LintBetweenPasses, false))
-      assert.isTrue(lines(out).some((l) => l.startsWith("nowhere = get_attr[nowhere]")))
+      assert.isTrue(lines(out.module).some((l) => l.startsWith("nowhere = get_attr[nowhere]")))
     }))
 })
 
@@ -243,6 +244,55 @@ describe("Pipeline: typed errors for bad input", () => {
     Effect.gen(function*() {
       const e = yield* passError(Exporter.exportModule(unorderedModule()))
       assert.strictEqual(e.pass, "deepCopy")
+    }))
+})
+
+describe("GraphState: states are made only by their checking constructors", () => {
+  it.effect("make checks the invariants and names the state; a value of the state's shape made otherwise is not a state", () =>
+    Effect.gen(function*() {
+      const { gm } = hybrid()
+      const compiled = yield* GraphState.CompiledModule.make(gm)
+      assert.isTrue(GraphState.CompiledModule.is(compiled))
+      assert.strictEqual(compiled.module, gm)
+      const e = yield* Effect.flip(GraphState.InlinedModule.make(gm))
+      assert.instanceOf(e, GraphState.StateError)
+      assert.strictEqual(e.state, "InlinedModule")
+      assert.include(e.message, "not an InlinedModule: call_module _run_on_acc_0")
+      // The same fields, made without the constructor: neither a state nor accepted by a pass.
+      const forged = { _tag: "CompiledModule", module: gm }
+      assert.isFalse(GraphState.CompiledModule.is(forged))
+      const refused = yield* passError(Pass.apply(deepCopy, forged as never))
+      assertPassError(refused, { pass: "deepCopy", phase: "requires" })
+      assert.include(refused.detail, "expected a CompiledModule")
+    }))
+
+  it.effect("a state whose module changed after it was made is checked again by the pass it is given to", () =>
+    Effect.gen(function*() {
+      const { gm } = hybrid()
+      const compiled = yield* GraphState.CompiledModule.make(gm)
+      addPlainCall(gm)
+      const e = yield* passError(Pass.apply(deepCopy, compiled))
+      assertPassError(e, { pass: "deepCopy", phase: "requires" })
+      assert.include(e.detail, "plain")
+    }))
+
+  it.effect("a user pass's output is made by the state it ensures: an output that breaks it fails the pass's ensures", () =>
+    Effect.gen(function*() {
+      const leavesACall = Pass.make({
+        name: "leavesACall",
+        upstream: "(user pass)",
+        requires: GraphState.InlinedModule,
+        ensures: GraphState.InlinedModule,
+        changesInput: true,
+        run: ({ module }) =>
+          Effect.sync(() => {
+            addPlainCall(module)
+            return module
+          })
+      })
+      const e = yield* passError(Exporter.run(Exporter.transform().pipe(Pipeline.andThen(leavesACall)), hybrid().gm))
+      assertPassError(e, { pass: "leavesACall", phase: "ensures" })
+      assert.include(e.detail, "call_module")
     }))
 })
 

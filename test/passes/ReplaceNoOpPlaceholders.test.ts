@@ -8,7 +8,6 @@ import { Effect } from "effect"
 import * as Argument from "../../src/graph/Argument.ts"
 import * as Module from "../../src/graph/Module.ts"
 import * as Exporter from "../../src/passes/Exporter.ts"
-import type * as GraphState from "../../src/passes/GraphState.ts"
 import { EXECUTE_ENGINE, NO_OP_PLACEHOLDER } from "../../src/program/Targets.ts"
 import * as Pass from "../../src/passes/Pass.ts"
 import { replaceNoOpPlaceholders } from "../../src/passes/ReplaceNoOpPlaceholders.ts"
@@ -37,7 +36,8 @@ import {
   specText,
   trtModule,
   tval,
-  weightedHybrid
+  weightedHybrid,
+  inputOf
 } from "../utils/PassFixtures.ts"
 
 const NAME = "replaceNoOpPlaceholders"
@@ -234,10 +234,10 @@ describe("replaceNoOpPlaceholders: bugs", () => {
 
 // ===== Input state =====
 
-type Breaker = (ep: ExportedProgram) => unknown
+type Breaker = (ep: ExportedProgram) => ExportedProgram
 
 const programRejections: ReadonlyArray<{ readonly label: string; readonly make: Breaker; readonly mentions: string }> = [
-  { label: "not an ExportedProgram (a GraphModule)", make: (ep) => ep.graphModule, mentions: "ExportedProgram" },
+  { label: "not an ExportedProgram (a GraphModule)", make: (ep) => ep.graphModule as never, mentions: "ExportedProgram" },
   {
     label: "fewer input specs than placeholders",
     make: (ep) => ({ ...ep, graphSignature: { ...ep.graphSignature, inputSpecs: ep.graphSignature.inputSpecs.slice(1) } }),
@@ -337,7 +337,7 @@ describe("replaceNoOpPlaceholders: input state (ExportedProgram)", () => {
     it.effect(`rejects ${rejection.label}`, () =>
       Effect.gen(function*() {
         const input = rejection.make(yield* cross(weightedHybrid().gm))
-        const e = yield* passError(Pass.apply(replaceNoOpPlaceholders, input as GraphState.ExportedProgram))
+        const e = yield* passError(inputOf(replaceNoOpPlaceholders, input))
         assertPassError(e, { pass: NAME, phase: "requires" })
         assert.include(e.detail, rejection.mentions)
       }))

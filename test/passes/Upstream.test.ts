@@ -11,13 +11,11 @@ import * as Argument from "../../src/graph/Argument.ts"
 import * as Module from "../../src/graph/Module.ts"
 import * as Exporter from "../../src/passes/Exporter.ts"
 import { positionalInSpec, tupleOutSpec } from "../../src/passes/ExportSignature.ts"
-import * as Pipeline from "../../src/passes/Pipeline.ts"
 import * as EngineRecord from "../../src/program/EngineRecord.ts"
 import { EngineRecordError } from "../../src/program/EngineRecordError.ts"
 import type { ExportedProgram } from "../../src/program/ExportedProgram.ts"
 import { printGraph, printModule } from "../utils/GraphBuilder.ts"
 import {
-  asCompiled,
   assertPassError,
   callModule,
   convFallback,
@@ -49,7 +47,7 @@ import {
 
 const EXEC = "torch.ops.tensorrt.execute_engine.default"
 const GETITEM = "_operator.getitem"
-const transform = (gm: Module.GraphModule) => Pipeline.run(Exporter.transform(), asCompiled(gm))
+const transform = (gm: Module.GraphModule) => Exporter.run(Exporter.transform(), gm).pipe(Effect.map((inlined) => inlined.module))
 
 describe("test_exporter_inlining.py (HEAD, pure fx)", () => {
   it.effect("test_inline_torch_modules_wires_inputs_by_position", () =>

@@ -16,6 +16,7 @@ import type { Node } from "../../src/graph/Node.ts"
 import type { Tensor } from "../../src/graph/Tensor.ts"
 import * as GraphState from "../../src/passes/GraphState.ts"
 import * as Pass from "../../src/passes/Pass.ts"
+import * as Pipeline from "../../src/passes/Pipeline.ts"
 import { PassError } from "../../src/passes/PassError.ts"
 import * as EngineRecord from "../../src/program/EngineRecord.ts"
 import type { ExportedProgram } from "../../src/program/ExportedProgram.ts"
@@ -138,16 +139,25 @@ export const getAttr = (name: string, target: string, val?: Val): NodeSpec =>
 export const getitem = (name: string, of: string, index: number, val?: Val): NodeSpec =>
   fn(name, "_operator.getitem", [`%${of}`, index], {}, val === undefined ? undefined : { val })
 
-// ===== Casts into the pass states (the passes check them at run time) =====
+// ===== The pass states, made by their checking constructors =====
 
-/** @internal */
-export const asCompiled = (gm: Module.GraphModule): GraphState.CompiledModule => gm as unknown as GraphState.CompiledModule
-/** @internal */
-export const asInlined = (gm: Module.GraphModule): GraphState.InlinedModule => gm as unknown as GraphState.InlinedModule
-/** @internal */
-export const asLifted = (state: GraphState.LiftedState): GraphState.LiftedModule => state as unknown as GraphState.LiftedModule
-/** @internal */
-export const asProgram = (ep: ExportedProgram): GraphState.ExportedProgram => ep as unknown as GraphState.ExportedProgram
+// A test's shortcut: the state's own `make`, run synchronously; a module that is not that state throws its
+// StateError (the rejection tests call `make` themselves and look at the error).
+const made = <S>(effect: Effect.Effect<S, GraphState.StateError>): S => Effect.runSync(effect)
+
+export const asCompiled = (gm: Module.GraphModule): GraphState.CompiledModule => made(GraphState.CompiledModule.make(gm))
+export const asInlined = (gm: Module.GraphModule): GraphState.InlinedModule => made(GraphState.InlinedModule.make(gm))
+export const asLifted = (parts: GraphState.Lifted): GraphState.LiftedModule => made(GraphState.LiftedModule.make(parts))
+export const asProgram = (ep: ExportedProgram): GraphState.ExportedProgram => made(GraphState.ExportedProgram.make(ep))
+
+/**
+ * `parts` made the input of `pass`, as a pipeline starting with it makes its input (`Pipeline.makeInput`):
+ * a value that is not the state the pass requires fails as the pass's input.
+ */
+export const inputOf = <I extends GraphState.GraphState, O extends GraphState.GraphState>(
+  pass: Pass.Pass<I, O, any>,
+  parts: GraphState.PartsOf<I>
+): Effect.Effect<I, PassError> => Pipeline.makeInput(Pipeline.make(pass), parts)
 
 // ===== Sample compiled modules =====
 
@@ -329,9 +339,12 @@ export const assertPassError = (
 
 /**
  * A copy of `pass` under another name (`<name>Broken`) whose run breaks the state it ensures: `breakIt`
- * maps the real pass's output to a broken one. Applying it must fail in the `ensures` phase.
+ * maps what the real pass's run returns to a broken one. Applying it must fail in the `ensures` phase.
  */
-export const breaking = <I, O>(pass: Pass.Pass<I, O>, breakIt: (output: O) => O): Pass.Pass<I, O> =>
+export const breaking = <I extends GraphState.GraphState, O extends GraphState.GraphState>(
+  pass: Pass.Pass<I, O>,
+  breakIt: (output: GraphState.PartsOf<O>) => GraphState.PartsOf<O>
+): Pass.Pass<I, O> =>
   Pass.make({
     name: `${pass.name}Broken`,
     upstream: pass.upstream,
