@@ -111,7 +111,7 @@ export const make = (
 > =>
   Effect.gen(function*() {
     // A record built by hand is held to the decoder's rules: encode it and decode it back, located by field.
-    const valid = EngineRecord.decodeRawResult(EngineRecord.encodeRaw(record), record.name)
+    const valid = EngineRecord.decodeRaw(EngineRecord.encodeRaw(record), record.name)
     if (Result.isFailure(valid)) return yield* Effect.fail(valid.failure)
     const cuda = yield* Cuda
     const addon = cuda.addon

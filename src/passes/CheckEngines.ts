@@ -39,11 +39,11 @@ export const checkEngines: Pass.Pass<GraphState.ExportedProgram, GraphState.Expo
       )
       const records: Array<{ readonly at: string; readonly record: Result.Result<EngineRecord.EngineRecord, unknown> }> = []
       for (const node of ep.graphModule.graph.findNodes("call_function", NO_OP_PLACEHOLDER)) {
-        records.push({ at: node.name, record: EngineRecord.decodeBase64Result(node.args.slice(1), node.name) })
+        records.push({ at: node.name, record: EngineRecord.decodeBase64(node.args.slice(1), node.name) })
       }
       for (const [name, constant] of ep.constants) {
         if (constant._tag === "ScriptObject" && constant.classFqn === EngineRecord.ENGINE_CLASS_FQN) {
-          records.push({ at: name, record: EngineRecord.decodeRawResult(constant.state, name) })
+          records.push({ at: name, record: EngineRecord.decodeRaw(constant.state, name) })
         }
       }
       for (const { at, record } of records) {

@@ -79,7 +79,15 @@ const argumentFor = (node: Node): Signature.ArgumentSpec => {
   return { _tag: "TensorArgument", name: node.name }
 }
 
-const outputArgument = (a: Argument.Argument, index: number): Signature.ArgumentSpec => {
+const outputArgument = (a: Argument.Argument, index: number): Result.Result<Signature.ArgumentSpec, PassError.PassError> => {
+  const spec = outputSpec(a)
+  return spec === undefined
+    ? Result.fail(PassError.run(NAME, `output ${index} is ${typeof a === "bigint" ? "an int beyond 2^53" : "a container"}, which an exported program cannot return as one value`))
+    : Result.succeed(spec)
+}
+
+// The spec of an output that can be one, or undefined.
+const outputSpec = (a: Argument.Argument): Signature.ArgumentSpec | undefined => {
   if (a === null || typeof a === "boolean" || typeof a === "string") return { _tag: "ConstantArgument", name: "", value: a }
   if (typeof a === "number") return { _tag: "ConstantArgument", name: "", value: a }
   if (typeof a === "object" && !Array.isArray(a)) {
@@ -87,7 +95,7 @@ const outputArgument = (a: Argument.Argument, index: number): Signature.Argument
     if (t._tag === "Node") return argumentFor(t)
     if (t._tag === "Float") return { _tag: "ConstantArgument", name: "", value: t.value }
   }
-  throw PassError.run(NAME, `output ${index} is ${typeof a === "bigint" ? "an int beyond 2^53" : "a container"}, which an exported program cannot return as one value`)
+  return undefined
 }
 
 /**
@@ -96,14 +104,21 @@ const outputArgument = (a: Argument.Argument, index: number): Signature.Argument
  * @since 0.1.0
  * @category getters
  */
-export const buildSignature = (lifted: GraphState.Lifted): Signature.GraphSignature => {
+export const buildSignature = (lifted: GraphState.Lifted): Result.Result<Signature.GraphSignature, PassError.PassError> => {
   const g = lifted.module.graph
   const placeholders = g.findNodes("placeholder")
   const inputSpecs: Array<Signature.InputSpec> = [...lifted.inputSpecs]
   for (const ph of placeholders.slice(lifted.inputSpecs.length)) inputSpecs.push({ _tag: "UserInput", arg: argumentFor(ph) })
   const output = g.outputNode
-  if (output === undefined) throw PassError.run(NAME, "the graph has no output node")
-  return { inputSpecs, outputSpecs: outputElements(output).map((a, i) => ({ _tag: "UserOutput", arg: outputArgument(a, i) })) }
+  if (output === undefined) return Result.fail(PassError.run(NAME, "the graph has no output node"))
+  const outputSpecs: Array<Signature.OutputSpec> = []
+  const elements = outputElements(output)
+  for (let i = 0; i < elements.length; i++) {
+    const arg = outputArgument(elements[i]!, i)
+    if (Result.isFailure(arg)) return Result.fail(arg.failure)
+    outputSpecs.push({ _tag: "UserOutput", arg: arg.success })
+  }
+  return Result.succeed({ inputSpecs, outputSpecs })
 }
 
 const outputElements = (output: Node): ReadonlyArray<Argument.Argument> => {
@@ -114,15 +129,17 @@ const outputElements = (output: Node): ReadonlyArray<Argument.Argument> => {
 // The symbols of each expression text, parsed once per text (a program names the same few in every node).
 type SymbolCache = Map<string, ReadonlyArray<string>>
 
-const symbolsIn = (x: number | string, into: Set<string>, node: Node, cache: SymbolCache): void => {
-  if (typeof x !== "string") return
+// Adds the symbols of a size or value to `into`; a text that is not an expression is the caller's fault
+// to report, returned (this runs for every dim of every node: no Result is allocated on the way).
+const symbolsIn = (x: number | string, into: Set<string>, node: Node, cache: SymbolCache): PassError.PassError | undefined => {
+  if (typeof x !== "string") return undefined
   let found = cache.get(x)
   if (found === undefined) {
     if (SymExpr.isSymbol(x)) found = [x]
     else {
       const parsed = SymExprParser.parse(x)
       if (Result.isFailure(parsed)) {
-        throw PassError.run(NAME, `${node.name} has the size or value ${JSON.stringify(x)}, which is not a symbolic expression: ${parsed.failure.detail}`, {
+        return PassError.run(NAME, `${node.name} has the size or value ${JSON.stringify(x)}, which is not a symbolic expression: ${parsed.failure.detail}`, {
           node: node.name
         })
       }
@@ -131,34 +148,47 @@ const symbolsIn = (x: number | string, into: Set<string>, node: Node, cache: Sym
     cache.set(x, found)
   }
   for (let i = 0; i < found.length; i++) into.add(found[i]!)
+  return undefined
 }
 
-const symbolsOf = (val: Val | undefined, into: Set<string>, node: Node, cache: SymbolCache): void => {
-  if (val === undefined || val === null) return
+const symbolsOf = (val: Val | undefined, into: Set<string>, node: Node, cache: SymbolCache): PassError.PassError | undefined => {
+  if (val === undefined || val === null) return undefined
   if (Array.isArray(val)) {
-    for (const v of val as ReadonlyArray<Val>) symbolsOf(v, into, node, cache)
-    return
+    for (const v of val as ReadonlyArray<Val>) {
+      const e = symbolsOf(v, into, node, cache)
+      if (e !== undefined) return e
+    }
+    return undefined
   }
   const v = val as Exclude<Val, ReadonlyArray<Val> | null>
   if ("tensor" in v) {
     // Plain loops: this runs for every dim of every node.
-    for (let i = 0; i < v.tensor.shape.length; i++) symbolsIn(v.tensor.shape[i]!, into, node, cache)
-    for (let i = 0; i < v.tensor.stride.length; i++) symbolsIn(v.tensor.stride[i]!, into, node, cache)
-    symbolsIn(v.tensor.storage_offset, into, node, cache)
-  } else if ("sym_int" in v) symbolsIn(v.sym_int, into, node, cache)
-  else if ("sym_bool" in v) symbolsIn(v.sym_bool, into, node, cache)
-  else if ("sym_float" in v) symbolsIn(v.sym_float, into, node, cache)
+    const { shape, stride } = v.tensor
+    for (let i = 0; i < shape.length; i++) {
+      const e = symbolsIn(shape[i]!, into, node, cache)
+      if (e !== undefined) return e
+    }
+    for (let i = 0; i < stride.length; i++) {
+      const e = symbolsIn(stride[i]!, into, node, cache)
+      if (e !== undefined) return e
+    }
+    return symbolsIn(v.tensor.storage_offset, into, node, cache)
+  }
+  if ("sym_int" in v) return symbolsIn(v.sym_int, into, node, cache)
+  if ("sym_bool" in v) return symbolsIn(v.sym_bool, into, node, cache)
+  if ("sym_float" in v) return symbolsIn(v.sym_float, into, node, cache)
+  return undefined
 }
 
 /**
- * The range of every symbol the module's graphs use (the root's, and those of graph modules below it).
+ * The range of every symbol the module's graphs use (the root's, and those of graph modules below it), or a
+ * `PassError` naming the first node that uses a symbol the module does not list, or a size that is not an
+ * expression.
  *
- * @throws PassError naming the first node that uses a symbol the module does not list, or a size that is
- *   not an expression.
  * @since 0.1.0
  * @category getters
  */
-export const rangeConstraints = (gm: Module.GraphModule): Map<string, Signature.RangeConstraint> => {
+export const rangeConstraints = (gm: Module.GraphModule): Result.Result<Map<string, Signature.RangeConstraint>, PassError.PassError> => {
   const out = new Map<string, Signature.RangeConstraint>()
   const cache: SymbolCache = new Map()
   // One set for the walk, emptied per node: most nodes use no symbol, and a set per node is garbage (so is
@@ -168,30 +198,31 @@ export const rangeConstraints = (gm: Module.GraphModule): Map<string, Signature.
     if (mod.kind !== "graph_module") continue
     for (const node of mod.graph.nodes()) {
       if (used.size > 0) used.clear()
-      symbolsOf(node.meta.val, used, node, cache)
+      const e = symbolsOf(node.meta.val, used, node, cache)
+      if (e !== undefined) return Result.fail(e)
       if (used.size === 0) continue
       for (const sym of used) {
         if (out.has(sym)) continue
         const range = gm.symbols?.get(sym)
         if (range === undefined) {
-          throw PassError.run(NAME, `symbol ${sym} is used by ${node.name} but the module's symbols do not list it`, { node: node.name })
+          return Result.fail(PassError.run(NAME, `symbol ${sym} is used by ${node.name} but the module's symbols do not list it`, { node: node.name }))
         }
         out.set(sym, { min: range.min, max: range.max })
       }
     }
   }
-  return out
+  return Result.succeed(out)
 }
 
 /**
  * The schema of every operator the module's graphs call (the root's, and those of graph modules below it,
- * such as the branches of a `cond`): the module's own first, then trtx's built-in ones.
+ * such as the branches of a `cond`): the module's own first, then trtx's built-in ones; or a `PassError`
+ * naming the first operator neither knows, and the node that calls it.
  *
- * @throws PassError naming the first operator neither knows, and the node that calls it.
  * @since 0.1.0
  * @category getters
  */
-export const operatorSchemas = (gm: Module.GraphModule): Map<string, OpSchema.OpSchema> => {
+export const operatorSchemas = (gm: Module.GraphModule): Result.Result<Map<string, OpSchema.OpSchema>, PassError.PassError> => {
   const out = new Map<string, OpSchema.OpSchema>()
   const seen = new Set<string>()
   for (const [, mod] of Module.namedModules(gm)) {
@@ -202,19 +233,19 @@ export const operatorSchemas = (gm: Module.GraphModule): Map<string, OpSchema.Op
       if (!KnownSchemas.needsSchema(node.target)) continue
       const schema = gm.opSchemas?.get(node.target) ?? KnownSchemas.get(node.target)
       if (schema === undefined) {
-        throw PassError.run(
+        return Result.fail(PassError.run(
           NAME,
           `no schema is known for the operator ${node.target} (called by ${node.name}): trtx knows TensorRT's ` +
             `operators and every one torch ${KnownSchemas.torchTable().torch} registers; give a custom operator's ` +
             `schema (str(op._schema)) in the archive's op_schemas.json, as python/trtx_dump.py writes it, or ` +
             `with trtx export --schemas`,
           { node: node.name }
-        )
+        ))
       }
       out.set(node.target, schema)
     }
   }
-  return out
+  return Result.succeed(out)
 }
 
 /**
@@ -228,17 +259,17 @@ export const createExportedProgram: Pass.Pass<GraphState.LiftedModule, GraphStat
   ensures: GraphState.ExportedProgram,
   changesInput: true,
   run: (lifted) =>
-    PassError.attempt(NAME, () => {
+    Effect.gen(function*() {
       const gm = lifted.module
-      const graphSignature = buildSignature(lifted)
+      const graphSignature = yield* Effect.fromResult(buildSignature(lifted))
       const userInputs = graphSignature.inputSpecs.length - lifted.inputSpecs.length
       return ExportedProgram.make({
         graphModule: gm,
         graphSignature,
         stateDict: lifted.stateDict,
         constants: lifted.constants,
-        rangeConstraints: rangeConstraints(gm),
-        opSchemas: operatorSchemas(gm),
+        rangeConstraints: yield* Effect.fromResult(rangeConstraints(gm)),
+        opSchemas: yield* Effect.fromResult(operatorSchemas(gm)),
         moduleCallGraph: [{
           fqn: "",
           signature: {

@@ -107,12 +107,12 @@ export const prepareEngine = (
   const known = engines.get(child)
   if (known !== undefined) return known
   const source = crossCompile ? child.packedEngineInfo : (child.engineState ?? child.packedEngineInfo)
-  const decoded = EngineRecord.decodeRawResult(source, name)
+  const decoded = EngineRecord.decodeRaw(source, name)
   if (Result.isFailure(decoded)) {
     throw PassError.run(NAME, `engine record of ${name}: ${decoded.failure.message}`, { cause: decoded.failure })
   }
   const record = decoded.success
-  const bindings = EngineRecord.validateBindingsResult(record, child, name)
+  const bindings = EngineRecord.validateBindings(record, child, name)
   if (Result.isFailure(bindings)) throw PassError.run(NAME, bindings.failure.message, { cause: bindings.failure })
   let engineAttr: string | undefined
   if (!crossCompile) {

@@ -77,11 +77,10 @@ interface Entry {
 /**
  * Lifts the given `get_attr` nodes (in graph order) into placeholders inserted before `before` (the first
  * user input; `undefined`: after the last placeholder, or first in a graph without any), adding to `into`. Shared by the lift pass and by the
- * load side's engine lifting.
+ * load side's engine lifting. Synchronous graph work for a pass's `PassError.attempt`: a target that does not
+ * resolve throws the pass's `PassError`.
  *
- * @throws PassError when a target does not resolve.
- * @since 0.1.0
- * @category mutations
+ * @internal
  */
 export const liftGetAttrs = (
   gm: Module.GraphModule,

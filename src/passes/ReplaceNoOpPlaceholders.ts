@@ -69,7 +69,7 @@ const replace = (given: ExportedProgram.ExportedProgram): ExportedProgram.Export
     if (noOp.meta.val === undefined) {
       throw PassError.run(NAME, `metadata info is missing for the node: ${noOp.name}`, { node: noOp.name })
     }
-    const decoded = EngineRecord.decodeBase64Result(noOp.args.slice(1), noOp.name)
+    const decoded = EngineRecord.decodeBase64(noOp.args.slice(1), noOp.name)
     if (Result.isFailure(decoded)) {
       throw PassError.run(NAME, decoded.failure.message, { node: noOp.name, cause: decoded.failure })
     }

@@ -19,9 +19,12 @@
  * {@link EngineRecordError} naming the field and its index. The serialized metadata (a base64 pickle of
  * Python objects) is opaque here and passes through unchanged.
  *
+ * Decoding and validation return a `Result`, not an Effect: a record is decoded inside the synchronous
+ * work of a pass, a summary or the report, which is the point; `Effect.fromResult` lifts one.
+ *
  * @since 0.1.0
  */
-import { Effect, Result, Schema } from "effect"
+import { Result, Schema } from "effect"
 import { Buffer } from "node:buffer"
 import type { TrtModule } from "../graph/Module.ts"
 import { EngineRecordError, type EngineRecordField, type EngineRecordReason, RECORD_FIELDS } from "./EngineRecordError.ts"
@@ -603,17 +606,8 @@ const decodeFields = (
  * @since 0.1.0
  * @category decoding
  */
-export const decodeRawResult = (fields: RawFields, label?: string): Result.Result<EngineRecord, EngineRecordError> =>
+export const decodeRaw = (fields: RawFields, label?: string): Result.Result<EngineRecord, EngineRecordError> =>
   decodeFields(fields, "raw", label)
-
-/**
- * {@link decodeRawResult} as an Effect.
- *
- * @since 0.1.0
- * @category decoding
- */
-export const decodeRaw = (fields: RawFields, label?: string): Effect.Effect<EngineRecord, EngineRecordError> =>
-  Effect.suspend(() => Effect.fromResult(decodeRawResult(fields, label)))
 
 /**
  * Decodes a record in the base64 form (all strings, the engine base64 at ENGINE_IDX), as a `.pt2` pickles
@@ -623,19 +617,10 @@ export const decodeRaw = (fields: RawFields, label?: string): Effect.Effect<Engi
  * @since 0.1.0
  * @category decoding
  */
-export const decodeBase64Result = (
+export const decodeBase64 = (
   fields: Base64Fields | ReadonlyArray<unknown>,
   label?: string
 ): Result.Result<EngineRecord, EngineRecordError> => decodeFields(fields, "base64", label)
-
-/**
- * {@link decodeBase64Result} as an Effect.
- *
- * @since 0.1.0
- * @category decoding
- */
-export const decodeBase64 = (fields: Base64Fields, label?: string): Effect.Effect<EngineRecord, EngineRecordError> =>
-  Effect.suspend(() => Effect.fromResult(decodeBase64Result(fields, label)))
 
 // ===== Encoding =====
 
@@ -705,7 +690,7 @@ export const engineName = (moduleName: string): string =>
  * @since 0.1.0
  * @category validation
  */
-export const validateBindingsResult = <R extends EngineRecord>(
+export const validateBindings = <R extends EngineRecord>(
   record: R,
   expected: { readonly inputBindingNames: ReadonlyArray<string>; readonly outputBindingNames: ReadonlyArray<string> },
   label?: string
@@ -728,19 +713,6 @@ export const validateBindingsResult = <R extends EngineRecord>(
     check(OUTPUT_BINDING_NAMES_IDX, record.outputBindingNames, expected.outputBindingNames)
   return e === undefined ? Result.succeed(record) : Result.fail(e)
 }
-
-/**
- * {@link validateBindingsResult} as an Effect.
- *
- * @since 0.1.0
- * @category validation
- */
-export const validateBindings = <R extends EngineRecord>(
-  record: R,
-  expected: { readonly inputBindingNames: ReadonlyArray<string>; readonly outputBindingNames: ReadonlyArray<string> },
-  label?: string
-): Effect.Effect<R, EngineRecordError> =>
-  Effect.suspend(() => Effect.fromResult(validateBindingsResult(record, expected, label)))
 
 // ===== From a TrtModule =====
 
@@ -770,27 +742,15 @@ export type RecordHolder = Pick<
  * @since 0.1.0
  * @category decoding
  */
-export const fromTrtModuleResult = (
+export const fromTrtModule = (
   module: RecordHolder,
   options?: { readonly source?: "engine_state" | "packed_engine_info" }
 ): Result.Result<EngineRecord, EngineRecordError> => {
   const useState = options?.source !== "packed_engine_info" && module.engineState !== undefined
   const fields = useState ? module.engineState! : module.packedEngineInfo
   const label = `${module.name} (${useState ? "engine_state" : "packed_engine_info"})`
-  return Result.flatMap(decodeRawResult(fields, label), (record) => validateBindingsResult(record, module, label))
+  return Result.flatMap(decodeRaw(fields, label), (record) => validateBindings(record, module, label))
 }
-
-/**
- * {@link fromTrtModuleResult} as an Effect.
- *
- * @since 0.1.0
- * @category decoding
- */
-export const fromTrtModule = (
-  module: RecordHolder,
-  options?: { readonly source?: "engine_state" | "packed_engine_info" }
-): Effect.Effect<EngineRecord, EngineRecordError> =>
-  Effect.suspend(() => Effect.fromResult(fromTrtModuleResult(module, options)))
 
 // ===== Combinators =====
 

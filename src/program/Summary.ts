@@ -153,7 +153,7 @@ export const ofModule = (root: Module.GraphModule): Summary => {
   for (const [path, mod] of Module.namedModules(root)) {
     if (mod instanceof Module.GraphModule) graphs.push(mod.graph)
     else if (mod instanceof Module.TrtModule) {
-      const record = EngineRecord.fromTrtModuleResult(mod)
+      const record = EngineRecord.fromTrtModule(mod)
       if (Result.isSuccess(record)) engines.push(engine(path, record.success))
       else problems.push(`${path}: ${record.failure.message}`)
     }
@@ -183,12 +183,12 @@ export const ofProgram = (ep: ExportedProgram): Summary => {
   const problems: Array<string> = []
   for (const [fqn, c] of ep.constants) {
     if (c._tag !== "ScriptObject" || c.classFqn !== EngineRecord.ENGINE_CLASS_FQN) continue
-    const record = EngineRecord.decodeRawResult(c.state, fqn)
+    const record = EngineRecord.decodeRaw(c.state, fqn)
     if (Result.isSuccess(record)) engines.push(engine(fqn, record.success))
     else problems.push(record.failure.message)
   }
   for (const n of g.findNodes("call_function", NO_OP_PLACEHOLDER)) {
-    const record = EngineRecord.decodeBase64Result(n.args.slice(1), n.name)
+    const record = EngineRecord.decodeBase64(n.args.slice(1), n.name)
     if (Result.isSuccess(record)) engines.push(engine(n.name, record.success))
     else problems.push(record.failure.message)
   }

@@ -170,9 +170,9 @@ const engineBox = (ep: ExportedProgram, node: Node, constantOf: ReadonlyMap<stri
       const fqn = isNode(holder) ? constantOf.get(holder.name) : undefined
       if (fqn !== undefined) where = fqn
       const c = fqn === undefined ? undefined : ep.constants.get(fqn)
-      return c?._tag === "ScriptObject" ? EngineRecord.decodeRawResult(c.state, fqn) : undefined
+      return c?._tag === "ScriptObject" ? EngineRecord.decodeRaw(c.state, fqn) : undefined
     })()
-    : EngineRecord.decodeBase64Result(node.args.slice(1), node.name)
+    : EngineRecord.decodeBase64(node.args.slice(1), node.name)
   const r = fields !== undefined && Result.isSuccess(fields) ? fields.success : undefined
   const args: unknown = node.args[0]
   const list: ReadonlyArray<unknown> = Argument.elements(args) ?? []

@@ -396,7 +396,7 @@ describe("invalid input refused: pickle streams", () => {
             if (r.next() < 0.7) bytes.push(0x2e)
           }
           const location = { archive: label, entry: "data/constants/custom_obj_0", path: "archive/data.pkl" }
-          const o = yield* outcome(Pickle.decode(Uint8Array.from(bytes), location), label, { archive: label, limit: "2 seconds" })
+          const o = yield* outcome(Effect.suspend(() => Effect.fromResult(Pickle.decode(Uint8Array.from(bytes), location))), label, { archive: label, limit: "2 seconds" })
           tally.count("invalid: pickle streams", o)
           if (o._tag === "error") expectFault(o, label, ["BadPickle"])
         }))

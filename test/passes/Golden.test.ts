@@ -168,7 +168,7 @@ const maskUnownedMetadata = (c: Case, nodes: Array<G.NodeView>): Array<G.NodeVie
 
 /** A module's raw record as base64 fields (the no-op node's arguments after the inputs). */
 const base64Record = (fields: Module.EngineInfo, label: string): Array<string> => {
-  const decoded = EngineRecord.decodeRawResult(fields, label)
+  const decoded = EngineRecord.decodeRaw(fields, label)
   if (Result.isFailure(decoded)) throw decoded.failure
   return EngineRecord.encodeBase64(decoded.success)
 }

@@ -178,7 +178,7 @@ describe("sample records", () => {
           if (m.engineState !== undefined) forms.push(["engine_state", m.engineState])
           for (const [which, fields] of forms) {
             const label = `${sample}/${m.name} ${which}`
-            const r = yield* ER.decodeRaw(fields, label)
+            const r = yield* Effect.fromResult(ER.decodeRaw(fields, label))
             assert.strictEqual(r.abi, "7", label)
             assert.strictEqual(fields.length, 10, label)
             assert.strictEqual(r.name, ER.engineName(m.name), label)
@@ -200,23 +200,23 @@ describe("sample records", () => {
             // Base64: same text back, and the same record.
             const b64 = ER.encodeBase64(r)
             assert.deepStrictEqual(b64, toBase64(fields), label)
-            const fromB64 = yield* ER.decodeBase64(b64, label)
+            const fromB64 = yield* Effect.fromResult(ER.decodeBase64(b64, label))
             assert.deepStrictEqual(fromB64, r, label)
             assert.deepStrictEqual(ER.encodeBase64(fromB64), b64, label)
           }
 
           // fromTrtModule takes engine_state where present.
-          const chosen = yield* ER.fromTrtModule(m)
+          const chosen = yield* Effect.fromResult(ER.fromTrtModule(m))
           const state = m.engineState ?? m.packedEngineInfo
           assert.strictEqual(chosen.serializedMetadata, state[ER.SERIALIZED_METADATA_IDX])
-          const packed = yield* ER.fromTrtModule(m, { source: "packed_engine_info" })
+          const packed = yield* Effect.fromResult(ER.fromTrtModule(m, { source: "packed_engine_info" }))
           assert.strictEqual(packed.serializedMetadata, m.packedEngineInfo[ER.SERIALIZED_METADATA_IDX])
 
           // The reference exporter's cross-compile arguments are the base64 form of engine_state.
           const args = noOps.get(chosen.name)
           assert.isDefined(args, `no-op call for ${chosen.name}`)
           assert.deepStrictEqual(args, ER.encodeBase64(chosen))
-          assert.deepStrictEqual(yield* ER.decodeBase64(args!), chosen)
+          assert.deepStrictEqual(yield* Effect.fromResult(ER.decodeBase64(args!)), chosen)
         }
         assert.strictEqual(noOps.size, modules.length, "one no-op call per engine")
       }))
@@ -226,8 +226,8 @@ describe("sample records", () => {
     Effect.gen(function*() {
       const root = yield* Tgm.readFile(nodePath.join(samplesDir, "mlp", "input.tgm"))
       const m = trtModules(root).find((t) => t.engineState !== undefined)!
-      const a = yield* ER.decodeRaw(m.packedEngineInfo)
-      const b = yield* ER.decodeRaw(m.engineState!)
+      const a = yield* Effect.fromResult(ER.decodeRaw(m.packedEngineInfo))
+      const b = yield* Effect.fromResult(ER.decodeRaw(m.engineState!))
       assert.notStrictEqual(a.serializedMetadata, b.serializedMetadata)
       assert.deepStrictEqual({ ...a, serializedMetadata: "" }, { ...b, serializedMetadata: "" })
     }))
@@ -238,7 +238,7 @@ describe("sample records", () => {
 describe("ABI 10", () => {
   it("a hand-built record round-trips in both forms, aliased I/O included", () => {
     const fields = raw10()
-    const r = success(ER.decodeRawResult(fields))
+    const r = success(ER.decodeRaw(fields))
     assert.strictEqual(r.abi, "10")
     if (r.abi !== "10") return
     assert.deepStrictEqual(r.device, { gpuId: 1, major: 8, minor: 9, deviceType: 1, deviceName: "NVIDIA L4" })
@@ -259,7 +259,7 @@ describe("ABI 10", () => {
 
     const b64 = toBase64(fields)
     assert.strictEqual(b64[ER.ENGINE_IDX], "AP+ABw==")
-    const r2 = success(ER.decodeBase64Result(b64))
+    const r2 = success(ER.decodeBase64(b64))
     assert.deepStrictEqual(r2, r)
     assert.deepStrictEqual(ER.encodeBase64(r2), b64)
     assert.isTrue(Schema.is(ER.EngineRecord)(r))
@@ -267,16 +267,16 @@ describe("ABI 10", () => {
 
   it("empty lists: no bindings, no aliased I/O, an empty engine", () => {
     const fields = with_(with_(with_(with_(raw10(), 4, ""), 5, ""), 12, ""), 3, new Uint8Array(0))
-    const r = success(ER.decodeRawResult(fields))
+    const r = success(ER.decodeRaw(fields))
     assert.deepStrictEqual(r.inputBindingNames, [])
     assert.deepStrictEqual(r.abi === "10" && r.aliasedIo, [])
     assert.deepStrictEqual(ER.encodeRaw(r), fields)
     assert.deepStrictEqual(ER.encodeBase64(r)[ER.ENGINE_IDX], "")
-    assert.deepStrictEqual(success(ER.decodeBase64Result(ER.encodeBase64(r))), r)
+    assert.deepStrictEqual(success(ER.decodeBase64(ER.encodeBase64(r))), r)
   })
 
   it("sortAliasedIo puts aliased outputs in output-binding order", () => {
-    const r = success(ER.decodeRawResult(raw10())) as ER.Abi10Record
+    const r = success(ER.decodeRaw(raw10())) as ER.Abi10Record
     const sorted = ER.sortAliasedIo(r)
     assert.deepStrictEqual(sorted.aliasedIo.map((a) => a.output), ["cache_k_out", "cache_v_out"])
     assert.strictEqual(
@@ -287,7 +287,7 @@ describe("ABI 10", () => {
   })
 
   it("withEngine swaps the bytes and keeps everything else", () => {
-    const r = success(ER.decodeRawResult(raw10()))
+    const r = success(ER.decodeRaw(raw10()))
     const engine = bytes(9, 9)
     const r2 = ER.withEngine(r, engine)
     assert.strictEqual(r2.engine, engine)
@@ -299,32 +299,32 @@ describe("ABI 10", () => {
 
 describe("rejections", () => {
   it("FieldCount: a length that disagrees with the ABI, or an empty record", () => {
-    assertFault(failure(ER.decodeRawResult(raw7().slice(0, 9))), "FieldCount", "SERIALIZATION_LEN", 9, /10 fields.*9/)
-    assertFault(failure(ER.decodeRawResult([...raw7(), "0"])), "FieldCount", "SERIALIZATION_LEN", 10, /has 11/)
-    assertFault(failure(ER.decodeRawResult(with_(raw10(), 0, "7"))), "FieldCount", "SERIALIZATION_LEN", 10)
-    assertFault(failure(ER.decodeRawResult(with_(raw7(), 0, "10"))), "FieldCount", "SERIALIZATION_LEN", 10, /13/)
-    assertFault(failure(ER.decodeRawResult([])), "FieldCount", "ABI_TARGET", 0, /empty/)
+    assertFault(failure(ER.decodeRaw(raw7().slice(0, 9))), "FieldCount", "SERIALIZATION_LEN", 9, /10 fields.*9/)
+    assertFault(failure(ER.decodeRaw([...raw7(), "0"])), "FieldCount", "SERIALIZATION_LEN", 10, /has 11/)
+    assertFault(failure(ER.decodeRaw(with_(raw10(), 0, "7"))), "FieldCount", "SERIALIZATION_LEN", 10)
+    assertFault(failure(ER.decodeRaw(with_(raw7(), 0, "10"))), "FieldCount", "SERIALIZATION_LEN", 10, /13/)
+    assertFault(failure(ER.decodeRaw([])), "FieldCount", "ABI_TARGET", 0, /empty/)
   })
 
   it("UnsupportedAbi: names the known layouts, and the release of a historic ABI", () => {
-    const e = failure(ER.decodeRawResult(with_(raw7(), 0, "8")))
+    const e = failure(ER.decodeRaw(with_(raw7(), 0, "8")))
     assertFault(e, "UnsupportedAbi", "ABI_TARGET", 0, /v2\.11/)
     assert.match(e.detail, /ABI "7" \(10 fields/)
     assert.match(e.detail, /ABI "10" \(13 fields/)
-    assertFault(failure(ER.decodeRawResult(with_(raw7(), 0, "07"))), "UnsupportedAbi", "ABI_TARGET", 0)
+    assertFault(failure(ER.decodeRaw(with_(raw7(), 0, "07"))), "UnsupportedAbi", "ABI_TARGET", 0)
   })
 
   it("BadField: bytes outside ENGINE, a string at ENGINE in the raw form, bytes in the base64 form", () => {
-    assertFault(failure(ER.decodeRawResult(with_(raw7(), 1, bytes(1)))), "BadField", "NAME", 1, /1 bytes/)
-    assertFault(failure(ER.decodeRawResult(with_(raw7(), 0, bytes(55)))), "BadField", "ABI_TARGET", 0)
-    assertFault(failure(ER.decodeRawResult(toBase64(raw7()))), "BadField", "ENGINE", 3, /decodeBase64/)
+    assertFault(failure(ER.decodeRaw(with_(raw7(), 1, bytes(1)))), "BadField", "NAME", 1, /1 bytes/)
+    assertFault(failure(ER.decodeRaw(with_(raw7(), 0, bytes(55)))), "BadField", "ABI_TARGET", 0)
+    assertFault(failure(ER.decodeRaw(toBase64(raw7()))), "BadField", "ENGINE", 3, /decodeBase64/)
     const mixed = raw7() as unknown as Array<string>
-    assertFault(failure(ER.decodeBase64Result(mixed)), "BadField", "ENGINE", 3)
+    assertFault(failure(ER.decodeBase64(mixed)), "BadField", "ENGINE", 3)
   })
 
   it("BadDevice: not 5 tokens, non-canonical numbers, an unknown device type, an empty name", () => {
     const bad = (device: string, detail?: RegExp) =>
-      assertFault(failure(ER.decodeRawResult(with_(raw7(), 2, device))), "BadDevice", "DEVICE", 2, detail)
+      assertFault(failure(ER.decodeRaw(with_(raw7(), 2, device))), "BadDevice", "DEVICE", 2, detail)
     bad("0%9%0%0", /5 .*got 4/)
     bad("0%9%0%0%NVIDIA%H100", /got 6/)
     bad("00%9%0%0%X", /gpu_id "00"/)
@@ -338,44 +338,44 @@ describe("rejections", () => {
   })
 
   it("BadBindings: an empty item in a non-empty list", () => {
-    const e = failure(ER.decodeRawResult(with_(raw7(), 4, "x%%y")))
+    const e = failure(ER.decodeRaw(with_(raw7(), 4, "x%%y")))
     assertFault(e, "BadBindings", "INPUT_BINDING_NAMES", 4, /item 1/)
-    assertFault(failure(ER.decodeRawResult(with_(raw7(), 5, "%"))), "BadBindings", "OUTPUT_BINDING_NAMES", 5)
-    assertFault(failure(ER.decodeRawResult(with_(raw7(), 5, "a%"))), "BadBindings", "OUTPUT_BINDING_NAMES", 5)
+    assertFault(failure(ER.decodeRaw(with_(raw7(), 5, "%"))), "BadBindings", "OUTPUT_BINDING_NAMES", 5)
+    assertFault(failure(ER.decodeRaw(with_(raw7(), 5, "a%"))), "BadBindings", "OUTPUT_BINDING_NAMES", 5)
   })
 
   it("BadFlag: anything but \"0\" and \"1\", at every flag", () => {
-    assertFault(failure(ER.decodeRawResult(with_(raw7(), 6, "true"))), "BadFlag", "HW_COMPATIBLE", 6)
-    assertFault(failure(ER.decodeRawResult(with_(raw7(), 9, "01"))), "BadFlag", "REQUIRES_OUTPUT_ALLOCATOR", 9)
+    assertFault(failure(ER.decodeRaw(with_(raw7(), 6, "true"))), "BadFlag", "HW_COMPATIBLE", 6)
+    assertFault(failure(ER.decodeRaw(with_(raw7(), 9, "01"))), "BadFlag", "REQUIRES_OUTPUT_ALLOCATOR", 9)
     assertFault(
-      failure(ER.decodeRawResult(with_(raw10(), 10, "2"))),
+      failure(ER.decodeRaw(with_(raw10(), 10, "2"))),
       "BadFlag",
       "RESOURCE_ALLOCATION_STRATEGY",
       10,
       /static.*dynamic/
     )
-    assertFault(failure(ER.decodeRawResult(with_(raw10(), 11, ""))), "BadFlag", "REQUIRES_NATIVE_MULTIDEVICE", 11)
+    assertFault(failure(ER.decodeRaw(with_(raw10(), 11, ""))), "BadFlag", "REQUIRES_NATIVE_MULTIDEVICE", 11)
   })
 
   it("BadPlatform: the Python-only win_* names, and unknown names", () => {
-    const e = failure(ER.decodeRawResult(with_(raw7(), 8, "win_x86_64")))
+    const e = failure(ER.decodeRaw(with_(raw7(), 8, "win_x86_64")))
     assertFault(e, "BadPlatform", "TARGET_PLATFORM", 8, /C\+\+ name is "windows_x86_64"/)
     assertFault(
-      failure(ER.decodeRawResult(with_(raw7(), 8, "win_arm64"))),
+      failure(ER.decodeRaw(with_(raw7(), 8, "win_arm64"))),
       "BadPlatform",
       "TARGET_PLATFORM",
       8,
       /windows_arm64/
     )
-    assertFault(failure(ER.decodeRawResult(with_(raw7(), 8, "Linux_x86_64"))), "BadPlatform", "TARGET_PLATFORM", 8)
+    assertFault(failure(ER.decodeRaw(with_(raw7(), 8, "Linux_x86_64"))), "BadPlatform", "TARGET_PLATFORM", 8)
     for (const p of ["linux_x86_64", "linux_aarch64", "windows_x86_64", "windows_arm64", "unknown"]) {
-      assert.strictEqual(success(ER.decodeRawResult(with_(raw7(), 8, p))).targetPlatform, p)
+      assert.strictEqual(success(ER.decodeRaw(with_(raw7(), 8, p))).targetPlatform, p)
     }
   })
 
   it("BadBase64: only canonical, padded RFC 4648 base64 round-trips", () => {
     const bad = (engine: string) =>
-      assertFault(failure(ER.decodeBase64Result(with_(toBase64(raw7()), 3, engine))), "BadBase64", "ENGINE", 3)
+      assertFault(failure(ER.decodeBase64(with_(toBase64(raw7()), 3, engine))), "BadBase64", "ENGINE", 3)
     bad("AQ") // unpadded
     bad("AR==") // non-zero padding bits
     bad("AQI") // unpadded
@@ -385,14 +385,14 @@ describe("rejections", () => {
     bad("AQ=") // short padding
     bad("====")
     assert.deepStrictEqual(
-      [...(success(ER.decodeBase64Result(with_(toBase64(raw7()), 3, "AQI="))).engine)],
+      [...(success(ER.decodeBase64(with_(toBase64(raw7()), 3, "AQI="))).engine)],
       [1, 2]
     )
   })
 
   it("BadAliasedIo: malformed entries, unknown kinds, names that are no binding, repeated outputs", () => {
     const bad = (text: string, detail?: RegExp) =>
-      assertFault(failure(ER.decodeRawResult(with_(raw10(), 12, text))), "BadAliasedIo", "ALIASED_IO", 12, detail)
+      assertFault(failure(ER.decodeRaw(with_(raw10(), 12, text))), "BadAliasedIo", "ALIASED_IO", 12, detail)
     bad("cache_k_out@cache_k", /not out@in@kind/)
     bad("cache_k_out@cache_k@user@x", /not out@in@kind/)
     bad("@cache_k@user", /not out@in@kind/)
@@ -404,13 +404,13 @@ describe("rejections", () => {
   })
 
   it("BindingMismatch: a record whose bindings are not the module's", () => {
-    const r = success(ER.decodeRawResult(raw7()))
-    const e = failure(ER.validateBindingsResult(r, { inputBindingNames: ["y"], outputBindingNames: ["output0"] }, "m"))
+    const r = success(ER.decodeRaw(raw7()))
+    const e = failure(ER.validateBindings(r, { inputBindingNames: ["y"], outputBindingNames: ["output0"] }, "m"))
     assertFault(e, "BindingMismatch", "INPUT_BINDING_NAMES", 4, /\["x"\].*\["y"\]/)
     assert.strictEqual(e.record, "m")
-    const e2 = failure(ER.validateBindingsResult(r, { inputBindingNames: ["x"], outputBindingNames: [] }))
+    const e2 = failure(ER.validateBindings(r, { inputBindingNames: ["x"], outputBindingNames: [] }))
     assertFault(e2, "BindingMismatch", "OUTPUT_BINDING_NAMES", 5)
-    const same = ER.validateBindingsResult(r, { inputBindingNames: ["x"], outputBindingNames: ["output0"] })
+    const same = ER.validateBindings(r, { inputBindingNames: ["x"], outputBindingNames: ["output0"] })
     assert.strictEqual(success(same), r)
 
     const m = new Module.TrtModule({
@@ -419,23 +419,23 @@ describe("rejections", () => {
       inputBindingNames: ["x", "z"],
       outputBindingNames: ["output0"]
     })
-    const e3 = failure(ER.fromTrtModuleResult(m))
+    const e3 = failure(ER.fromTrtModule(m))
     assertFault(e3, "BindingMismatch", "INPUT_BINDING_NAMES", 4)
     assert.strictEqual(e3.record, "_run_on_acc_0 (packed_engine_info)")
   })
 
   it.effect("the Effect variants fail with the same located error, labelled", () =>
     Effect.gen(function*() {
-      const e = yield* ER.decodeRaw(with_(raw7(), 8, "win_x86_64"), "_run_on_acc_0 (engine_state)").pipe(Effect.flip)
+      const e = yield* Effect.fromResult(ER.decodeRaw(with_(raw7(), 8, "win_x86_64"), "_run_on_acc_0 (engine_state)")).pipe(Effect.flip)
       assertFault(e, "BadPlatform", "TARGET_PLATFORM", 8)
       assert.strictEqual(e.record, "_run_on_acc_0 (engine_state)")
       assert.match(e.message, /^_run_on_acc_0 \(engine_state\): TARGET_PLATFORM \[8\]: BadPlatform: /)
-      const e2 = yield* ER.decodeBase64(with_(toBase64(raw7()), 3, "AQ")).pipe(Effect.flip)
+      const e2 = yield* Effect.fromResult(ER.decodeBase64(with_(toBase64(raw7()), 3, "AQ"))).pipe(Effect.flip)
       assertFault(e2, "BadBase64", "ENGINE", 3)
       assert.isUndefined(e2.record)
       assert.match(e2.message, /^engine record: ENGINE \[3\]: BadBase64: /)
-      const r = yield* ER.decodeRaw(raw7())
-      const e3 = yield* ER.validateBindings(r, { inputBindingNames: [], outputBindingNames: ["output0"] }).pipe(
+      const r = yield* Effect.fromResult(ER.decodeRaw(raw7()))
+      const e3 = yield* Effect.fromResult(ER.validateBindings(r, { inputBindingNames: [], outputBindingNames: ["output0"] })).pipe(
         Effect.flip
       )
       assertFault(e3, "BindingMismatch", "INPUT_BINDING_NAMES", 4)
@@ -460,11 +460,11 @@ describe("properties", () => {
     const r = plain(generated)
     const raw = ER.encodeRaw(r)
     assert.strictEqual(raw.length, ER.SERIALIZATION_LEN[r.abi])
-    const fromRaw = success(ER.decodeRawResult(raw))
+    const fromRaw = success(ER.decodeRaw(raw))
     assert.deepStrictEqual(fromRaw, r)
     assert.strictEqual(fromRaw.engine, r.engine)
     const b64 = ER.encodeBase64(r)
-    const fromB64 = success(ER.decodeBase64Result(b64))
+    const fromB64 = success(ER.decodeBase64(b64))
     assert.deepStrictEqual(fromB64, r)
     assert.strictEqual(Object.getPrototypeOf(fromB64.engine), Uint8Array.prototype, "a plain Uint8Array, not a Buffer")
     assert.deepStrictEqual(ER.encodeBase64(fromB64), b64)
@@ -494,8 +494,8 @@ describe("properties", () => {
       }
       const rec: ER.Abi10Record = { ...r, aliasedIo }
       assert.isTrue(Schema.is(ER.EngineRecord)(rec))
-      assert.deepStrictEqual(success(ER.decodeRawResult(ER.encodeRaw(rec))), rec)
-      assert.deepStrictEqual(success(ER.decodeBase64Result(ER.encodeBase64(rec))), rec)
+      assert.deepStrictEqual(success(ER.decodeRaw(ER.encodeRaw(rec))), rec)
+      assert.deepStrictEqual(success(ER.decodeBase64(ER.encodeBase64(rec))), rec)
     },
     { arbitrary: { runs: 200 } }
   )
@@ -505,7 +505,7 @@ describe("properties", () => {
     { name: Schema.String.check(Schema.isPattern(/^[A-Za-z_][A-Za-z0-9_]*$/)), gpu: Schema.Int },
     ({ gpu, name }) => {
       const fields = with_(with_(raw7(), 1, name), 2, `${gpu}%9%0%0%NVIDIA H100 80GB HBM3`)
-      const r = ER.decodeRawResult(fields)
+      const r = ER.decodeRaw(fields)
       if (gpu >= 0 && gpu <= 2147483647) {
         assert.isTrue(Schema.is(ER.EngineRecord)(success(r)))
       } else {

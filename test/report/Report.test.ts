@@ -33,7 +33,7 @@ const renameEngines = (ep: ExportedProgram, rename: (name: string) => string): E
   ...ep,
   constants: new Map([...ep.constants].map(([k, v]): readonly [string, Tensor | ScriptObject] => {
     if (v._tag !== "ScriptObject") return [k, v]
-    const r = EngineRecord.decodeRawResult(v.state)
+    const r = EngineRecord.decodeRaw(v.state)
     return [k, Result.isSuccess(r) ? { ...v, state: EngineRecord.encodeRaw({ ...r.success, name: rename(r.success.name) }) } : v]
   }))
 })

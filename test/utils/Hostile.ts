@@ -268,7 +268,7 @@ export const expect = (o: Outcome<unknown>, label: string, e: Expect): void => {
 const records = (ep: ExportedProgram.ExportedProgram): string => {
   const r = Serialize.serialize(ep, { archive: "round trip" })
   if (Result.isFailure(r)) return `unserializable: ${r.failure.message}`
-  return stringify(Serialize.encode(r.success))
+  return stringify(Result.getOrThrow(Serialize.encode(r.success, { archive: "<records>" })))
 }
 
 /**

@@ -260,7 +260,7 @@ const literalJson = (a: Argument.Argument): string => {
 
 /** The engine term of a raw record (a TensorRT module's, or a `tensorrt::Engine` script object's state). */
 const engineOfRaw = (fields: ReadonlyArray<string | Uint8Array>, label: string): Term => {
-  const decoded = EngineRecord.decodeRawResult(fields, label)
+  const decoded = EngineRecord.decodeRaw(fields, label)
   if (Result.isSuccess(decoded)) return engine(decoded.success.engine)
   const bytes = fields[EngineRecord.ENGINE_IDX]
   return bytes instanceof Uint8Array ? engine(bytes) : fail(`${label}: no engine bytes: ${decoded.failure.message}`)
@@ -324,7 +324,7 @@ const callFunction = (node: Node, env: Env): Term => {
     case NO_OP: {
       const fields = node.args.slice(1)
       if (!fields.every((f): f is string => typeof f === "string")) return fail(`${node.name}: record fields are not strings`)
-      const decoded = EngineRecord.decodeBase64Result(fields, node.name)
+      const decoded = EngineRecord.decodeBase64(fields, node.name)
       const bytes = Result.isSuccess(decoded)
         ? decoded.success.engine
         : new Uint8Array(Buffer.from(fields[EngineRecord.ENGINE_IDX] ?? "", "base64"))

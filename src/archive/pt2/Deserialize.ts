@@ -50,6 +50,8 @@ import * as Records from "./Records.ts"
 import { rangePath, signaturePath, SYM_OPS, tensorMetaPath } from "./Serialize.ts"
 import * as SymbolicValues from "./SymbolicValues.ts"
 
+// How the recursive reader stops at the first fault: thrown inside this module only, and turned into the
+// failure of `program` (or `storedTensorMeta`) there.
 class Located {
   readonly path: string
   readonly detail: string
@@ -147,9 +149,9 @@ export interface Payloads {
 }
 
 /**
- * Builds the exported program of a `model.json` record.
+ * Builds the exported program of a `model.json` record, or the first fault, located at the entry, the JSON
+ * path and the node. Synchronous (a `Result`): the records and payloads are in memory.
  *
- * @throws ArchiveError located at the entry, the JSON path and the node.
  * @since 0.1.0
  * @category decoding
  */
@@ -157,18 +159,12 @@ export const program = (
   records: Records.ExportedProgram,
   payloads: Payloads,
   location: ArchiveError.Location
-): ExportedProgram.ExportedProgram => {
+): Result.Result<ExportedProgram.ExportedProgram, ArchiveError.ArchiveError> => {
   try {
-    return build(records, payloads)
+    return Result.succeed(build(records, payloads))
   } catch (e) {
-    if (e instanceof Located) {
-      throw ArchiveError.at(
-        { ...location, path: e.path, ...(e.node === undefined ? {} : { node: e.node }) },
-        e.fault,
-        e.detail
-      )
-    }
-    throw e
+    if (!(e instanceof Located)) throw e // a bug, not bad input: let it surface as a defect
+    return Result.fail(ArchiveError.at({ ...location, path: e.path, ...(e.node === undefined ? {} : { node: e.node }) }, e.fault, e.detail))
   }
 }
 

@@ -159,7 +159,7 @@ const resolveGlobal = (module: string, name: string): GlobalRef | undefined => {
 type Item = PickleValue | GlobalRef
 type Container = ReadonlyArray<PickleValue> | Tuple | Dict | TorchBindObject
 
-// A fault at the offset of the opcode being decoded; thrown inside the loop only, caught by decodeResult.
+// A fault at the offset of the opcode being decoded; thrown inside the loop only, caught by decode.
 class Fault {
   readonly offset: number
   readonly detail: string
@@ -471,7 +471,9 @@ const run = (bytes: Uint8Array): PickleValue => {
 }
 
 /**
- * Decodes pickle bytes without executing anything; the synchronous form of {@link decode}.
+ * Decodes pickle bytes without executing anything: only the opcodes and globals listed in the module
+ * documentation are understood, everything else is a located `BadPickle` error. Synchronous (a `Result`):
+ * the bytes are in memory, and decoding them is pure work.
  *
  * **Details**
  *
@@ -481,7 +483,7 @@ const run = (bytes: Uint8Array): PickleValue => {
  * @since 0.1.0
  * @category decoding
  */
-export const decodeResult = (bytes: Uint8Array, location: Location): Result.Result<PickleValue, ArchiveError> => {
+export const decode = (bytes: Uint8Array, location: Location): Result.Result<PickleValue, ArchiveError> => {
   try {
     return Result.succeed(run(bytes))
   } catch (e) {
@@ -490,16 +492,6 @@ export const decodeResult = (bytes: Uint8Array, location: Location): Result.Resu
     return Result.fail(at({ ...location, path }, "BadPickle", e.detail))
   }
 }
-
-/**
- * Decodes pickle bytes without executing anything: only the opcodes and globals listed in the module
- * documentation are understood, everything else is a located `BadPickle` error.
- *
- * @since 0.1.0
- * @category decoding
- */
-export const decode = (bytes: Uint8Array, location: Location): Effect.Effect<PickleValue, ArchiveError> =>
-  Effect.suspend(() => Effect.fromResult(decodeResult(bytes, location)))
 
 /**
  * The state of a torchbind object when it is a list of strings (Torch-TensorRT's `TRTEngine::serialize()`).
@@ -627,7 +619,7 @@ export const readCustomObject = (blob: Uint8Array, location: Location): Effect.E
     const root = pickle.slice(0, -"data.pkl".length)
     yield* RecordVersion.check(zip, root, (entry) => inner(location, entry))
     const data = yield* Effect.mapError(zip.read(pickle), relocate)
-    const value = yield* decode(data, inner(location, pickle))
+    const value = yield* Effect.fromResult(decode(data, inner(location, pickle)))
     if (tagOf(value) !== "TorchBindObject") {
       const detail = `holds ${describe(value)}, not a torchbind object`
       return yield* Effect.fail(at(inner(location, pickle), "SchemaMismatch", detail))

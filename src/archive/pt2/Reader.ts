@@ -230,7 +230,7 @@ const customObject = (zip: Zip.ZipReader, folder: string, fqn: string, meta: Rec
       return yield* ArchiveError.at({ ...location, path }, "BadPickle", `${fqn}: the state of ${obj.classFqn} is not a list of strings`)
     }
     if (obj.classFqn !== EngineRecord.ENGINE_CLASS_FQN) return { _tag: "ScriptObject", classFqn: obj.classFqn, state } as const
-    const record = EngineRecord.decodeBase64Result(state, fqn)
+    const record = EngineRecord.decodeBase64(state, fqn)
     if (Result.isFailure(record)) {
       return yield* ArchiveError.at({ ...location, path }, "SchemaMismatch", record.failure.message)
     }
@@ -298,20 +298,9 @@ export const read = (source: Zip.ZipSource): Effect.Effect<Pt2, ArchiveError.Arc
         }
       }
 
-      const program = yield* Effect.suspend(() => {
-        try {
-          return Effect.succeed(
-            Deserialize.program(
-              records,
-              { stateDict: weights as Map<string, Tensor.Tensor>, constants },
-              { archive, entry: modelEntry }
-            )
-          )
-        } catch (e) {
-          if (e instanceof ArchiveError.ArchiveError) return Effect.fail(e)
-          throw e // a bug, not bad input: let it surface as a defect
-        }
-      })
+      const program = yield* Effect.fromResult(
+        Deserialize.program(records, { stateDict: weights as Map<string, Tensor.Tensor>, constants }, { archive, entry: modelEntry })
+      )
       // torch's verifier: a parameter's weight is loaded as an `nn.Parameter` only where its payload says so.
       for (const spec of program.graphSignature.inputSpecs) {
         if (spec._tag === "Parameter" && !params.has(spec.target)) {

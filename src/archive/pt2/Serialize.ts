@@ -226,7 +226,7 @@ export const tensorMetaPath = (path: string, v: Tensor.Violation): string => {
  * @since 0.1.0
  * @category encoding
  */
-export const encodeResult = (
+export const encode = (
   records: Records.ExportedProgram,
   location: { readonly archive: string }
 ): Result.Result<Records.ExportedProgramEncoded, ArchiveError.ArchiveError> => {
@@ -236,16 +236,6 @@ export const encodeResult = (
     ArchiveError.at({ ...location, entry: "models/model.json", path: r.failure.path }, "Unserializable", r.failure.detail)
   )
 }
-
-/**
- * {@link encodeResult}, for records known to be valid (tests, tools).
- *
- * @throws ArchiveError where {@link encodeResult} fails.
- * @since 0.1.0
- * @category encoding
- */
-export const encode = (records: Records.ExportedProgram): Records.ExportedProgramEncoded =>
-  Result.getOrThrow(encodeResult(records, { archive: "<records>" }))
 
 // The record kind and target field of each spec that names a target.
 const TARGET_FIELDS: Readonly<Record<string, readonly [string, string]>> = {

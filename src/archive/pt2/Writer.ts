@@ -97,7 +97,7 @@ const customState = (
   location: ArchiveError.Location
 ): Effect.Effect<ReadonlyArray<string>, ArchiveError.ArchiveError> => {
   if (obj.classFqn === EngineRecord.ENGINE_CLASS_FQN) {
-    const decoded = EngineRecord.decodeRawResult(obj.state, target)
+    const decoded = EngineRecord.decodeRaw(obj.state, target)
     if (Result.isFailure(decoded)) {
       return Effect.fail(ArchiveError.at(location, "Unserializable", decoded.failure.message))
     }
@@ -161,7 +161,7 @@ export const entries = (
     // rules is refused for the one its archive would be refused for.
     const records = Serialize.serialize(ep, { archive })
     if (Result.isFailure(records)) return yield* Effect.fail(records.failure)
-    const model = yield* fromResult(Serialize.encodeResult(records.success, { archive }))
+    const model = yield* fromResult(Serialize.encode(records.success, { archive }))
     put("models/model.json", Json.encode(model))
     put("data/sample_inputs/model.pt", new Uint8Array(0))
     for (const [name, content] of Object.entries(options?.extraFiles ?? {})) put(`extra/${name}`, text(content))

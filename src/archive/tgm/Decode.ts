@@ -68,9 +68,9 @@ export const entriesReferenced = (root: Records.ModuleRecord): Set<string> => {
 // ===== Decoding =====
 
 /**
- * Builds the module tree of a root record.
+ * Builds the module tree of a root record, or the first fault, located at `entry` (normally `module.json`)
+ * and its JSON path. Synchronous (a `Result`): the records and entries are in memory.
  *
- * @throws ArchiveError located at `entry` (normally `module.json`) and the JSON path of the fault.
  * @since 0.1.0
  * @category decoding
  */
@@ -78,7 +78,23 @@ export const decodeRoot = (
   record: Records.GraphModuleRecord,
   entries: Entries,
   location: { readonly archive: string; readonly entry: string }
-): Module.GraphModule => new Decoder(entries, location).root(record)
+): Result.Result<Module.GraphModule, ArchiveError.ArchiveError> => {
+  try {
+    return Result.succeed(new Decoder(entries, location).root(record))
+  } catch (e) {
+    if (e instanceof Abort) return Result.fail(e.error)
+    throw e // a bug, not bad input: let it surface as a defect
+  }
+}
+
+// How the recursive decoder stops at the first fault: thrown inside this module only, and turned into the
+// failure of `decodeRoot` there.
+class Abort {
+  readonly error: ArchiveError.ArchiveError
+  constructor(error: ArchiveError.ArchiveError) {
+    this.error = error
+  }
+}
 
 // Where a tensor rule's field is in a TensorRef or a tensor `meta.val` (the same spelling).
 const tensorField = (path: string, v: Tensor.Violation): string =>
@@ -214,7 +230,7 @@ class Decoder {
   }
 
   fail(path: string, fault: ArchiveError.ArchiveFault, detail: string, node?: string): never {
-    throw ArchiveError.at({ ...this.#location, path, ...(node === undefined ? {} : { node }) }, fault, detail)
+    throw new Abort(ArchiveError.at({ ...this.#location, path, ...(node === undefined ? {} : { node }) }, fault, detail))
   }
 
   raise(f: Fault | undefined): void {
@@ -432,37 +448,34 @@ class Decoder {
 
 /**
  * The operator schemas of `op_schemas.json`, by target. Each string must parse as a torch schema, and no
- * operator may be given twice with different schemas (which one the archive means would be a guess).
+ * operator may be given twice with different schemas (which one the archive means would be a guess); the
+ * fault is located at `entry` (`op_schemas.json`) and the index of the faulty string.
  *
- * @throws ArchiveError located at `entry` (`op_schemas.json`) and the index of the faulty string.
  * @since 0.1.0
  * @category decoding
  */
 export const decodeOpSchemas = (
   record: Records.OpSchemasRecord,
   location: { readonly archive: string; readonly entry: string }
-): OpSchema.OpSchemas => {
+): Result.Result<OpSchema.OpSchemas, ArchiveError.ArchiveError> => {
   const out = new Map<string, OpSchema.OpSchema>()
   const first = new Map<string, number>()
-  record.forEach((text, i) => {
-    const parsed = OpSchema.parse(text)
+  for (let i = 0; i < record.length; i++) {
+    const parsed = OpSchema.parse(record[i]!)
+    const at = { ...location, path: `$[${i}]` }
     if (Result.isFailure(parsed)) {
       const f = parsed.failure
-      throw ArchiveError.at({ ...location, path: `$[${i}]` }, "SchemaMismatch", `not a torch schema: ${f.detail} (at offset ${f.offset})`)
+      return Result.fail(ArchiveError.at(at, "SchemaMismatch", `not a torch schema: ${f.detail} (at offset ${f.offset})`))
     }
     const target = OpSchema.targetOf(parsed.success)
     const earlier = first.get(target)
     if (earlier !== undefined && OpSchema.print(out.get(target)!) !== OpSchema.print(parsed.success)) {
-      throw ArchiveError.at(
-        { ...location, path: `$[${i}]` },
-        "SchemaMismatch",
-        `a second, different schema for ${target} (the first is $[${earlier}])`
-      )
+      return Result.fail(ArchiveError.at(at, "SchemaMismatch", `a second, different schema for ${target} (the first is $[${earlier}])`))
     }
     if (earlier === undefined) first.set(target, i)
     out.set(target, parsed.success)
-  })
-  return out
+  }
+  return Result.succeed(out)
 }
 
 const symbolInfo = (r: Records.SymbolRecord): Module.SymbolInfo => ({

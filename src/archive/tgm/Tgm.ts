@@ -92,18 +92,11 @@ export const read = (source: Zip.ZipSource): Effect.Effect<GraphModule, ArchiveE
           entry: Records.SCHEMAS_ENTRY
         })
         : undefined
-      return yield* Effect.suspend(() => {
-        try {
-          const module = Decode.decodeRoot(root, entries, { archive, entry: "module.json" })
-          if (schemaTexts !== undefined) {
-            module.opSchemas = Decode.decodeOpSchemas(schemaTexts, { archive, entry: Records.SCHEMAS_ENTRY })
-          }
-          return Effect.succeed(module)
-        } catch (e) {
-          if (e instanceof ArchiveError.ArchiveError) return Effect.fail(e)
-          throw e // a bug, not bad input: let it surface as a defect
-        }
-      })
+      const module = yield* Effect.fromResult(Decode.decodeRoot(root, entries, { archive, entry: "module.json" }))
+      if (schemaTexts !== undefined) {
+        module.opSchemas = yield* Effect.fromResult(Decode.decodeOpSchemas(schemaTexts, { archive, entry: Records.SCHEMAS_ENTRY }))
+      }
+      return module
     })
   )
 

@@ -25,7 +25,7 @@ const SAMPLES = path.join(import.meta.dirname, "../../fixtures/samples")
 
 const records = (ep: ExportedProgram) => {
   const r = Serialize.serialize(ep, { archive: "fuzz" })
-  return Result.isSuccess(r) ? JSON.stringify(Serialize.encode(r.success), (_k, v) => (typeof v === "bigint" ? String(v) : v)) : undefined
+  return Result.isSuccess(r) ? JSON.stringify(Result.getOrThrow(Serialize.encode(r.success, { archive: "<records>" })), (_k, v) => (typeof v === "bigint" ? String(v) : v)) : undefined
 }
 
 const faults: ReadonlySet<string> = new Set(ArchiveFault.literals)

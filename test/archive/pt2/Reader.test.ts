@@ -34,7 +34,7 @@ const referenceJson = (name: string, cross: boolean): any =>
 const serialized = (ep: ExportedProgram): any => {
   const records = Serialize.serialize(ep, { archive: "test" })
   if (Result.isFailure(records)) throw records.failure
-  return Serialize.encode(records.success)
+  return Result.getOrThrow(Serialize.encode(records.success, { archive: "<records>" }))
 }
 
 const unzip = (bytes: Uint8Array) =>
@@ -100,7 +100,7 @@ describe("pt2 reader: torch's archives", () => {
           // Engines come back as engine records whatever form the archive held them in.
           for (const [fqn, c] of program.constants) {
             if (c._tag === "ScriptObject" && c.classFqn === EngineRecord.ENGINE_CLASS_FQN) {
-              const record = EngineRecord.decodeRawResult(c.state, fqn)
+              const record = EngineRecord.decodeRaw(c.state, fqn)
               assert.isTrue(Result.isSuccess(record), fqn)
             }
           }
