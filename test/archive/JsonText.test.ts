@@ -108,17 +108,18 @@ const generate = (r: () => number) => {
 }
 
 describe("Json: fast paths agree with their models", () => {
-  it("parse marks the keys a walk over every character marks", () => {
-    const r = random(7)
-    const { text, value } = generate(r)
-    const bytes = new TextEncoder()
-    for (let i = 0; i < 5000; i++) {
-      const t = text(value(0))
-      const got = Effect.runSync(Effect.result(Json.parse(bytes.encode(t), { archive: "a", entry: "e" })))
-      assert.isTrue(Result.isSuccess(got), t)
-      if (Result.isSuccess(got)) assert.strictEqual(JSON.stringify(got.success), JSON.stringify(JSON.parse(markModel(t))), t)
-    }
-  })
+  it.effect("parse marks the keys a walk over every character marks", () =>
+    Effect.gen(function*() {
+      const r = random(7)
+      const { text, value } = generate(r)
+      const bytes = new TextEncoder()
+      for (let i = 0; i < 5000; i++) {
+        const t = text(value(0))
+        const got = yield* Effect.result(Json.parse(bytes.encode(t), { archive: "a", entry: "e" }))
+        assert.isTrue(Result.isSuccess(got), t)
+        if (Result.isSuccess(got)) assert.strictEqual(JSON.stringify(got.success), JSON.stringify(JSON.parse(markModel(t))), t)
+      }
+    }))
 
   it("encode writes the model's text, and stringify is its UTF-8", () => {
     const r = random(11)

@@ -39,7 +39,7 @@ const NAME = "cleanup"
 
 /** Runs the two inlining passes, as `transform` does before cleanup. */
 const inlined = (gm: Module.GraphModule) =>
-  Pass.apply(inlineTrtModules(), asCompiled(gm)).pipe(Effect.flatMap((m) => Pass.apply(inlineTorchModules, m)))
+  Effect.flatMap(asCompiled(gm), (m) => Pass.apply(inlineTrtModules(), m)).pipe(Effect.flatMap((m) => Pass.apply(inlineTorchModules, m)))
 
 describe("cleanup: header", () => {
   it.effect("delete_all_unused_submodules: the inlined TensorRT and fallback modules go; state the graph reads stays", () =>
@@ -65,7 +65,7 @@ describe("cleanup: header", () => {
         gm.children.set("_run_on_acc_0", trtModule("_run_on_acc_0"))
         gm.children.set("_run_on_acc_1", trtModule("_run_on_acc_1"))
       })
-      const m = yield* Pass.apply(inlineTrtModules(), asCompiled(gm))
+      const m = yield* Pass.apply(inlineTrtModules(), yield* asCompiled(gm))
       const result = (yield* Pass.apply(cleanup, m)).module
       assert.deepStrictEqual(lines(result), [
         "x = placeholder[x]()",
@@ -82,7 +82,7 @@ describe("cleanup: header", () => {
       const branch = graphModule([ph("a"), fn("relu", ops.RELU, ["%a"]), out(Argument.tuple("%relu"))]).gm
       const { gm } = graphModule([ph("x"), getAttr("dead_branch", "branch"), fn("relu", ops.RELU, ["%x"]), out("%relu")], (gm) =>
         gm.children.set("branch", branch))
-      const result = (yield* Pass.apply(cleanup, asCompiled(gm))).module
+      const result = (yield* Pass.apply(cleanup, yield* asCompiled(gm))).module
       assert.deepStrictEqual(lines(result), ["x = placeholder[x]()", `relu = call_function[${ops.RELU}](%x)`, "output = output[output](%relu)"])
       assert.strictEqual(result.children.get("branch"), branch)
     }))
@@ -90,11 +90,11 @@ describe("cleanup: header", () => {
   it.effect("lint: the result is an inlined module; a call_module left behind fails the ensured state (InlinedModule)", () =>
     Effect.gen(function*() {
       // cleanup given a module whose TensorRT call was never inlined.
-      const e = yield* passError(Pass.apply(cleanup, asCompiled(hybrid().gm)))
+      const e = yield* passError(Pass.apply(cleanup, yield* asCompiled(hybrid().gm)))
       assertPassError(e, { pass: NAME, phase: "ensures" })
       assert.include(e.detail, "_run_on_acc_0")
       // The closing lint: a graph out of order fails the pass's own run, naming the node.
-      const e2 = yield* passError(Pass.apply(cleanup, asCompiled(unorderedModule())))
+      const e2 = yield* passError(Pass.apply(cleanup, yield* asCompiled(unorderedModule())))
       assertPassError(e2, { pass: NAME, phase: "run", node: "neg" })
     }))
 })

@@ -30,7 +30,7 @@ describe("deepCopy: header", () => {
     Effect.gen(function*() {
       const { gm } = weightedHybrid()
       const before = printModule(gm)
-      const copy = (yield* Pass.apply(deepCopy, asCompiled(gm))).module
+      const copy = (yield* Pass.apply(deepCopy, yield* asCompiled(gm))).module
       assert.notStrictEqual(copy, gm)
       assert.strictEqual(printModule(copy), before)
       // Mutate the copy every way a later pass does.
@@ -48,7 +48,7 @@ describe("deepCopy: header", () => {
       // `_run_on_gpu_0` also under a second name: one object in the copy too.
       gm.children.set("alias", fallback)
       gm.symbols = new Map([["s0", { hint: 4, min: 1, max: 8 }]])
-      const copy = (yield* Pass.apply(deepCopy, asCompiled(gm))).module
+      const copy = (yield* Pass.apply(deepCopy, yield* asCompiled(gm))).module
       const fb = copy.children.get("_run_on_gpu_0") as Module.GraphModule
       assert.notStrictEqual(fb, fallback)
       assert.strictEqual(copy.children.get("alias"), fb)
@@ -96,7 +96,7 @@ describe("deepCopy: output state (CompiledModule)", () => {
         return gm
       })
       const { gm } = hybrid()
-      const e = yield* passError(Pass.apply(broken, asCompiled(gm)))
+      const e = yield* passError(Pass.apply(broken, yield* asCompiled(gm)))
       assertPassError(e, { pass: "deepCopyBroken", phase: "ensures" })
       assert.include(e.detail, "plain")
       // The caller's module is still untouched: the broken state was the copy's.

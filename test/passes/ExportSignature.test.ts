@@ -38,7 +38,7 @@ const LEAF = `{"type": null, "context": null, "children_spec": []}`
 
 /** lift, then createExportedProgram. */
 const toProgram = (gm: Module.GraphModule) =>
-  Pass.apply(lift, asInlined(gm)).pipe(Effect.flatMap((lifted) => Pass.apply(createExportedProgram, lifted)))
+  Effect.flatMap(asInlined(gm), (m) => Pass.apply(lift, m)).pipe(Effect.flatMap((lifted) => Pass.apply(createExportedProgram, lifted)))
 
 /** A lifted state with no lifted inputs (the module has no get_attr of state). */
 const unlifted = (gm: Module.GraphModule) => asLifted({ module: gm, inputSpecs: [], stateDict: new Map(), constants: new Map() })
@@ -112,7 +112,7 @@ describe("createExportedProgram: rules", () => {
 
       // A nested container cannot be one output.
       const nested = graphModule([ph("x", meta(tval([2]))), out(Argument.tuple("%x", Argument.tuple("%x")))])
-      const e = yield* passError(Pass.apply(createExportedProgram, unlifted(nested.gm)))
+      const e = yield* passError(Pass.apply(createExportedProgram, yield* unlifted(nested.gm)))
       assertPassError(e, { pass: NAME, phase: "run" })
     }))
 
@@ -231,7 +231,7 @@ const liftedSample = () =>
       Module.setConstant(gm, "c", tensorOf([2], 4))
       Module.setConstant(gm, "e", { _tag: "ScriptObject", classFqn: ENGINE_FQN, state: [] })
     })
-    return yield* Pass.apply(lift, asInlined(gm))
+    return yield* Pass.apply(lift, yield* asInlined(gm))
   })
 
 const withMaps = (

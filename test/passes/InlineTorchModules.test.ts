@@ -42,7 +42,7 @@ const fallbackRoot = (fallback: Module.GraphModule) =>
   graphModule([ph("x", meta(tval([1, 3, 8, 8]))), callModule("_run_on_gpu_0", "_run_on_gpu_0", ["%x"]), out("%_run_on_gpu_0")], (gm) =>
     gm.children.set("_run_on_gpu_0", fallback))
 const convFallbackRoot = () => fallbackRoot(convFallback().gm).gm
-const run = (gm: Module.GraphModule) => Pass.apply(inlineTorchModules, asCompiled(gm))
+const run = (gm: Module.GraphModule) => Effect.flatMap(asCompiled(gm), (m) => Pass.apply(inlineTorchModules, m))
 
 /** A fallback module computing `relu(p)`. */
 const reluSub = () => graphModule([ph("p"), fn("relu", ops.RELU, ["%p"]), out("%relu")]).gm
@@ -309,7 +309,7 @@ describe("inlineTorchModules: output state (CompiledModule)", () => {
         addPlainCall(gm)
         return gm
       })
-      const e = yield* passError(Pass.apply(broken, asCompiled(convFallbackRoot())))
+      const e = yield* passError(Pass.apply(broken, yield* asCompiled(convFallbackRoot())))
       assertPassError(e, { pass: "inlineTorchModulesBroken", phase: "ensures" })
       assert.include(e.detail, "plain")
 

@@ -42,7 +42,7 @@ import {
 const NAME = "inlineTrtModules"
 const ENGINE_FQN = "__torch__.torch.classes.tensorrt.Engine"
 const run = (gm: Module.GraphModule, crossCompile = false) =>
-  Pass.apply(inlineTrtModules({ crossCompile }), asCompiled(gm))
+  Effect.flatMap(asCompiled(gm), (m) => Pass.apply(inlineTrtModules({ crossCompile }), m))
 
 describe("inlineTrtModules: rules", () => {
   it.effect("1. TensorRT modules are the TrtModule children in registration order; every call is found by target, so a module called twice is inlined twice", () =>
@@ -357,7 +357,7 @@ describe("inlineTrtModules: output state (CompiledModule)", () => {
         addPlainCall(gm)
         return gm
       })
-      const e = yield* passError(Pass.apply(broken, asCompiled(hybrid().gm)))
+      const e = yield* passError(Pass.apply(broken, yield* asCompiled(hybrid().gm)))
       assertPassError(e, { pass: "inlineTrtModulesBroken", phase: "ensures" })
       assert.include(e.detail, "plain")
     }))

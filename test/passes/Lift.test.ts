@@ -38,7 +38,7 @@ import {
 const NAME = "lift"
 const ENGINE_FQN = "__torch__.torch.classes.tensorrt.Engine"
 const engine = (): Tensor.ScriptObject => ({ _tag: "ScriptObject", classFqn: ENGINE_FQN, state: ["7", "e"] })
-const run = (gm: Module.GraphModule) => Pass.apply(lift, asInlined(gm))
+const run = (gm: Module.GraphModule) => Effect.flatMap(asInlined(gm), (m) => Pass.apply(lift, m))
 
 describe("lift: rules", () => {
   it.effect("1. targets are classified from the module tree, dotted paths included: PARAMETER, BUFFER with its persistent flag, CONSTANT_TENSOR, CUSTOM_OBJ; a tied parameter is a PARAMETER under each name", () =>
@@ -379,7 +379,7 @@ describe("lift: output state (LiftedModule)", () => {
         Module.registerParameter(gm, "w", tensorOf([2], 1))
         Module.registerBuffer(gm, "b", tensorOf([2], 2))
       })
-      const e = yield* passError(Pass.apply(broken, asInlined(gm)))
+      const e = yield* passError(Pass.apply(broken, yield* asInlined(gm)))
       assertPassError(e, { pass: "liftBroken", phase: "ensures" })
       assert.include(e.detail, "b_1")
     }))
@@ -393,7 +393,7 @@ describe("lift: output state (LiftedModule)", () => {
       })
       const { gm } = graphModule([ph("x", meta(tval([2]))), getAttr("w", "w"), fn("add", ops.ADD, ["%x", "%w"]), out("%add")], (gm) =>
         Module.registerParameter(gm, "w", tensorOf([2], 1)))
-      const e = yield* passError(Pass.apply(broken, asInlined(gm)))
+      const e = yield* passError(Pass.apply(broken, yield* asInlined(gm)))
       assertPassError(e, { pass: "liftBroken", phase: "ensures" })
       assert.include(e.detail, "not lifted")
     }))

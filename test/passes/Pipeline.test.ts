@@ -113,7 +113,7 @@ describe("Pipeline: composition", () => {
 describe("Pipeline: reports, spans, observer", () => {
   it.effect("runWithReport reports every pass, in order, with node counts before and after", () =>
     Effect.gen(function*() {
-      const { output, reports } = yield* Pipeline.runWithReport(Exporter.exportProgram(), asCompiled(weightedHybrid().gm))
+      const { output, reports } = yield* Pipeline.runWithReport(Exporter.exportProgram(), yield* asCompiled(weightedHybrid().gm))
       assert.deepStrictEqual(
         reports.map((r) => [r.pass, r.nodesBefore, r.nodesAfter]),
         [
@@ -166,7 +166,7 @@ describe("Pipeline: reports, spans, observer", () => {
       assert.deepStrictEqual(seen.map((r) => r.pass), EXPORT_PASSES)
       assert.deepStrictEqual(seen.map((r) => [r.nodesBefore, r.nodesAfter]), [[3, 3], [3, 5], [5, 5], [5, 5], [5, 5], [5, 5]])
       seen.length = 0
-      const { reports } = yield* Pipeline.runWithReport(Exporter.exportProgram(), asCompiled(singleEngine().gm)).pipe(
+      const { reports } = yield* Pipeline.runWithReport(Exporter.exportProgram(), yield* asCompiled(singleEngine().gm)).pipe(
         Effect.provideService(Pass.PassObserver, observer)
       )
       assert.deepStrictEqual(seen, [...reports])

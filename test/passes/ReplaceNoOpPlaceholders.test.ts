@@ -43,7 +43,7 @@ import {
 const NAME = "replaceNoOpPlaceholders"
 const ENGINE_FQN = "__torch__.torch.classes.tensorrt.Engine"
 const cross = (gm: Module.GraphModule) => Exporter.exportModule(gm, { crossCompile: true })
-const run = (ep: ExportedProgram) => Pass.apply(replaceNoOpPlaceholders, asProgram(ep))
+const run = (ep: ExportedProgram) => Effect.flatMap(asProgram(ep), (p) => Pass.apply(replaceNoOpPlaceholders, p))
 
 describe("replaceNoOpPlaceholders: rules", () => {
   it.effect("1. no-op nodes are found by target; a program without any is returned unchanged", () =>
@@ -354,7 +354,7 @@ describe("replaceNoOpPlaceholders: output state (ExportedProgram)", () => {
           inputSpecs: ep.graphSignature.inputSpecs.filter((s) => s._tag !== "CustomObj")
         }
       }))
-      const e = yield* passError(Pass.apply(broken, asProgram(yield* cross(hybrid().gm))))
+      const e = yield* passError(Pass.apply(broken, yield* asProgram(yield* cross(hybrid().gm))))
       assertPassError(e, { pass: "replaceNoOpPlaceholdersBroken", phase: "ensures" })
       assert.include(e.detail, "input specs")
     }))

@@ -141,14 +141,16 @@ export const getitem = (name: string, of: string, index: number, val?: Val): Nod
 
 // ===== The pass states, made by their checking constructors =====
 
-// A test's shortcut: the state's own `make`, run synchronously; a module that is not that state throws its
-// StateError (the rejection tests call `make` themselves and look at the error).
-const made = <S>(effect: Effect.Effect<S, GraphState.StateError>): S => Effect.runSync(effect)
-
-export const asCompiled = (gm: Module.GraphModule): GraphState.CompiledModule => made(GraphState.CompiledModule.make(gm))
-export const asInlined = (gm: Module.GraphModule): GraphState.InlinedModule => made(GraphState.InlinedModule.make(gm))
-export const asLifted = (parts: GraphState.Lifted): GraphState.LiftedModule => made(GraphState.LiftedModule.make(parts))
-export const asProgram = (ep: ExportedProgram): GraphState.ExportedProgram => made(GraphState.ExportedProgram.make(ep))
+// A fixture that is not the state it is meant to be is a bug of the test: a defect, not a failure to assert on
+// (the rejection tests call `make` or `inputOf` themselves and look at the error).
+export const asCompiled = (gm: Module.GraphModule): Effect.Effect<GraphState.CompiledModule> =>
+  Effect.orDie(GraphState.CompiledModule.make(gm))
+export const asInlined = (gm: Module.GraphModule): Effect.Effect<GraphState.InlinedModule> =>
+  Effect.orDie(GraphState.InlinedModule.make(gm))
+export const asLifted = (parts: GraphState.Lifted): Effect.Effect<GraphState.LiftedModule> =>
+  Effect.orDie(GraphState.LiftedModule.make(parts))
+export const asProgram = (ep: ExportedProgram): Effect.Effect<GraphState.ExportedProgram> =>
+  Effect.orDie(GraphState.ExportedProgram.make(ep))
 
 /**
  * `parts` made the input of `pass`, as a pipeline starting with it makes its input (`Pipeline.makeInput`):
