@@ -463,17 +463,17 @@ const isWrite = (t: SchemaType): boolean => {
 /**
  * The qualified name torch.export writes as a node's `target`: `torch.ops.<ns>.<name>.<overload>`, with
  * `default` for the default overload.
- * @since 0.1.0 @category helpers
+ * @since 0.1.0 @category getters
  */
 export const targetOf = (schema: OpSchema): string =>
   `torch.ops.${schema.namespace}.${schema.name}.${schema.overload === "" ? "default" : schema.overload}`
 
-/** Whether the operator writes to an argument (torch's `FunctionSchema.is_mutable`). @since 0.1.0 @category helpers */
+/** Whether the operator writes to an argument (torch's `FunctionSchema.is_mutable`). @since 0.1.0 @category getters */
 export const isMutable = (schema: OpSchema): boolean => schema.arguments.some((a) => a.mutable)
 
 /**
  * The base name of a type under its lists and optionals: `Tensor` for `Tensor(a)?[]`.
- * @since 0.1.0 @category helpers
+ * @since 0.1.0 @category getters
  */
 export const baseName = (t: SchemaType): string =>
   t._tag === "Named" ? t.name : t._tag === "Tuple" ? "Tuple" : baseName(t.element)
@@ -483,7 +483,7 @@ const isTensor = (t: SchemaType) => t._tag === "Named" && t.name === "Tensor"
 /**
  * Whether the schema returns exactly one `Tensor[]` (torch's `_is_single_tensor_list_return`, e.g.
  * `tensorrt::execute_engine`): the node's outputs are then one `as_tensors`, named after its getitem users.
- * @since 0.1.0 @category helpers
+ * @since 0.1.0 @category getters
  */
 export const returnsList = (schema: OpSchema): boolean =>
   schema.returns.length === 1 && schema.returns[0]!.type._tag === "List" && isTensor(schema.returns[0]!.type.element)
@@ -492,12 +492,12 @@ export const returnsList = (schema: OpSchema): boolean =>
  * How the serializer encodes a node's outputs: `none` (`-> ()`, no outputs), `list` (see {@link returnsList}),
  * `single` (one return: one Argument named after the node), `tuple` (one Argument per return, each named after
  * the getitem of its index).
- * @since 0.1.0 @category helpers
+ * @since 0.1.0 @category getters
  */
 export const returnShape = (schema: OpSchema): "none" | "single" | "list" | "tuple" =>
   schema.returns.length === 0 ? "none" : returnsList(schema) ? "list" : schema.returns.length === 1 ? "single" : "tuple"
 
-/** The argument names, in schema order. @since 0.1.0 @category helpers */
+/** The argument names, in schema order. @since 0.1.0 @category getters */
 export const argumentNames = (schema: OpSchema): ReadonlyArray<string> => schema.arguments.map((a) => a.name)
 
 // ===== Arguments =====
@@ -511,7 +511,7 @@ export const argumentNames = (schema: OpSchema): ReadonlyArray<string> => schema
  *
  * Fails when `args` outnumber the positional arguments, a kwarg names no argument, an argument is given both
  * ways, or an argument without default is not given at all (torch's deserializer would refuse that node).
- * @since 0.1.0 @category arguments
+ * @since 0.1.0 @category getters
  */
 export const namedArguments = <T>(
   schema: OpSchema,
