@@ -219,6 +219,7 @@ const objects = (ast: SchemaAST.Objects): Decoder | null => {
     return struct(names as ReadonlyArray<string>, optional, props.map((p) => leafTest(p.type)), decoders)
   }
   const declared = new Set<PropertyKey>(names)
+  if (decoders.length === 0 && values.length === 1) return record(values[0]!)
   return (input) => {
     if (input === MISSING) return MISSING
     if (typeof input !== "object" || input === null || Array.isArray(input)) return INVALID
@@ -247,33 +248,92 @@ const objects = (ast: SchemaAST.Objects): Decoder | null => {
   }
 }
 
+// A record of string keys (a node's metadata, a `_Union`'s one key): its entries in the input's order. The
+// input itself is the value when it is a plain object each of whose values is its own decoding.
+const record = (value: Decoder): Decoder => (input) => {
+  if (input === MISSING) return MISSING
+  if (typeof input !== "object" || input === null || Array.isArray(input)) return INVALID
+  const entries = input as Record<string, unknown>
+  const keys = Object.keys(entries)
+  let out: Record<string, unknown> | undefined = Object.getPrototypeOf(input) === Object.prototype ? undefined : {}
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!
+    const element = entries[key]
+    const decoded = value(element)
+    if (isSentinel(decoded)) return decoded
+    if (out === undefined && decoded !== element) {
+      out = {}
+      for (let j = 0; j < i; j++) assign(out, keys[j]!, entries[keys[j]!])
+    }
+    if (out !== undefined && decoded !== MISSING) assign(out, key, decoded)
+  }
+  return out ?? input
+}
+
 // A struct of string keys is the hot path of every large record (a node, its arguments, its metadata): its
 // decoder is generated for its keys, so that each load and store names its key and stays monomorphic, where
 // one closure shared by every struct would see every shape. Keys are emitted as JSON string literals and the
 // values through the decoders passed in: no text of the schema is evaluated.
+//
+// The input itself is the value when it is what the struct would build: a plain object whose keys are the
+// declared ones present, in their order, nothing else, each value its own decoding. Most records are (a
+// parse's output read, the serializer's output written), and not copying them is most of what a decode or
+// an encode would otherwise allocate.
 const struct = (
   names: ReadonlyArray<string>,
   optional: ReadonlyArray<boolean>,
   tests: ReadonlyArray<string | undefined>,
   decoders: ReadonlyArray<Decoder>
 ): Decoder => {
+  const n = names.length
+  const locals = names.map((_, i) => `v${i}`)
   const lines = [
     "return function(input) {",
     "if (input === MISSING) return MISSING",
     "if (typeof input !== \"object\" || input === null || Array.isArray(input)) return INVALID",
-    "const out = {}",
-    "let v"
+    "let same = Object.getPrototypeOf(input) === OBJECT",
+    `let v${n > 0 ? ", " + locals.join(", ") : ""}`
   ]
   names.forEach((name, i) => {
     const key = JSON.stringify(name)
+    const local = locals[i]!
     lines.push(`v = ${key} in input ? input[${key}] : MISSING`)
     const test = tests[i]
-    if (test !== undefined) lines.push(`if (v !== MISSING && !(${test})) return INVALID`)
-    else lines.push(`v = d[${i}](v)`, "if (v === INVALID || v === UNKNOWN) return v")
-    lines.push(optional[i] ? `if (v !== MISSING) out[${key}] = v` : `if (v === MISSING) return INVALID`, optional[i] ? "" : `out[${key}] = v`)
+    if (test !== undefined) lines.push(`if (v !== MISSING && !(${test})) return INVALID`, `${local} = v`)
+    else lines.push(`${local} = d[${i}](v)`, `if (${local} === INVALID || ${local} === UNKNOWN) return ${local}`, `if (${local} !== v) same = false`)
+    if (!optional[i]) lines.push(`if (${local} === MISSING) return INVALID`)
+  })
+  // The input's enumerable keys must be the present declared keys, in order, and nothing else (a bit of
+  // `absent` per declared key; a struct of more keys than a mask holds is always copied).
+  if (n <= 30) {
+    lines.push(
+      "if (same) {",
+      `const absent = ${n > 0 ? locals.map((l, i) => `(${l} === MISSING ? ${2 ** i} : 0)`).join(" | ") : "0"}`,
+      "let p = 0",
+      "for (const k in input) {",
+      `while (p < ${n} && (absent >> p) & 1) p++`,
+      `if (p === ${n} || k !== NAMES[p]) { same = false; break }`,
+      "p++",
+      "}",
+      `while (p < ${n} && (absent >> p) & 1) p++`,
+      `if (same && p === ${n}) return input`,
+      "}"
+    )
+  }
+  lines.push("const out = {}")
+  names.forEach((name, i) => {
+    const key = JSON.stringify(name)
+    lines.push(optional[i] ? `if (${locals[i]} !== MISSING) out[${key}] = ${locals[i]}` : `out[${key}] = ${locals[i]}`)
   })
   lines.push("return out", "}")
-  return new Function("d", "MISSING", "INVALID", "UNKNOWN", lines.join("\n"))(decoders, MISSING, INVALID, UNKNOWN) as Decoder
+  return new Function("d", "MISSING", "INVALID", "UNKNOWN", "OBJECT", "NAMES", lines.join("\n"))(
+    decoders,
+    MISSING,
+    INVALID,
+    UNKNOWN,
+    Object.prototype,
+    names
+  ) as Decoder
 }
 
 // The test of a keyword with no checks and no encoding, as an expression of `v`, for a struct to inline.
@@ -303,7 +363,7 @@ const assign = (out: Record<PropertyKey, unknown>, key: PropertyKey, value: unkn
 }
 
 // A tuple of required elements, an array, or a tuple followed by an array. Anything shorter than the tuple is
-// left to the schema.
+// left to the schema. An array all of whose elements are their own decoding is the value itself.
 const arrays = (ast: SchemaAST.Arrays): Decoder | null => {
   if (ast.rest.length > 1 || ast.elements.some((e) => SchemaAST.isOptional(e))) return null
   const elements: Array<Decoder> = []
@@ -321,14 +381,20 @@ const arrays = (ast: SchemaAST.Arrays): Decoder | null => {
     const len = input.length
     if (len < fixed) return UNKNOWN
     if (rest === undefined && len > fixed) return INVALID
-    const out = new Array<unknown>(len)
+    // The input itself while every element is its own decoding; a copy from the first that is not.
+    let out: Array<unknown> | undefined
     for (let i = 0; i < len; i++) {
-      const value = (i < fixed ? elements[i]! : rest!)(input[i])
+      const element = input[i]
+      const value = (i < fixed ? elements[i]! : rest!)(element)
       if (isSentinel(value)) return value
       if (value === MISSING) return UNKNOWN
-      out[i] = value
+      if (out !== undefined) out[i] = value
+      else if (value !== element) {
+        out = input.slice(0, i)
+        out[i] = value
+      }
     }
-    return out
+    return out ?? input
   }
 }
 

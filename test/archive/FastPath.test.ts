@@ -235,6 +235,39 @@ describe("FastPath: each rule against the schema", () => {
     assert.deepStrictEqual(agree(Meta.JsonValue, [{ a: [1, "x", null] }, 2n ** 70n, { f: () => 1 }]), ["fast", "fast", "refused"])
   })
 
+  it("the input itself is the value where it is what would be built; anything else is a new value", () => {
+    const S = Schema.Struct({ b: Schema.String, a: Schema.optionalKey(Schema.Number) })
+    const same = [{ b: "x", a: 1 }, { b: "x" }]
+    for (const input of same) assert.strictEqual(FastPath.decode(S, input), input)
+    // Another order, an excess key, a key of the prototype chain, an instance of a class: rebuilt as the schema
+    // builds them.
+    class Box {
+      b = "x"
+    }
+    const rebuilt = [{ a: 1, b: "x" }, { b: "x", a: 1, c: 2 }, Object.assign(Object.create({ z: 1 }), { b: "x" }), new Box()]
+    for (const input of rebuilt) {
+      const value = FastPath.decode(S, input)
+      assert.notStrictEqual(value, input)
+      assert.strictEqual(Object.getPrototypeOf(value), Object.prototype)
+    }
+    assert.deepStrictEqual(Object.keys(FastPath.decode(S, { a: 1, b: "x" }) as object), ["b", "a"])
+    // A transformed element makes a copy from that element on; the input is left as it was.
+    const Finite = Schema.Array(Schema.Union([Schema.Finite, Schema.Literal("NaN").pipe(Schema.decodeTo(Schema.Number, {
+      decode: SchemaGetter.transform(() => Number.NaN),
+      encode: SchemaGetter.transform(() => "NaN" as const)
+    }))]))
+    const plain = [1, 2, 3]
+    assert.strictEqual(FastPath.decode(Finite, plain), plain)
+    const withNaN = [1, "NaN", 3]
+    assert.deepStrictEqual(FastPath.decode(Finite, withNaN), [1, Number.NaN, 3])
+    assert.deepStrictEqual(withNaN, [1, "NaN", 3])
+    const R = Schema.Record(Schema.String, Schema.Finite)
+    const entries = { z: 1, a: 2 }
+    assert.strictEqual(FastPath.decode(R, entries), entries)
+    const nullProto = Object.assign(Object.create(null), { z: 1 })
+    assert.notStrictEqual(FastPath.decode(R, nullProto), nullProto)
+  })
+
   it("a default computed on decoding is left to the schema, which supplies it", () => {
     const D = Schema.Struct({ a: Schema.Number.pipe(Schema.withDecodingDefaultKey(Effect.sync(() => 7))) })
     assert.deepStrictEqual(agree(D, [{ a: 1 }, {}]), ["fast", "slow"])
