@@ -13,7 +13,8 @@ export default defineConfig({
   },
   test: {
     include: ["test/**/*.test.ts"],
-    // The suite lints every pass's output (fx's lint after every pass), on top of the state checks.
-    env: { TRTX_LINT_BETWEEN_PASSES: "1" }
+    // The suite lints every pass's output (fx's lint after every pass), on top of the state checks; and reads
+    // every archive file entry by entry (archives given as bytes cover reading from memory).
+    env: { TRTX_LINT_BETWEEN_PASSES: "1", TRTX_ZIP_READ_WHOLE_BYTES: "0" }
   }
 })

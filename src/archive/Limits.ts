@@ -50,3 +50,21 @@ export const defaults: Limits = {
  * @category services
  */
 export const Limits = Context.Reference<Limits>("trtx/archive/Limits", { defaultValue: () => defaults })
+
+/**
+ * The size up to which an archive file is read whole, in one read, and then read from memory (16 MiB by
+ * default): the dozens of reads of a directory and its entries' headers would otherwise each wait for the
+ * thread pool, which is most of the time a small archive takes to open. A larger file is read entry by entry,
+ * each stored entry straight into its own buffer. `TRTX_ZIP_READ_WHOLE_BYTES` in the environment sets it (the
+ * test suite sets 0, so that its archive files go through the file reader; archives given as bytes go through
+ * the other). The limits hold either way.
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export const ReadWholeBytes = Context.Reference<number>("trtx/archive/ReadWholeBytes", {
+  defaultValue: () => {
+    const set = Number(globalThis.process?.env?.["TRTX_ZIP_READ_WHOLE_BYTES"] ?? Number.NaN)
+    return Number.isSafeInteger(set) && set >= 0 ? set : 16 * 1024 * 1024
+  }
+})

@@ -27,7 +27,7 @@ import { Readable } from "node:stream"
 import { crc32 } from "node:zlib"
 import * as yauzl from "yauzl"
 import { type ArchiveError, type ArchiveFault, at, type Location } from "../ArchiveError.ts"
-import { Limits } from "../Limits.ts"
+import { Limits, ReadWholeBytes } from "../Limits.ts"
 import * as EntryName from "./EntryName.ts"
 import { Progress } from "./Progress.ts"
 
@@ -203,6 +203,22 @@ const openZip = (source: ZipSource, archive: string): Effect.Effect<yauzl.ZipFil
       cancelled = true
     })
   })
+
+// A file of at most `ReadWholeBytes` is read whole and then as bytes. Anything that goes wrong here (no such
+// file, not a regular file, a read that fails) is left to the file path, which reports it as it always does.
+const inMemory = (source: ZipSource): Effect.Effect<ZipSource> => {
+  if (source._tag !== "File") return Effect.succeed(source)
+  return Effect.flatMap(ReadWholeBytes, (whole) => whole === 0 ? Effect.succeed(source) : Effect.promise(async () => {
+    try {
+      const stat = await fs.promises.stat(source.path)
+      if (!stat.isFile() || stat.size > whole) return source
+      const bytes = await fs.promises.readFile(source.path)
+      return { _tag: "Bytes", bytes, label: source.path } as const
+    } catch {
+      return source
+    }
+  }))
+}
 
 // ===== Limits =====
 
@@ -564,10 +580,11 @@ const readEntry = (
  * @since 0.1.0
  * @category constructors
  */
-export const open = (source: ZipSource): Effect.Effect<ZipReader, ArchiveError, Scope.Scope> =>
+export const open = (given: ZipSource): Effect.Effect<ZipReader, ArchiveError, Scope.Scope> =>
   Effect.gen(function*() {
     const limits = yield* Limits
-    const archive = source._tag === "File" ? source.path : source.label
+    const archive = given._tag === "File" ? given.path : given.label
+    const source = yield* inMemory(given)
     const zip = yield* Effect.acquireRelease(openZip(source, archive), (zip) => Effect.sync(() => zip.close()), {
       interruptible: true
     })

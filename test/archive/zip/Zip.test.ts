@@ -172,6 +172,37 @@ describe("round trip", () => {
     }))
 })
 
+describe("small files read whole", () => {
+  it.effect("below ReadWholeBytes a file is read in one read and then as bytes: the same entries, the same errors, named by its path", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const target = path.join(dir, "a.zip")
+      yield* ZipWriter.writeFile(target, sample)
+      const size = fs.statSync(target).size
+      const readAll = (whole: number) =>
+        Effect.scoped(Effect.gen(function*() {
+          const zip = yield* Zip.open(file(target))
+          const names = [...zip.entries.keys()]
+          const contents = []
+          for (const name of names) contents.push(yield* zip.read(name))
+          const missing = yield* Effect.flip(zip.read("nope"))
+          return { archive: zip.archive, names, contents, missing: [missing.archive, missing.entry, missing.fault] }
+        })).pipe(Effect.provideService(Limits.ReadWholeBytes, whole))
+      const entryByEntry = yield* readAll(0)
+      assert.deepStrictEqual(yield* readAll(size), entryByEntry)
+      assert.deepStrictEqual(yield* readAll(size - 1), entryByEntry)
+      assert.deepStrictEqual(entryByEntry.missing, [target, "nope", "MissingEntry"])
+      // A file that is not there, or not a file, fails as the file reader fails.
+      const absent = (whole: number) =>
+        Effect.scoped(Zip.open(file(path.join(dir, "absent.zip")))).pipe(Effect.flip, Effect.provideService(Limits.ReadWholeBytes, whole))
+      const [a, b] = [yield* absent(0), yield* absent(size)]
+      assert.deepStrictEqual([a.fault, a.detail], [b.fault, b.detail])
+      const folder = (whole: number) => Effect.scoped(Zip.open(file(dir))).pipe(Effect.flip, Effect.provideService(Limits.ReadWholeBytes, whole))
+      const [c, d] = [yield* folder(0), yield* folder(size)]
+      assert.deepStrictEqual([c.fault, c.detail], [d.fault, d.detail])
+    }))
+})
+
 describe("interruption", () => {
   it.live("an interrupted read releases its stream, and the file still closes with the scope", () =>
     Effect.gen(function*() {
