@@ -326,13 +326,65 @@ const struct = (
     lines.push(optional[i] ? `if (${locals[i]} !== MISSING) out[${key}] = ${locals[i]}` : `out[${key}] = ${locals[i]}`)
   })
   lines.push("return out", "}")
-  return new Function("d", "MISSING", "INVALID", "UNKNOWN", "OBJECT", "NAMES", lines.join("\n"))(
+  const general = new Function("d", "MISSING", "INVALID", "UNKNOWN", "OBJECT", "NAMES", lines.join("\n"))(
     decoders,
     MISSING,
     INVALID,
     UNKNOWN,
     Object.prototype,
     names
+  ) as Decoder
+  return oneKey(names, optional, tests, decoders, general) ?? general
+}
+
+// A wide struct of optional keys is how a `_Union` of torch's schema is decoded (30 keys for an Argument), and
+// its records hold one key. For a plain object of one own key, the decoder goes to that key's field at once,
+// instead of asking the input for each declared key in turn; any other input goes to the general decoder.
+// Not for a struct that declares a name of `Object.prototype`, which the general decoder finds on every
+// object through `in`.
+const oneKey = (
+  names: ReadonlyArray<string>,
+  optional: ReadonlyArray<boolean>,
+  tests: ReadonlyArray<string | undefined>,
+  decoders: ReadonlyArray<Decoder>,
+  general: Decoder
+): Decoder | null => {
+  if (names.length < 8 || optional.some((o) => !o) || names.some((n) => n in Object.prototype)) return null
+  const lines = [
+    "return function(input) {",
+    "if (input === MISSING) return MISSING",
+    "if (typeof input !== \"object\" || input === null || Array.isArray(input) || Object.getPrototypeOf(input) !== OBJECT) return general(input)",
+    "let key, count = 0",
+    "for (const k in input) { if (++count > 1) return general(input); key = k }",
+    "if (count === 0) return general(input)",
+    "const r = input[key]",
+    "let v",
+    "switch (key) {"
+  ]
+  names.forEach((name, i) => {
+    const key = JSON.stringify(name)
+    const test = tests[i]
+    lines.push(`case ${key}:`)
+    if (test !== undefined) lines.push("v = r", `if (!(${test})) return INVALID`)
+    else lines.push(`v = d[${i}](r)`, "if (v === INVALID || v === UNKNOWN) return v")
+    lines.push("break")
+  })
+  lines.push(
+    "default: return general(input)",
+    "}",
+    "if (v === r) return input",
+    "const out = {}",
+    "if (v !== MISSING) out[key] = v",
+    "return out",
+    "}"
+  )
+  return new Function("d", "MISSING", "INVALID", "UNKNOWN", "OBJECT", "general", lines.join("\n"))(
+    decoders,
+    MISSING,
+    INVALID,
+    UNKNOWN,
+    Object.prototype,
+    general
   ) as Decoder
 }
 

@@ -268,6 +268,45 @@ describe("FastPath: each rule against the schema", () => {
     assert.notStrictEqual(FastPath.decode(R, nullProto), nullProto)
   })
 
+  it("a wide struct of optional keys, as a union of torch's schema: one own key goes to its field, anything else to the general decoder", () => {
+    const fields: Record<string, Schema.Top> = {}
+    for (const k of ["a", "b", "c", "d", "e", "f", "g", "h", "i"]) fields[k] = Schema.optionalKey(k === "a" ? Schema.Number : Schema.String)
+    fields["n"] = Schema.optionalKey(Schema.Struct({ x: Schema.Number }))
+    const W = Schema.Struct(fields)
+    const inputs = [
+      { a: 1 },
+      { b: "x" },
+      { n: { x: 1 } },
+      { n: { x: "no" } },
+      { a: "no" },
+      { a: 1, b: "x" },
+      { b: "x", a: 1 },
+      {},
+      { zz: 1 },
+      { toString: 1 },
+      JSON.parse(`{"__proto__": 1}`),
+      Object.assign(Object.create(null), { a: 1 }),
+      Object.assign(Object.create({ a: 2 }), { b: "x" })
+    ]
+    assert.deepStrictEqual(agree(W, inputs), [
+      "fast",
+      "fast",
+      "fast",
+      "refused",
+      "refused",
+      "fast",
+      "fast",
+      "fast",
+      "fast",
+      "fast",
+      "fast",
+      "fast",
+      "fast"
+    ])
+    const one = { a: 1 }
+    assert.strictEqual(FastPath.decode(W, one), one)
+  })
+
   it("a default computed on decoding is left to the schema, which supplies it", () => {
     const D = Schema.Struct({ a: Schema.Number.pipe(Schema.withDecodingDefaultKey(Effect.sync(() => 7))) })
     assert.deepStrictEqual(agree(D, [{ a: 1 }, {}]), ["fast", "slow"])
