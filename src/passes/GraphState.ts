@@ -232,12 +232,12 @@ export interface Lifted {
 }
 
 /**
- * A module's state on its way to an exported program. Each is a class whose constructor is private: a
- * state is made only by its `make`, which checks its invariants, so a value of a state's type was checked
- * when it was made. Making a state of a state of the same kind checks it again and returns it, so a pass
- * that returns its input unchanged returns the same object. A state holds its module as it is; a pass that changes the module leaves the states
- * made of it before behind, which is why `Pass.apply` checks its input again (`violation`) unless the
- * previous pass of a pipeline has just made it.
+ * A module's state on its way to an exported program. Each is a class whose constructor is private: a state
+ * is made only by its `make`, which checks its invariants, so a value of a state's type was checked when it
+ * was made. Making a state of a state of the same kind checks it again and returns it, so a pass that
+ * returns its input unchanged returns the same object. A state holds its module as it is; a pass that
+ * changes the module leaves the states made of it before behind, which is why `Pass.apply` checks its input
+ * again (`violation`) unless the previous pass of a pipeline has just made it.
  *
  * @since 0.1.0
  * @category models
@@ -266,8 +266,12 @@ export interface Kind<S extends GraphState> {
   readonly violation: (state: S) => string | undefined
 }
 
-const made = <S>(state: string, violation: string | undefined, make: () => S): Effect.Effect<S, StateError> =>
-  violation === undefined ? Effect.sync(make) : Effect.fail(new StateError({ state, detail: violation }))
+// Checked when the Effect runs, not when it is built: the module may change in between.
+const made = <S>(state: string, violation: () => string | undefined, make: () => S): Effect.Effect<S, StateError> =>
+  Effect.suspend(() => {
+    const detail = violation()
+    return detail === undefined ? Effect.succeed(make()) : Effect.fail(new StateError({ state, detail }))
+  })
 
 // A value typed by the caller may still be anything at run time (a user's JavaScript, a cast): what it is
 // made of is checked to be of the right kind before its invariants are.
@@ -299,7 +303,7 @@ export class CompiledModule {
     return typeof u === "object" && u !== null && #checked in u
   }
   static make(module: Module.GraphModule): Effect.Effect<CompiledModule, StateError> {
-    const violation = shapeViolation(module instanceof Module.GraphModule, "a GraphModule", module) ?? compiledViolation(module)
+    const violation = () => shapeViolation(module instanceof Module.GraphModule, "a GraphModule", module) ?? compiledViolation(module)
     return made(CompiledModule.tag, violation, () => new CompiledModule(module))
   }
   static violation(state: CompiledModule): string | undefined {
@@ -326,7 +330,7 @@ export class InlinedModule {
     return typeof u === "object" && u !== null && #checked in u
   }
   static make(module: Module.GraphModule): Effect.Effect<InlinedModule, StateError> {
-    const violation = shapeViolation(module instanceof Module.GraphModule, "a GraphModule", module) ?? inlinedViolation(module)
+    const violation = () => shapeViolation(module instanceof Module.GraphModule, "a GraphModule", module) ?? inlinedViolation(module)
     return made(InlinedModule.tag, violation, () => new InlinedModule(module))
   }
   static violation(state: InlinedModule): string | undefined {
@@ -359,8 +363,9 @@ export class LiftedModule implements Lifted {
     return typeof u === "object" && u !== null && #checked in u
   }
   static make(lifted: Lifted): Effect.Effect<LiftedModule, StateError> {
-    const violation = shapeViolation(holdsGraphModule(lifted, "module"), "a lifted module (module, inputSpecs, stateDict, constants)", lifted) ??
-      liftedViolation(lifted)
+    const violation = () =>
+      shapeViolation(holdsGraphModule(lifted, "module"), "a lifted module (module, inputSpecs, stateDict, constants)", lifted) ??
+        liftedViolation(lifted)
     return made(LiftedModule.tag, violation, () => LiftedModule.is(lifted) ? lifted : new LiftedModule(lifted))
   }
   static violation(state: LiftedModule): string | undefined {
@@ -406,8 +411,8 @@ export class ExportedProgram implements ExportedProgramModel.ExportedProgram {
     return typeof u === "object" && u !== null && #checked in u
   }
   static make(program: ExportedProgramModel.ExportedProgram): Effect.Effect<ExportedProgram, StateError> {
-    const violation = shapeViolation(holdsGraphModule(program, "graphModule"), "an ExportedProgram", program) ??
-      programViolation(program)
+    const violation = () =>
+      shapeViolation(holdsGraphModule(program, "graphModule"), "an ExportedProgram", program) ?? programViolation(program)
     return made(ExportedProgram.tag, violation, () => ExportedProgram.is(program) ? program : new ExportedProgram(program))
   }
   static violation(state: ExportedProgram): string | undefined {

@@ -266,6 +266,16 @@ describe("GraphState: states are made only by their checking constructors", () =
       assert.include(refused.detail, "expected a CompiledModule")
     }))
 
+  it.effect("make checks the module when it runs, not when the Effect is built", () =>
+    Effect.gen(function*() {
+      const { gm } = hybrid()
+      const compiled = GraphState.CompiledModule.make(gm)
+      addPlainCall(gm)
+      const e = yield* Effect.flip(compiled)
+      assert.strictEqual(e.state, "CompiledModule")
+      assert.include(e.detail, "plain")
+    }))
+
   it.effect("a state whose module changed after it was made is checked again by the pass it is given to", () =>
     Effect.gen(function*() {
       const { gm } = hybrid()
