@@ -423,6 +423,15 @@ export class ExportedProgram implements ExportedProgramModel.ExportedProgram {
 // ===== Getters =====
 
 /**
+ * Whether a value is a state, made by its class's `make`.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isGraphState = (u: unknown): u is GraphState =>
+  CompiledModule.is(u) || InlinedModule.is(u) || LiftedModule.is(u) || ExportedProgram.is(u)
+
+/**
  * The graph module of a state.
  *
  * @since 0.1.0

@@ -103,11 +103,8 @@ export const apply = <I extends GraphState.GraphState, O extends GraphState.Grap
   }))
 
 // The input's size, where it is a state (a caller without types may hand anything; `requires` refuses it).
-const nodeCount = (input: unknown): number | undefined => isState(input) ? GraphState.moduleOf(input).graph.size : undefined
-
-const isState = (u: unknown): u is GraphState.GraphState =>
-  GraphState.CompiledModule.is(u) || GraphState.InlinedModule.is(u) || GraphState.LiftedModule.is(u) ||
-  GraphState.ExportedProgram.is(u)
+const nodeCount = (input: unknown): number | undefined =>
+  GraphState.isGraphState(input) ? GraphState.moduleOf(input).graph.size : undefined
 
 const checkedRun = <I extends GraphState.GraphState, O extends GraphState.GraphState, R>(
   pass: Pass<I, O, R>,

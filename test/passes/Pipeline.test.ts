@@ -261,6 +261,8 @@ describe("GraphState: states are made only by their checking constructors", () =
       // The same fields, made without the constructor: neither a state nor accepted by a pass.
       const forged = { _tag: "CompiledModule", module: gm }
       assert.isFalse(GraphState.CompiledModule.is(forged))
+      assert.isFalse(GraphState.isGraphState(forged))
+      assert.isTrue(GraphState.isGraphState(compiled))
       const refused = yield* passError(Pass.apply(deepCopy, forged as never))
       assertPassError(refused, { pass: "deepCopy", phase: "requires" })
       assert.include(refused.detail, "expected a CompiledModule")
