@@ -84,7 +84,7 @@ export const run = <O extends GraphState.GraphState, R>(
   pipeline: Pipeline.Pipeline<GraphState.CompiledModule, O, R>,
   module: GraphModule
 ): Effect.Effect<O, PassError, R> =>
-  Pipeline.makeInput(pipeline, module).pipe(Effect.flatMap((input) => Pipeline.run(pipeline, input)))
+  Pipeline.makeInput(pipeline, module).pipe(Effect.flatMap((input) => Pipeline.run(pipeline, input, { checked: true })))
 
 /**
  * {@link run}, returning with the output what each pass did (`Pipeline.runWithReport`).
@@ -96,7 +96,7 @@ export const runWithReport = <O extends GraphState.GraphState, R>(
   pipeline: Pipeline.Pipeline<GraphState.CompiledModule, O, R>,
   module: GraphModule
 ): Effect.Effect<{ readonly output: O; readonly reports: ReadonlyArray<Pass.PassReport> }, PassError, R> =>
-  Pipeline.makeInput(pipeline, module).pipe(Effect.flatMap((input) => Pipeline.runWithReport(pipeline, input)))
+  Pipeline.makeInput(pipeline, module).pipe(Effect.flatMap((input) => Pipeline.runWithReport(pipeline, input, { checked: true })))
 
 /**
  * Exports a compiled module (never changed: the first pass copies it).
@@ -131,5 +131,5 @@ export const load = <R = never>(program: ExportedProgram, options?: LoadOptions<
   const pipeline = options?.check === undefined
     ? Pipeline.make(replaceNoOpPlaceholders)
     : Pipeline.make(options.check).pipe(Pipeline.andThen(replaceNoOpPlaceholders))
-  return Pipeline.makeInput(pipeline, program).pipe(Effect.flatMap((input) => Pipeline.run(pipeline, input)))
+  return Pipeline.makeInput(pipeline, program).pipe(Effect.flatMap((input) => Pipeline.run(pipeline, input, { checked: true })))
 }

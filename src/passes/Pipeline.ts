@@ -77,6 +77,17 @@ export const names = (self: Pipeline<any, any, any>): Array<string> => self.pass
 // ===== Running =====
 
 /**
+ * How a pipeline runs.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunOptions {
+  /** The input was just made by {@link makeInput}: the first pass does not check it again. */
+  readonly checked?: boolean
+}
+
+/**
  * The pipeline's input, made from what it is made of (a module read from a `.tgm`, say) by the state its
  * first pass requires; a module that is not that state fails as that pass's input.
  *
@@ -97,11 +108,15 @@ export const makeInput = <I extends GraphState.GraphState, O extends GraphState.
  * @since 0.1.0
  * @category combinators
  */
-export const run = <I extends GraphState.GraphState, O extends GraphState.GraphState, R>(self: Pipeline<I, O, R>, input: I): Effect.Effect<O, PassError, R> => {
+export const run = <I extends GraphState.GraphState, O extends GraphState.GraphState, R>(
+  self: Pipeline<I, O, R>,
+  input: I,
+  options?: RunOptions
+): Effect.Effect<O, PassError, R> => {
   const planned = self.passes
   return Effect.suspend(() => {
     let state: Effect.Effect<unknown, PassError, any> = Effect.succeed(input)
-    let ensured: GraphState.Kind<any> | undefined
+    let ensured: GraphState.Kind<any> | undefined = options?.checked === true ? self.requires : undefined
     for (const pass of planned) {
       // The previous pass has just made its output with the state this one requires: no need to check it again.
       const checked = ensured === pass.requires
@@ -120,12 +135,13 @@ export const run = <I extends GraphState.GraphState, O extends GraphState.GraphS
  */
 export const runWithReport = <I extends GraphState.GraphState, O extends GraphState.GraphState, R>(
   self: Pipeline<I, O, R>,
-  input: I
+  input: I,
+  options?: RunOptions
 ): Effect.Effect<{ readonly output: O; readonly reports: ReadonlyArray<Pass.PassReport> }, PassError, R> =>
   Effect.gen(function*() {
     const reports = yield* Ref.make<ReadonlyArray<Pass.PassReport>>([])
     const outer = yield* Pass.PassObserver
-    const output = yield* run(self, input).pipe(
+    const output = yield* run(self, input, options).pipe(
       Effect.provideService(Pass.PassObserver, (report) =>
         Ref.update(reports, (rs) => [...rs, report]).pipe(Effect.andThen(outer(report))))
     )

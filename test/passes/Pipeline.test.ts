@@ -278,6 +278,27 @@ describe("GraphState: states are made only by their checking constructors", () =
       assert.include(e.detail, "plain")
     }))
 
+  it.effect("an input just made by makeInput is not checked again by the first pass (checked: true)", () =>
+    Effect.gen(function*() {
+      let checks = 0
+      const counted: GraphState.Kind<GraphState.CompiledModule> = {
+        tag: GraphState.CompiledModule.tag,
+        make: (gm) => GraphState.CompiledModule.make(gm).pipe(Effect.tap(() => Effect.sync(() => checks++))),
+        is: GraphState.CompiledModule.is,
+        violation: (state) => {
+          checks++
+          return GraphState.CompiledModule.violation(state)
+        }
+      }
+      const pipeline = Pipeline.make({ ...deepCopy, requires: counted })
+      const input = yield* Pipeline.makeInput(pipeline, hybrid().gm)
+      assert.strictEqual(checks, 1)
+      yield* Pipeline.run(pipeline, input, { checked: true })
+      assert.strictEqual(checks, 1)
+      yield* Pipeline.run(pipeline, input)
+      assert.strictEqual(checks, 2)
+    }))
+
   it.effect("a state whose module changed after it was made is checked again by the pass it is given to", () =>
     Effect.gen(function*() {
       const { gm } = hybrid()
