@@ -24,7 +24,7 @@
 import { Effect, type Scope } from "effect"
 import * as fs from "node:fs"
 import { Readable } from "node:stream"
-import { crc32 } from "node:zlib"
+import { crc32, inflateRaw } from "node:zlib"
 import * as yauzl from "yauzl"
 import { type ArchiveError, type ArchiveFault, at, type Location } from "../ArchiveError.ts"
 import { Limits, ReadWholeBytes } from "../Limits.ts"
@@ -554,8 +554,42 @@ const inflate = (zip: yauzl.ZipFile, entry: yauzl.Entry, start: number, location
     })
   })
 
+// The largest deflated entry of an archive in memory that is inflated in one call; a larger one is streamed,
+// so that no buffer beyond the entry's own is allocated for it.
+const inflateWholeBytes = 64 * 2 ** 20
+
+// A deflated entry of an archive held in memory, inflated by zlib in one call on the thread pool: the stream
+// yauzl gives hands zlib 16 KiB of output at a time, a round trip each (a thousand for a 17 MB `module.json`).
+// Its faults are the stream's: the same zlib messages, and the same size and CRC checks.
+const inflateWhole = (bytes: Uint8Array, entry: yauzl.Entry, start: number, location: Location, onBytes: (n: number) => void) =>
+  Effect.callback<Uint8Array, ArchiveError>((resume) => {
+    const fail = (fault: ArchiveFault, detail: string) => resume(Effect.fail(at(location, fault, detail)))
+    const size = entry.uncompressedSize
+    const end = start + entry.compressedSize
+    if (end > bytes.byteLength) return fail("CorruptZip", `entry data would end at ${end}, past ${bytes.byteLength}`)
+    let cancelled = false
+    // zlib stops as soon as the output passes the declared size (the first chunk holds one byte more).
+    const options = { chunkSize: Math.max(64, size + 1), maxOutputLength: Math.max(1, size) }
+    inflateRaw(bytes.subarray(start, end), options, (error, out) => {
+      if (cancelled) return
+      if (error !== null) {
+        const tooLarge = (error as { readonly code?: unknown }).code === "ERR_BUFFER_TOO_LARGE"
+        return tooLarge ? fail("CorruptZip", `more than the declared ${size} bytes`) : resume(Effect.fail(readFault(location, error)))
+      }
+      if (out.byteLength > size) return fail("CorruptZip", `more than the declared ${size} bytes`)
+      if (out.byteLength !== size) return fail("CorruptZip", `${out.byteLength} bytes, declared ${size}`)
+      if (crc32(out) !== entry.crc32) return fail("CorruptZip", "CRC-32 mismatch")
+      onBytes(size)
+      resume(Effect.succeed(new Uint8Array(out.buffer, out.byteOffset, size)))
+    })
+    return Effect.sync(() => {
+      cancelled = true
+    })
+  })
+
 // One entry, its local header checked first. Stored entries are read directly: from a file into their buffer
-// (readStored), from memory as views (viewStored); deflated ones are inflated.
+// (readStored), from memory as views (viewStored); deflated ones are inflated, from memory in one call where
+// they are small enough (inflateWhole).
 const readEntry = (
   zip: yauzl.ZipFile,
   source: ZipSource,
@@ -568,6 +602,9 @@ const readEntry = (
     const reader = readerOf(zip)
     if (entry.compressionMethod === 0 && source._tag === "Bytes") return viewStored(source.bytes, entry, start, location, onBytes)
     if (entry.compressionMethod === 0 && reader instanceof FileReader) return readStored(reader, entry, start, location, onBytes)
+    if (source._tag === "Bytes" && entry.uncompressedSize <= inflateWholeBytes) {
+      return inflateWhole(source.bytes, entry, start, location, onBytes)
+    }
     return inflate(zip, entry, start, location, onBytes)
   })
 

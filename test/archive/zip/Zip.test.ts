@@ -203,6 +203,52 @@ describe("small files read whole", () => {
     }))
 })
 
+describe("deflated entries of an archive in memory", () => {
+  // Inflated in one call where a file's entries are streamed: every outcome must be the stream's.
+  const mixed = Uint8Array.from([...text("tensor aten.add ".repeat(200)), ...noise(700, 3), ...text("x".repeat(900))])
+  const outcome = (source: Zip.ZipSource, name: string) =>
+    Effect.scoped(Effect.flatMap(Zip.open(source), (zip) => zip.read(name))).pipe(
+      Effect.result,
+      Effect.map((r) =>
+        Result.isSuccess(r)
+          ? ["ok", Buffer.from(r.success).toString("hex")]
+          : [(r.failure as ArchiveError).fault, (r.failure as ArchiveError).entry, (r.failure as ArchiveError).detail]
+      )
+    )
+
+  it.live("every flipped byte of the data, and every size lie, fails as the file's stream fails", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const target = path.join(dir, "d.zip")
+      const good = yield* ZipWriter.toBytes([{ name: "m.json", data: mixed, compress: true }])
+      const start = records(good)[0]!.local + 30 + "m.json".length
+      const packed = view(good).getUint32(records(good)[0]!.central + COMPRESSED, true)
+      const cases: Array<Uint8Array> = []
+      for (let i = start; i < start + packed; i++) {
+        for (const mask of [0x01, 0xff]) {
+          const flipped = good.slice()
+          flipped[i]! ^= mask
+          cases.push(flipped)
+        }
+      }
+      for (const size of [0, 1, mixed.length - 1, mixed.length + 1, mixed.length * 2]) {
+        cases.push(patchCentral(good, 0, UNCOMPRESSED, size, 4))
+      }
+      const faults = new Set<string>()
+      for (const zip of cases) {
+        fs.writeFileSync(target, zip)
+        const fromFile = yield* outcome(file(target), "m.json")
+        assert.deepStrictEqual(yield* outcome(bytes(zip), "m.json"), fromFile)
+        faults.add(String(fromFile[2] ?? fromFile[0]).replace(/(^| )\d+/g, "$1N"))
+      }
+      // The cases reach zlib's faults, the CRC and both size checks, not only one of them.
+      for (const detail of ["CRC-32 mismatch", "more than the declared N bytes", "N bytes, declared N"]) {
+        assert.isTrue(faults.has(detail), `${detail} among ${[...faults].join(" | ")}`)
+      }
+      assert.isAbove(faults.size, 4, [...faults].join(" | "))
+    }), 60_000)
+})
+
 describe("interruption", () => {
   it.live("an interrupted read releases its stream, and the file still closes with the scope", () =>
     Effect.gen(function*() {
