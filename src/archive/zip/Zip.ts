@@ -101,6 +101,22 @@ const readFault = (location: Location, cause: unknown): ArchiveError => {
 
 // ===== Reading =====
 
+const u32 = (b: Uint8Array, offset: number) => new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(offset, true)
+const u64 = (b: Uint8Array, offset: number) => u32(b, offset) + u32(b, offset + 4) * 2 ** 32
+
+// How far from the file's end the end record can start: its 22 bytes, a comment of up to 0xffff, and room for
+// the zip64 locator before it.
+const endReach = 20 + 22 + 0xffff
+
+// Where the end record starts in `tail`, the last bytes of a file: the last signature within a comment's reach
+// of the end, as yauzl finds it; -1 where there is none.
+const endRecordIn = (tail: Uint8Array): number => {
+  let i = tail.length - 22
+  while (i >= 0 && u32(tail, i) !== 0x06054b50) i--
+  return i
+}
+
+
 const yauzlOptions = (): yauzl.Options => ({
   lazyEntries: true,
   autoClose: false,
@@ -114,15 +130,21 @@ const yauzlOptions = (): yauzl.Options => ({
 // uncatchably) on a forged zip64 offset past 2^53; this one refuses ranges outside the file with an ordinary
 // error. All reads, header or stream, go through `readAt` so that closing waits for reads in flight: an fd
 // closed under a pending read could be reused by another open before the read runs.
+//
+// yauzl reads the central directory two reads a record; where the directory was read ahead (`directory`), those
+// reads are served from it, so that opening an archive of a thousand entries is not two thousand round trips
+// to the thread pool.
 class FileReader extends yauzl.RandomAccessReader {
   private readonly fd: number
   private readonly size: number
+  private readonly directory: ReadAhead | undefined
   private pending = 0
   private closing: ((error: Error | null) => void) | undefined
-  constructor(fd: number, size: number) {
+  constructor(fd: number, size: number, directory: ReadAhead | undefined) {
     super()
     this.fd = fd
     this.size = size
+    this.directory = directory
   }
   private readAt(buffer: Buffer, offset: number, length: number, at: number, cb: (e: Error | null, n: number) => void) {
     if (!(Number.isSafeInteger(at) && at >= 0 && at + length <= this.size)) {
@@ -135,6 +157,11 @@ class FileReader extends yauzl.RandomAccessReader {
     })
   }
   override read(buffer: Buffer, offset: number, length: number, position: number, cb: (e: Error | null) => void) {
+    const ahead = this.directory
+    if (ahead !== undefined && position >= ahead.start && position + length <= ahead.start + ahead.bytes.length) {
+      buffer.set(ahead.bytes.subarray(position - ahead.start, position - ahead.start + length), offset)
+      return void setImmediate(() => cb(null))
+    }
     // The range was checked against the size, so a short read means the file shrank under us.
     this.readAt(buffer, offset, length, position, (e, n) => cb(e ?? (n < length ? new Error("short read") : null)))
   }
@@ -161,20 +188,57 @@ class FileReader extends yauzl.RandomAccessReader {
   }
 }
 
+// The bytes of a file from `start` to its end, read ahead.
+interface ReadAhead {
+  readonly start: number
+  readonly bytes: Buffer
+}
+
+// The most bytes of central directory read ahead; a larger one is read record by record.
+const directoryAheadBytes = 32 * 2 ** 20
+
+// Reads ahead the file's central directory and end records, found as `readEnd` finds them. Anything unexpected
+// gives undefined: yauzl then reads the file record by record and reports what is wrong, as without this.
+const readDirectory = async (fd: number, size: number): Promise<ReadAhead | undefined> => {
+  try {
+    const readRange = (start: number, length: number) =>
+      new Promise<Buffer | undefined>((resolve) => {
+        const bytes = Buffer.allocUnsafe(length)
+        fs.read(fd, bytes, 0, length, start, (error, n) => resolve(error === null && n === length ? bytes : undefined))
+      })
+    const length = Math.min(size, endReach)
+    const tail = await readRange(size - length, length)
+    const i = tail === undefined ? -1 : endRecordIn(tail)
+    if (tail === undefined || i < 0) return undefined
+    const locator = i - 20
+    const zip64 = locator >= 0 && u32(tail, locator) === 0x07064b50
+    const record = zip64 ? u64(tail, locator + 8) - (size - length) : i
+    if (zip64 && (record < 0 || record + 56 > tail.length)) return undefined
+    const start = zip64 ? u64(tail, record + 48) : u32(tail, i + 16)
+    if (!(Number.isSafeInteger(start) && start <= size && size - start <= directoryAheadBytes)) return undefined
+    const bytes = start >= size - length ? tail.subarray(start - (size - length)) : await readRange(start, size - start)
+    return bytes === undefined ? undefined : { start, bytes }
+  } catch {
+    return undefined
+  }
+}
+
 const openFile = (path: string, done: (error: unknown, zip?: yauzl.ZipFile) => void) =>
   fs.open(path, "r", (error, fd) => {
     if (error !== null) return done(error)
     const fail = (cause: unknown) => fs.close(fd, () => done(cause))
     fs.fstat(fd, (error, { size }) => {
       if (error !== null) return fail(error)
-      try {
-        yauzl.fromRandomAccessReader(new FileReader(fd, size), size, yauzlOptions(), (e, zip) => {
-          if (e !== null) fail(e)
-          else done(null, zip)
-        })
-      } catch (cause) {
-        fail(cause)
-      }
+      void readDirectory(fd, size).then((directory) => {
+        try {
+          yauzl.fromRandomAccessReader(new FileReader(fd, size, directory), size, yauzlOptions(), (e, zip) => {
+            if (e !== null) fail(e)
+            else done(null, zip)
+          })
+        } catch (cause) {
+          fail(cause)
+        }
+      })
     })
   })
 
@@ -345,8 +409,6 @@ const readAt = (zip: yauzl.ZipFile, source: ZipSource, position: number, length:
     reader.read(buffer, 0, length, position, (e) => resume(e === null ? Effect.succeed(buffer) : Effect.fail(e)))
   })
 
-const u32 = (b: Uint8Array, offset: number) => new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(offset, true)
-const u64 = (b: Uint8Array, offset: number) => u32(b, offset) + u32(b, offset + 4) * 2 ** 32
 
 // What the end record (zip64's where there is one) says of the central directory: its offset, its size, and
 // where the end record itself starts, which is where the directory must end.
@@ -361,11 +423,10 @@ interface End {
 // again here, found by the same search (the last signature within a comment's reach of the file's end).
 const readEnd = (zip: yauzl.ZipFile, source: ZipSource, archive: string) =>
   Effect.gen(function*() {
-    const length = Math.min(zip.fileSize, 20 + 22 + 0xffff)
+    const length = Math.min(zip.fileSize, endReach)
     const start = zip.fileSize - length
     const tail = yield* readAt(zip, source, start, length)
-    let i = tail.length - 22
-    while (i >= 0 && u32(tail, i) !== 0x06054b50) i--
+    const i = endRecordIn(tail)
     if (i < 0) return yield* Effect.fail(new Error("no end-of-central-directory record"))
     if (i >= 20 && u32(tail, i - 20) === 0x07064b50) {
       const recordOffset = u64(tail, i - 20 + 8)
