@@ -116,7 +116,6 @@ const endRecordIn = (tail: Uint8Array): number => {
   return i
 }
 
-
 const yauzlOptions = (): yauzl.Options => ({
   lazyEntries: true,
   autoClose: false,
@@ -408,7 +407,6 @@ const readAt = (zip: yauzl.ZipFile, source: ZipSource, position: number, length:
     const buffer = Buffer.alloc(length)
     reader.read(buffer, 0, length, position, (e) => resume(e === null ? Effect.succeed(buffer) : Effect.fail(e)))
   })
-
 
 // What the end record (zip64's where there is one) says of the central directory: its offset, its size, and
 // where the end record itself starts, which is where the directory must end.
