@@ -204,6 +204,17 @@ describe("FastPath: each rule against the schema", () => {
     assert.deepStrictEqual(agree(R, [{ z: 1, a: 2 }, {}, { a: "x" }, []]), ["fast", "fast", "refused", "refused"])
     const SR = Schema.StructWithRest(Schema.Struct({ a: Schema.Number }), [Schema.Record(Schema.String, Schema.Number)])
     assert.deepStrictEqual(agree(SR, [{ a: 1, b: 2 }, { a: 1, b: "x" }]), ["fast", "refused"])
+    // Values of any kind (a union of torch's schema before its key is read): a plain object is the value itself.
+    const RU = Schema.Record(Schema.String, Schema.Unknown)
+    const nullProto = Object.assign(Object.create(null), { z: 1, a: [2] })
+    class Box {
+      b = "x"
+    }
+    const inputs = [{ z: 1, a: { x: 2n } }, {}, { a: undefined }, nullProto, new Box(), Object.create({ inherited: 1 }), [], null, "s", 1]
+    assert.deepStrictEqual(agree(RU, inputs), ["fast", "fast", "fast", "fast", "fast", "fast", "refused", "refused", "refused", "refused"])
+    assert.strictEqual(FastPath.decode(RU, inputs[0]), inputs[0])
+    assert.notStrictEqual(FastPath.decode(RU, nullProto), nullProto)
+    assert.deepStrictEqual(Object.keys(FastPath.decode(RU, nullProto) as object), ["z", "a"])
   })
 
   it("tuples and arrays: lengths and elements", () => {

@@ -58,10 +58,15 @@ const oneOf = <F extends Schema.Struct.Fields>(
   const article = /^[AEIOU]/.test(name) ? "an" : "a"
   return Schema.Record(Schema.String, Schema.Unknown).check(
     Schema.makeFilter((o) => {
+      // Every union value of a program passes here: its keys are counted without an array of them.
+      let count = 0
+      for (const k in o) {
+        if (!Object.hasOwn(o, k)) continue
+        if (!known.has(k)) return { path: [k], issue: `not a variant of ${name}: expected ${expected}` }
+        count++
+      }
+      if (count === 1) return undefined
       const present = Object.keys(o)
-      const unknown = present.find((k) => !known.has(k))
-      if (unknown !== undefined) return { path: [unknown], issue: `not a variant of ${name}: expected ${expected}` }
-      if (present.length === 1) return undefined
       return present.length === 0
         ? `an empty ${name}: expected ${expected}`
         : `${article} ${name} has exactly one key, found ${present.length}: ${present.join(", ")}`
