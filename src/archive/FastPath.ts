@@ -119,8 +119,11 @@ const fromExit = <A>(effect: unknown, f: (a: A) => unknown): unknown =>
 
 // Whether a check of `checks` (or of a group among them) finds an issue with `value`, as the interpreter
 // runs them under the default options: in order, until the first issue.
+// Indexed loops here and in `union`: they run for every checked value, most of them in code not yet optimized,
+// where `for...of` makes an iterator and a result object per step.
 const fails = (checks: SchemaAST.Checks, value: unknown, ast: SchemaAST.AST): boolean => {
-  for (const check of checks) {
+  for (let i = 0; i < checks.length; i++) {
+    const check = checks[i]!
     if (check._tag === "FilterGroup" ? fails(check.checks, value, ast) : check.run(value, ast, OPTIONS)) return true
   }
   return false
@@ -478,8 +481,8 @@ const union = (ast: SchemaAST.Union): Decoder | null => {
   }
   return (input) => {
     if (input === MISSING) return MISSING
-    for (const member of members) {
-      const value = member(input)
+    for (let i = 0; i < members.length; i++) {
+      const value = members[i]!(input)
       if (value !== INVALID) return value
     }
     return INVALID
