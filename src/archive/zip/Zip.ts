@@ -108,13 +108,32 @@ const u64 = (b: Uint8Array, offset: number) => u32(b, offset) + u32(b, offset + 
 // the zip64 locator before it.
 const endReach = 20 + 22 + 0xffff
 
-// Where the end record starts in `tail`, the last bytes of a file: the last signature within a comment's reach
-// of the end, as yauzl finds it; -1 where there is none.
-const endRecordIn = (tail: Uint8Array): number => {
+// What the end record (zip64's where there is one) says of the central directory: its offset, its size, and
+// where the end record itself starts, which is where the directory must end.
+interface End {
+  readonly offset: number
+  readonly size: number
+  readonly zip64: boolean
+  readonly recordOffset: number
+}
+
+// The end record in `tail`, the file's last bytes (from `tailStart`), found as yauzl finds it: the last
+// signature within a comment's reach of the end. A zip64 locator before it sends on to the zip64 end record,
+// which the caller reads and gives to `zip64End`. Undefined where there is no signature.
+const endIn = (
+  tail: Uint8Array,
+  tailStart: number
+): { readonly _tag: "End"; readonly end: End } | { readonly _tag: "Zip64"; readonly recordOffset: number } | undefined => {
   let i = tail.length - 22
   while (i >= 0 && u32(tail, i) !== 0x06054b50) i--
-  return i
+  if (i < 0) return undefined
+  if (i >= 20 && u32(tail, i - 20) === 0x07064b50) return { _tag: "Zip64", recordOffset: u64(tail, i - 20 + 8) }
+  return { _tag: "End", end: { offset: u32(tail, i + 16), size: u32(tail, i + 12), zip64: false, recordOffset: tailStart + i } }
 }
+
+// The zip64 end record's 56 bytes, read at `recordOffset`.
+const zip64End = (record: Uint8Array, recordOffset: number): End =>
+  ({ offset: u64(record, 48), size: u64(record, 40), zip64: true, recordOffset })
 
 const yauzlOptions = (): yauzl.Options => ({
   lazyEntries: true,
@@ -206,16 +225,16 @@ const readDirectory = async (fd: number, size: number): Promise<ReadAhead | unde
         fs.read(fd, bytes, 0, length, start, (error, n) => resolve(error === null && n === length ? bytes : undefined))
       })
     const length = Math.min(size, endReach)
-    const tail = await readRange(size - length, length)
-    const i = tail === undefined ? -1 : endRecordIn(tail)
-    if (tail === undefined || i < 0) return undefined
-    const locator = i - 20
-    const zip64 = locator >= 0 && u32(tail, locator) === 0x07064b50
-    const record = zip64 ? u64(tail, locator + 8) - (size - length) : i
-    if (zip64 && (record < 0 || record + 56 > tail.length)) return undefined
-    const start = zip64 ? u64(tail, record + 48) : u32(tail, i + 16)
+    const tailStart = size - length
+    const tail = await readRange(tailStart, length)
+    const found = tail === undefined ? undefined : endIn(tail, tailStart)
+    if (tail === undefined || found === undefined) return undefined
+    // A zip64 end record is taken from the tail only: where it lies elsewhere, the directory is not read ahead.
+    const at = found._tag === "Zip64" ? found.recordOffset - tailStart : 0
+    if (at < 0 || at + 56 > tail.length) return undefined
+    const start = (found._tag === "End" ? found.end : zip64End(tail.subarray(at, at + 56), found.recordOffset)).offset
     if (!(Number.isSafeInteger(start) && start <= size && size - start <= directoryAheadBytes)) return undefined
-    const bytes = start >= size - length ? tail.subarray(start - (size - length)) : await readRange(start, size - start)
+    const bytes = start >= tailStart ? tail.subarray(start - tailStart) : await readRange(start, size - start)
     return bytes === undefined ? undefined : { start, bytes }
   } catch {
     return undefined
@@ -408,30 +427,16 @@ const readAt = (zip: yauzl.ZipFile, source: ZipSource, position: number, length:
     reader.read(buffer, 0, length, position, (e) => resume(e === null ? Effect.succeed(buffer) : Effect.fail(e)))
   })
 
-// What the end record (zip64's where there is one) says of the central directory: its offset, its size, and
-// where the end record itself starts, which is where the directory must end.
-interface End {
-  readonly offset: number
-  readonly size: number
-  readonly zip64: boolean
-  readonly recordOffset: number
-}
-
 // yauzl reads the directory's offset and count but never its size, so the end record yauzl used is read
 // again here, found by the same search (the last signature within a comment's reach of the file's end).
 const readEnd = (zip: yauzl.ZipFile, source: ZipSource, archive: string) =>
   Effect.gen(function*() {
     const length = Math.min(zip.fileSize, endReach)
     const start = zip.fileSize - length
-    const tail = yield* readAt(zip, source, start, length)
-    const i = endRecordIn(tail)
-    if (i < 0) return yield* Effect.fail(new Error("no end-of-central-directory record"))
-    if (i >= 20 && u32(tail, i - 20) === 0x07064b50) {
-      const recordOffset = u64(tail, i - 20 + 8)
-      const record = yield* readAt(zip, source, recordOffset, 56)
-      return { offset: u64(record, 48), size: u64(record, 40), zip64: true, recordOffset } satisfies End
-    }
-    return { offset: u32(tail, i + 16), size: u32(tail, i + 12), zip64: false, recordOffset: start + i } satisfies End
+    const found = endIn(yield* readAt(zip, source, start, length), start)
+    if (found === undefined) return yield* Effect.fail(new Error("no end-of-central-directory record"))
+    if (found._tag === "End") return found.end
+    return zip64End(yield* readAt(zip, source, found.recordOffset, 56), found.recordOffset)
   }).pipe(Effect.mapError((cause) => readFault({ archive }, cause)))
 
 // Python's zipfile reads the directory by the end record's size (a size of 0 is an empty archive to it)
