@@ -252,7 +252,8 @@ const objects = (ast: SchemaAST.Objects): Decoder | null => {
 }
 
 // A record of string keys (a node's metadata, a `_Union`'s one key): its entries in the input's order. The
-// input itself is the value when it is a plain object each of whose values is its own decoding.
+// input itself is the value when it is a plain object each of whose values is its own decoding. Here and
+// below, "its own" is `Object.is`: `===` takes -0 and 0 for one value, and a decoding may turn one into the other.
 const record = (value: Decoder): Decoder => (input) => {
   if (input === MISSING) return MISSING
   if (typeof input !== "object" || input === null || Array.isArray(input)) return INVALID
@@ -264,7 +265,7 @@ const record = (value: Decoder): Decoder => (input) => {
     const element = entries[key]
     const decoded = value(element)
     if (isSentinel(decoded)) return decoded
-    if (out === undefined && decoded !== element) {
+    if (out === undefined && !Object.is(decoded, element)) {
       out = {}
       for (let j = 0; j < i; j++) assign(out, keys[j]!, entries[keys[j]!])
     }
@@ -319,7 +320,7 @@ const struct = (
     lines.push(`v = ${key} in input ? input[${key}] : MISSING`)
     const test = tests[i]
     if (test !== undefined) lines.push(`if (v !== MISSING && !(${test})) return INVALID`, `${local} = v`)
-    else lines.push(`${local} = d[${i}](v)`, `if (${local} === INVALID || ${local} === UNKNOWN) return ${local}`, `if (${local} !== v) same = false`)
+    else lines.push(`${local} = d[${i}](v)`, `if (${local} === INVALID || ${local} === UNKNOWN) return ${local}`, `if (!Object.is(${local}, v)) same = false`)
     if (!optional[i]) lines.push(`if (${local} === MISSING) return INVALID`)
   })
   // The input's enumerable keys must be the present declared keys, in order, and nothing else (a bit of
@@ -391,7 +392,7 @@ const oneKey = (
   lines.push(
     "default: return general(input)",
     "}",
-    "if (v === r) return input",
+    "if (Object.is(v, r)) return input",
     "const out = {}",
     "if (v !== MISSING) out[key] = v",
     "return out",
@@ -460,7 +461,7 @@ const arrays = (ast: SchemaAST.Arrays): Decoder | null => {
       if (isSentinel(value)) return value
       if (value === MISSING) return UNKNOWN
       if (out !== undefined) out[i] = value
-      else if (value !== element) {
+      else if (!Object.is(value, element)) {
         out = input.slice(0, i)
         out[i] = value
       }

@@ -279,6 +279,27 @@ describe("FastPath: each rule against the schema", () => {
     assert.notStrictEqual(FastPath.decode(R, nullProto), nullProto)
   })
 
+  it("a decoding that turns -0 into 0 is a change, in every container (=== takes them for one value)", () => {
+    const zero = SchemaGetter.transform((n: number) => (n === 0 ? 0 : n))
+    const Zero = Schema.Number.pipe(Schema.decodeTo(Schema.Number, { decode: zero, encode: zero }))
+    const wide: Record<string, Schema.Top> = {}
+    for (const k of ["a", "b", "c", "d", "e", "f", "g", "h"]) wide[k] = Schema.optionalKey(Zero)
+    const containers: ReadonlyArray<readonly [Schema.Top, unknown]> = [
+      [Schema.Struct({ a: Zero }), { a: -0 }],
+      [Schema.Struct(wide), { c: -0 }],
+      [Schema.Record(Schema.String, Zero), { z: 1, a: -0 }],
+      [Schema.Array(Zero), [1, -0]],
+      [Schema.Tuple([Zero, Zero]), [-0, 2]]
+    ]
+    for (const [schema, input] of containers) {
+      assert.deepStrictEqual(agree(schema, [input]), ["fast"])
+      const value = FastPath.decode(schema, input)
+      assert.notStrictEqual(value, input)
+      assert.isFalse(Object.values(value as object).some((v) => Object.is(v, -0)))
+      assert.deepStrictEqual(check("encode", schema, input, "encode"), "fast")
+    }
+  })
+
   it("a wide struct of optional keys, as a union of torch's schema: one own key goes to its field, anything else to the general decoder", () => {
     const fields: Record<string, Schema.Top> = {}
     for (const k of ["a", "b", "c", "d", "e", "f", "g", "h", "i"]) fields[k] = Schema.optionalKey(k === "a" ? Schema.Number : Schema.String)

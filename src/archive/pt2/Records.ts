@@ -94,23 +94,32 @@ export const variant = <U extends object>(u: U): VariantKey<U> => {
 const INT64_MIN = -(2n ** 63n)
 const INT64_MAX = 2n ** 63n - 1n
 
+// Python has no negative zero int, and the JSON writer keeps a `-0` as `-0.0`, a float, for the floats that
+// have one: an int's `-0` (the text `-0` parses as one; arithmetic can make one) is the int 0, both ways.
+const intZero = SchemaGetter.transform((v: number | bigint) => (v === 0 ? 0 : v))
+
 /**
  * A Python int of the program (an argument, a size, a bound): a safe-integer `number`, or a `bigint` in int64
  * range for what a `number` cannot hold exactly. A `number` outside the safe range is refused: it was rounded
  * by the JSON parser (`9223372036854775807` parses as 2^63), so the JSON must be parsed with large integers as
- * `bigint` and written with them unrounded.
+ * `bigint` and written with them unrounded. A `-0` is read and written as `0`.
  *
  * @since 0.1.0
  * @category models
  */
-export const Int64 = Schema.Union([Schema.Number, Schema.BigInt]).check(
-  Schema.makeFilter((v) => {
-    if (typeof v === "bigint") return (v >= INT64_MIN && v <= INT64_MAX) || "an integer in int64 range"
-    if (Number.isSafeInteger(v)) return undefined
-    return Number.isInteger(v)
-      ? "an integer beyond 2^53 that a JSON parser has rounded: parse large integers as bigint"
-      : "an integer"
-  })
+export const Int64 = Schema.Union([Schema.Number, Schema.BigInt]).pipe(
+  Schema.decodeTo(
+    Schema.Union([Schema.Number, Schema.BigInt]).check(
+      Schema.makeFilter((v) => {
+        if (typeof v === "bigint") return (v >= INT64_MIN && v <= INT64_MAX) || "an integer in int64 range"
+        if (Number.isSafeInteger(v)) return undefined
+        return Number.isInteger(v)
+          ? "an integer beyond 2^53 that a JSON parser has rounded: parse large integers as bigint"
+          : "an integer"
+      })
+    ),
+    { decode: intZero, encode: intZero }
+  )
 )
 /** @since 0.1.0 @category models */
 export type Int64 = typeof Int64.Type

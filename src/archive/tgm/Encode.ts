@@ -156,7 +156,8 @@ export const graph = (
  */
 export const argument = (a: Argument.Argument): Records.ArgRecord => {
   if (a === null || typeof a === "boolean" || typeof a === "string") return a
-  if (typeof a === "number") return Number.isSafeInteger(a) ? a : { int: BigInt(a).toString() }
+  // An int's -0 is written 0: the JSON writer keeps -0 as -0.0, a float, for the floats that have one.
+  if (typeof a === "number") return Number.isSafeInteger(a) ? (a === 0 ? 0 : a) : { int: BigInt(a).toString() }
   if (typeof a === "bigint") {
     return a >= BigInt(Number.MIN_SAFE_INTEGER) && a <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(a) : { int: a.toString() }
   }

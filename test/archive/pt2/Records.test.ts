@@ -453,6 +453,18 @@ describe("Argument", () => {
       yield* rejects(R.Argument, { as_float: "inf" }, "$.as_float")
     }))
 
+  it.effect("an int's -0 is the int 0, read and written: the text is 0, never the float -0.0", () =>
+    Effect.gen(function*() {
+      // `-0` parses as JavaScript's negative zero, which the JSON writer keeps as `-0.0` for floats.
+      const read = yield* decode(R.Argument, JSON.parse("{\"as_ints\": [-0, 3]}"))
+      assert.isTrue(Object.is(read.as_ints[0], 0), `read as ${Object.is(read.as_ints[0], -0) ? "-0" : read.as_ints[0]}`)
+      const written = yield* encode(R.Argument, { as_int: -0 })
+      assert.strictEqual(Json.stringify(written), "{\"as_int\":0}")
+      assert.strictEqual(Json.stringify(yield* encode(R.Argument, { as_sym_ints: [{ as_int: -0 }] })), "{\"as_sym_ints\":[{\"as_int\":0}]}")
+      // A float's -0 keeps its sign.
+      assert.strictEqual(Json.stringify(yield* encode(R.Argument, { as_float: -0 })), "{\"as_float\":-0.0}")
+    }))
+
   it.effect("a whole node, with a higher-order op's subgraph, round trips", () =>
     Effect.gen(function*() {
       const node: R.NodeEncoded = {

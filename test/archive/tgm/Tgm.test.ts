@@ -762,6 +762,22 @@ describe("round-trip edge cases", () => {
       assert.isTrue(Object.is(back0.value, -0), `written back as ${back0.value}: the sign of -0.0 is lost`)
     }))
 
+  it.effect("an int -0 (the text -0) is written back as the int 0, not as the float -0.0", () =>
+    Effect.gen(function*() {
+      const bytes = yield* C.editModule("mlp", (j) => {
+        j.graph.nodes[2].args.push(7)
+      })
+      const entries = yield* C.unzip(bytes)
+      const text = C.str(C.entryOf(entries, "module.json").data)
+      const edited = text.replace(/("args":\[[^\]]*),7\]/, "$1,-0]")
+      assert.notStrictEqual(edited, text)
+      const m = yield* Tgm.readBytes(yield* C.rezip(C.replaceEntry(entries, "module.json", C.text(edited))))
+      const written = C.str(C.entryOf(yield* C.unzip(yield* Tgm.toBytes(m)), "module.json").data)
+      assert.notInclude(written, "-0.0")
+      const back = nodesOf((yield* Tgm.readBytes(yield* Tgm.toBytes(m))).graph)[2]!.args[1]
+      assert.isTrue(Object.is(back, 0), `written back as ${Object.is(back, -0) ? "-0" : String(back)}`)
+    }))
+
   it.effect("a kwarg named __proto__ (a valid Python identifier) survives", () =>
     Effect.gen(function*() {
       const bytes = yield* C.editModule("mlp", (j) => {
