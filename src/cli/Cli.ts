@@ -138,9 +138,10 @@ const step = <A, E, R>(verbosity: Verbosity, label: string, effect: Effect.Effec
   )
 }
 
-// What a command prints: nothing when quiet; the headline, or every table when verbose.
-const say = (verbosity: Verbosity, normal: ReadonlyArray<string>, verbose: ReadonlyArray<string> = normal) =>
-  verbosity === "quiet" ? Effect.void : Console.log((verbosity === "verbose" ? verbose : normal).join("\n"))
+// What a command prints: nothing when quiet, where the lines are not even made (a summary walks the whole
+// program); the headline, or every table when verbose.
+const say = (verbosity: Verbosity, lines: (verbose: boolean) => ReadonlyArray<string>) =>
+  verbosity === "quiet" ? Effect.void : Effect.suspend(() => Console.log(lines(verbosity === "verbose").join("\n")))
 
 // ===== Commands =====
 
@@ -177,8 +178,10 @@ const exportCommand = Command.make("export", {
     )
     yield* parentOf(output)
     yield* step(v, `writing ${output}`, Writer.writeFile(output, program))
-    const summary = Render.summary(Summary.ofProgram(program))
-    yield* say(v, [...Render.passes(reports), "", summary[0]!, `wrote ${output}`], [...Render.passes(reports), "", ...summary, "", `wrote ${output}`])
+    yield* say(v, (verbose) => {
+      const summary = Render.summary(Summary.ofProgram(program))
+      return [...Render.passes(reports), "", ...(verbose ? [...summary, ""] : [summary[0]!]), `wrote ${output}`]
+    })
   })))).pipe(Command.withDescription("Export a compiled module (.tgm) as a torch.export program (.pt2)"))
 
 const loadCommand = Command.make("load", {
@@ -210,8 +213,10 @@ const loadCommand = Command.make("load", {
     )
     yield* parentOf(output)
     yield* step(v, `writing ${output}`, Writer.writeFile(output, loaded, { extraFiles }))
-    const summary = Render.summary(Summary.ofProgram(loaded))
-    yield* say(v, [summary[0]!, `wrote ${output}`], [...summary, "", `wrote ${output}`])
+    yield* say(v, (verbose) => {
+      const summary = Render.summary(Summary.ofProgram(loaded))
+      return [...(verbose ? [...summary, ""] : [summary[0]!]), `wrote ${output}`]
+    })
   })))).pipe(Command.withDescription("Put the engines of a cross-compiled program back in place (execute_engine)"))
 
 // The GPU layer (the native addon's wrappers) and the report's page are loaded by the commands that use them,
