@@ -231,6 +231,20 @@ describe("FastPath: each rule against the schema", () => {
     assert.deepStrictEqual(agree(Schema.Union([Schema.Literals([0, "a"]), Schema.Null]), [0, -0, "a", null, "b", 1]), ["fast", "fast", "fast", "fast", "refused", "refused"])
   })
 
+  it("unions of leaves (one compiled test): alone, with checks, nested, and inlined in a struct", () => {
+    const inputs = [1, -0, Number.NaN, 2n, "a", "b", "", true, false, null, undefined, {}, [], Symbol.for("x")]
+    const verdicts = (schema: Schema.Top) => agree(schema, inputs)
+    const expected = (accepts: (v: unknown) => boolean) => inputs.map((v) => (accepts(v) ? "fast" : "refused"))
+    assert.deepStrictEqual(verdicts(Schema.Union([Schema.Number, Schema.BigInt])), expected((v) => typeof v === "number" || typeof v === "bigint"))
+    assert.deepStrictEqual(verdicts(Schema.NullOr(Schema.String)), expected((v) => v === null || typeof v === "string"))
+    assert.deepStrictEqual(verdicts(Schema.Literals(["a", true])), expected((v) => v === "a" || v === true))
+    assert.deepStrictEqual(verdicts(Schema.Union([Schema.Literal("a"), Schema.Union([Schema.Boolean, Schema.Null])])), expected((v) => v === "a" || typeof v === "boolean" || v === null))
+    const Checked = Schema.Union([Schema.Number, Schema.BigInt]).check(Schema.makeFilter((v) => typeof v === "bigint" || Number.isInteger(v) || "an integer"))
+    assert.deepStrictEqual(verdicts(Checked), expected((v) => typeof v === "bigint" || Number.isInteger(v)))
+    const S = Schema.Struct({ a: Schema.NullOr(Schema.String), b: Schema.optionalKey(Schema.Literals(["x", "y"])) })
+    assert.deepStrictEqual(agree(S, [{ a: null }, { a: "s", b: "y" }, { a: 1 }, { a: null, b: "z" }, { b: "x" }]), ["fast", "fast", "refused", "refused", "refused"])
+  })
+
   it("checks, transformations and recursion", () => {
     const Finite = Schema.Union([
       Schema.Finite,
