@@ -418,27 +418,14 @@ const leafTest = (ast: SchemaAST.AST): string | undefined => {
       return "typeof v === \"number\""
     case "Boolean":
       return "typeof v === \"boolean\""
-    case "BigInt":
-      return "typeof v === \"bigint\""
     case "Null":
       return "v === null"
     case "Unknown":
     case "Any":
       return "true"
-    case "Literal":
-      return typeof ast.literal === "string" || typeof ast.literal === "boolean" ? `v === ${JSON.stringify(ast.literal)}` : undefined
-    case "Union":
-      return ast.options?.mode === "oneOf" ? undefined : membersTest(ast)
     default:
       return undefined
   }
-}
-
-// The test of a union whose members are all leaves, as one expression: the first member that decodes gives the
-// input itself, so the union is their disjunction.
-const membersTest = (ast: SchemaAST.Union): string | undefined => {
-  const tests = ast.types.map(leafTest)
-  return tests.every((t) => t !== undefined) ? tests.map((t) => `(${t})`).join(" || ") : undefined
 }
 
 // `__proto__` is data, as the schema keeps it.
@@ -487,9 +474,6 @@ const arrays = (ast: SchemaAST.Arrays): Decoder | null => {
 // without one, since a later member's success would then not be certain to be the schema's.
 const union = (ast: SchemaAST.Union): Decoder | null => {
   if (ast.options?.mode === "oneOf") return null
-  // Leaves (`Number | BigInt`, a `NullOr` of a keyword, string literals): one compiled test, not a call per member.
-  const test = membersTest(ast)
-  if (test !== undefined) return refinement(new Function("v", `return ${test}`) as (v: unknown) => boolean)
   const members: Array<Decoder> = []
   for (const t of ast.types) {
     const d = compile(t)
