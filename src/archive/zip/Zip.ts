@@ -151,11 +151,13 @@ const yauzlOptions = (): yauzl.Options => ({
 //
 // yauzl reads the central directory two reads a record; where the directory was read ahead (`directory`), those
 // reads are served from it, so that opening an archive of a thousand entries is not two thousand round trips
-// to the thread pool.
+// to the thread pool. A run of small entries read ahead (`readAhead`, see `open`) serves their headers and data
+// the same way.
 class FileReader extends yauzl.RandomAccessReader {
   private readonly fd: number
   private readonly size: number
   private readonly directory: ReadAhead | undefined
+  private run: ReadAhead | undefined
   private pending = 0
   private closing: ((error: Error | null) => void) | undefined
   constructor(fd: number, size: number, directory: ReadAhead | undefined) {
@@ -174,9 +176,22 @@ class FileReader extends yauzl.RandomAccessReader {
       cb(error, n)
     })
   }
+  // Whether bytes read ahead hold the range.
+  holds(start: number, end: number): boolean {
+    return within(this.directory, start, end) || within(this.run, start, end)
+  }
+  // Reads a range ahead, for the reads inside it that follow; a range that cannot be read is not kept, and
+  // those reads go to the file, which reports what is wrong as it always does.
+  readAhead(start: number, end: number, done: () => void): void {
+    const bytes = Buffer.allocUnsafe(end - start)
+    this.readAt(bytes, 0, bytes.length, start, (e, n) => {
+      if (e === null && n === bytes.length) this.run = { start, bytes }
+      done()
+    })
+  }
   override read(buffer: Buffer, offset: number, length: number, position: number, cb: (e: Error | null) => void) {
-    const ahead = this.directory
-    if (ahead !== undefined && position >= ahead.start && position + length <= ahead.start + ahead.bytes.length) {
+    const ahead = within(this.directory, position, position + length) ? this.directory : within(this.run, position, position + length) ? this.run : undefined
+    if (ahead !== undefined) {
       buffer.set(ahead.bytes.subarray(position - ahead.start, position - ahead.start + length), offset)
       return void setImmediate(() => cb(null))
     }
@@ -206,11 +221,14 @@ class FileReader extends yauzl.RandomAccessReader {
   }
 }
 
-// The bytes of a file from `start` to its end, read ahead.
+// Bytes of a file from `start`, read ahead.
 interface ReadAhead {
   readonly start: number
   readonly bytes: Buffer
 }
+
+const within = (ahead: ReadAhead | undefined, start: number, end: number): boolean =>
+  ahead !== undefined && start >= ahead.start && end <= ahead.start + ahead.bytes.length
 
 // The most bytes of central directory read ahead; a larger one is read record by record.
 const directoryAheadBytes = 32 * 2 ** 20
@@ -485,6 +503,29 @@ const bounds = (directory: Directory, directoryOffset: number, archive: string) 
 
 // ===== Entries =====
 
+// Small entries side by side in a file (the weights of a program: hundreds of tensors of a few hundred bytes)
+// are read in runs: reading one reads the run of small entries it starts, up to `runBytes` in all, and their
+// headers and data are served from it, where each entry took two round trips to the thread pool.
+const smallEntryBytes = 64 * 2 ** 10
+const runBytes = 2 ** 20
+
+// The run of small entries that starts at an entry, header to bound, or undefined where the entry is not small.
+// `ends` lists the entries in file order (`bounds`); each run is found once, when its first entry is read.
+const smallRuns = (ends: ReadonlyMap<yauzl.Entry, number>) => {
+  const order = [...ends.keys()]
+  const index = new Map(order.map((e, i) => [e, i]))
+  return (entry: yauzl.Entry): { readonly start: number; readonly end: number } | undefined => {
+    const start = entry.relativeOffsetOfLocalHeader
+    let end = start
+    for (let i = index.get(entry)!; i < order.length; i++) {
+      const bound = ends.get(order[i]!)!
+      if (bound - order[i]!.relativeOffsetOfLocalHeader > smallEntryBytes || bound - start > runBytes) break
+      end = bound
+    }
+    return end === start ? undefined : { start, end }
+  }
+}
+
 // An entry's local header, checked against its central-directory record as Python's zipfile checks it
 // (signature, name bytes, compression method, encryption bit): yauzl trusts the record alone, so a header
 // that disagrees would be read as something else by other readers. Gives where the data starts, which must
@@ -710,11 +751,17 @@ export const open = (given: ZipSource): Effect.Effect<ZipReader, ArchiveError, S
       readBytes += n
       report({ archive, direction: "read", bytes: Math.min(readBytes, totalBytes), totalBytes })
     }
+    const runs = smallRuns(ends)
     const read = (name: string): Effect.Effect<Uint8Array, ArchiveError> => {
       const entry = files.get(name)
       if (entry === undefined) return Effect.fail(at({ archive, entry: name }, "MissingEntry", "no such entry"))
       if (!zip.isOpen) return Effect.die(new Error(`${archive}: read of ${name} after the archive's scope closed`))
-      return readEntry(zip, source, entry, ends.get(entry)!, { archive, entry: name }, onBytes)
+      const direct = readEntry(zip, source, entry, ends.get(entry)!, { archive, entry: name }, onBytes)
+      const reader = readerOf(zip)
+      if (!(reader instanceof FileReader) || reader.holds(entry.relativeOffsetOfLocalHeader, ends.get(entry)!)) return direct
+      const run = runs(entry)
+      if (run === undefined) return direct
+      return Effect.andThen(Effect.callback<void>((resume) => reader.readAhead(run.start, run.end, () => resume(Effect.void))), direct)
     }
     const readJson = (name: string): Effect.Effect<Uint8Array, ArchiveError> => {
       const size = files.get(name)?.uncompressedSize ?? 0

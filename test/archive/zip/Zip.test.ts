@@ -249,6 +249,66 @@ describe("deflated entries of an archive in memory", () => {
     }), 60_000)
 })
 
+describe("small entries of a file, read in runs", () => {
+  // A file's small entries are read a run at a time (up to 1 MiB of entries of at most 64 KiB, from the one
+  // read first): every outcome must be the one of the same archive in memory, which has no runs.
+  const outcomes = (source: Zip.ZipSource, names: ReadonlyArray<string>) =>
+    Effect.scoped(Effect.gen(function*() {
+      const zip = yield* Zip.open(source)
+      const out: Array<string> = []
+      for (const name of names) {
+        const r = yield* Effect.result(zip.read(name))
+        const e = Result.isFailure(r) ? (r.failure as ArchiveError) : undefined
+        out.push(e === undefined ? Buffer.from(Result.getOrThrow(r)).toString("hex") : `${e.fault} ${e.entry} ${e.detail}`)
+        if (e !== undefined) break
+      }
+      return out
+    }))
+  const entries = (count: number, size: number, from = 0): Array<ZipWriter.ZipWriteEntry> =>
+    Array.from({ length: count }, (_, i) => ({ name: `w/${from + i}`, data: noise(size, from + i + 1), compress: (from + i) % 7 === 3 }))
+
+  it.live("many small entries, two runs' worth, between large ones, in any order of reading", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const target = path.join(dir, "w.zip")
+      const written = [
+        { name: "big/0", data: noise(200_000, 99), compress: false },
+        ...entries(300, 5000),
+        { name: "big/1", data: noise(100_000, 98), compress: false },
+        ...entries(40, 300, 300)
+      ]
+      const zip = yield* ZipWriter.toBytes(written)
+      fs.writeFileSync(target, zip)
+      const names = written.map((e) => e.name)
+      for (const order of [names, names.slice().reverse(), names.filter((_, i) => i % 3 === 0), ["w/150", "w/149", "w/151", "w/0", "w/299"]]) {
+        assert.deepStrictEqual(yield* outcomes(file(target), order), yield* outcomes(bytes(zip), order))
+      }
+      const back = yield* readAll(file(target))
+      for (const e of written) assert.isTrue(Buffer.from(back.get(e.name)!).equals(Buffer.from(joined(e.data))), e.name)
+    }), 60_000)
+
+  it.live("every flipped byte of a few small entries fails, or reads, as the archive in memory does", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const target = path.join(dir, "f.zip")
+      const zip = yield* ZipWriter.toBytes(entries(12, 60))
+      const at = records(zip)
+      const names = at.map((_, i) => `w/${i}`)
+      const faults = new Set<string>()
+      // Entries 4 to 6, local headers and data: names, methods, sizes, CRCs and data all get flipped.
+      for (let i = at[4]!.local; i < at[7]!.local; i++) {
+        const flipped = zip.slice()
+        flipped[i]! ^= 0xff
+        fs.writeFileSync(target, flipped)
+        const fromFile = yield* outcomes(file(target), names)
+        assert.deepStrictEqual(fromFile, yield* outcomes(bytes(flipped), names), `byte ${i}`)
+        const last = fromFile[fromFile.length - 1]!
+        if (!/^[0-9a-f]*$/.test(last)) faults.add(last.replace(/\d+/g, "N"))
+      }
+      assert.isAbove(faults.size, 3, [...faults].join(" | "))
+    }), 60_000)
+})
+
 describe("interruption", () => {
   it.live("an interrupted read releases its stream, and the file still closes with the scope", () =>
     Effect.gen(function*() {
