@@ -219,7 +219,7 @@ const objects = (ast: SchemaAST.Objects): Decoder | null => {
     values.push(d)
   }
   if (values.length === 0 && names.every((n) => typeof n === "string" && n !== "__proto__")) {
-    return struct(names as ReadonlyArray<string>, optional, props.map((p) => leafTest(p.type)), decoders)
+    return struct(names as ReadonlyArray<string>, optional, props.map((p) => leafSource(leaf(p.type))), decoders)
   }
   const declared = new Set<PropertyKey>(names)
   if (decoders.length === 0 && values.length === 1) return anything(indexes[0]!.type) ? anyRecord : record(values[0]!)
@@ -408,24 +408,62 @@ const oneKey = (
   ) as Decoder
 }
 
-// The test of a keyword with no checks and no encoding, as an expression of `v`, for a struct to inline.
-const leafTest = (ast: SchemaAST.AST): string | undefined => {
+// What a leaf takes: a keyword with no checks and no encoding (its `typeof`, null, or anything), a string or
+// boolean literal, or an `anyOf` union of leaves, whose first member that decodes gives the input itself. A
+// struct inlines a leaf's test in its source (`leafSource`); a union runs it as a predicate (`leafPredicate`),
+// not compiled, since each compiled function is a script of its own to parse.
+type Leaf = "any" | { readonly kinds: ReadonlyArray<string>; readonly values: ReadonlyArray<string | boolean | null> }
+
+const leaf = (ast: SchemaAST.AST): Leaf | undefined => {
   if (ast.checks !== undefined || ast.encoding !== undefined) return undefined
   switch (ast._tag) {
     case "String":
-      return "typeof v === \"string\""
     case "Number":
-      return "typeof v === \"number\""
     case "Boolean":
-      return "typeof v === \"boolean\""
+    case "BigInt":
+      return { kinds: [ast._tag.toLowerCase()], values: [] }
     case "Null":
-      return "v === null"
+      return { kinds: [], values: [null] }
     case "Unknown":
     case "Any":
-      return "true"
+      return "any"
+    case "Literal":
+      return typeof ast.literal === "string" || typeof ast.literal === "boolean" ? { kinds: [], values: [ast.literal] } : undefined
+    case "Union":
+      return membersLeaf(ast)
     default:
       return undefined
   }
+}
+
+// The leaf of a union's members, whatever the union's own checks (its decoder's `withChecks` runs them).
+const membersLeaf = (ast: SchemaAST.Union): Leaf | undefined => {
+  if (ast.options?.mode === "oneOf") return undefined
+  const kinds: Array<string> = []
+  const values: Array<string | boolean | null> = []
+  for (const t of ast.types) {
+    const l = leaf(t)
+    if (l === undefined) return undefined
+    if (l === "any") return "any"
+    kinds.push(...l.kinds)
+    values.push(...l.values)
+  }
+  return { kinds, values }
+}
+
+// A leaf's test as an expression of `v`.
+const leafSource = (l: Leaf | undefined): string | undefined =>
+  l === undefined
+    ? undefined
+    : l === "any"
+    ? "true"
+    : [...l.kinds.map((k) => `typeof v === ${JSON.stringify(k)}`), ...l.values.map((x) => `v === ${JSON.stringify(x)}`)].join(" || ") || "false"
+
+const leafPredicate = (l: Leaf): (v: unknown) => boolean => {
+  if (l === "any") return () => true
+  const kinds = new Set(l.kinds)
+  const values = new Set(l.values)
+  return (v) => kinds.has(typeof v) || values.has(v as string | boolean | null)
 }
 
 // `__proto__` is data, as the schema keeps it.
@@ -474,6 +512,9 @@ const arrays = (ast: SchemaAST.Arrays): Decoder | null => {
 // without one, since a later member's success would then not be certain to be the schema's.
 const union = (ast: SchemaAST.Union): Decoder | null => {
   if (ast.options?.mode === "oneOf") return null
+  // Leaves (`Number | BigInt`, a `NullOr` of a keyword, string literals): one test, not a call per member.
+  const leaves = membersLeaf(ast)
+  if (leaves !== undefined) return refinement(leafPredicate(leaves))
   const members: Array<Decoder> = []
   for (const t of ast.types) {
     const d = compile(t)
