@@ -42,7 +42,14 @@ const INTEGER_LIKE = /^(?:0|[1-9]\d{0,9})$/
  * @since 0.1.0
  * @category encoding
  */
-export const key = (name: string): string => (INTEGER_LIKE.test(name) || name.startsWith(MARK) ? MARK + name : name)
+export const key = (name: string): string => (marks(name) ? MARK + name : name)
+
+// Whether a name is stored marked: a digit or the mark first, which most names (`add_tensor_3`) rule out before
+// the pattern is tried; this runs for every value a program's records look up or set by name.
+const marks = (name: string): boolean => {
+  const c = name.charCodeAt(0)
+  return c === 0xe000 || (c >= 48 && c <= 57 && INTEGER_LIKE.test(name))
+}
 
 /**
  * A name from a stored key: the inverse of {@link key}.
@@ -81,7 +88,11 @@ export const get = <V>(obj: { readonly [k: string]: V }, name: string): V | unde
  * @category encoding
  */
 export const put = <V>(obj: { [k: string]: V }, name: string, value: V): void => {
-  Object.defineProperty(obj, key(name), { value, enumerable: true, writable: true, configurable: true })
+  const k = key(name)
+  // A name of `Object.prototype`'s is defined: an assignment would call `__proto__`'s setter, or fail where the
+  // prototype is frozen. Any other is assigned, which gives the same descriptor, faster.
+  if (k in Object.prototype) Object.defineProperty(obj, k, { value, enumerable: true, writable: true, configurable: true })
+  else obj[k] = value
 }
 
 // A copy of a JSON value with every key mapped by `f`, in order, each an own data property whatever its name

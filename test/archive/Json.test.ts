@@ -41,6 +41,25 @@ describe("Json: keys", () => {
       assert.deepStrictEqual(value, { a: `${MARK}42`, b: [`${MARK}7`] })
     }))
 
+  it("put sets every name as an own data property, in order, names of Object.prototype's included", () => {
+    const names = ["b", "__proto__", "toString", "constructor", "7", `${MARK}7`, "hasOwnProperty", "a", "valueOf"]
+    for (const proto of [Object.prototype, null]) {
+      const obj: { [k: string]: number } = Object.create(proto)
+      names.forEach((name, i) => Json.put(obj, name, i))
+      assert.strictEqual(Object.getPrototypeOf(obj), proto)
+      assert.deepStrictEqual(Json.entries(obj), names.map((name, i) => [name, i]))
+      for (const k of Object.keys(obj)) {
+        assert.deepStrictEqual(Object.getOwnPropertyDescriptor(obj, k), { value: names.indexOf(Json.unkey(k)), enumerable: true, writable: true, configurable: true }, k)
+      }
+      // Set again: the value changes, the order does not.
+      Json.put(obj, "__proto__", -1)
+      Json.put(obj, "a", -2)
+      assert.deepStrictEqual(Json.entries(obj).map(([k]) => k), names)
+      assert.strictEqual(Json.get(obj, "__proto__"), -1)
+      assert.strictEqual(Json.get(obj, "a"), -2)
+    }
+  })
+
   it("mark is the inverse of unmark: plain JSON with such keys is written as it is", () => {
     const plain = { [`${MARK}42`]: 1, "7": { [`${MARK}`]: [2] } }
     assert.deepStrictEqual(JSON.parse(Json.stringify(Json.mark(plain))), plain)

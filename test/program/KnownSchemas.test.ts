@@ -46,5 +46,9 @@ describe("KnownSchemas", () => {
     assert.isFalse(KnownSchemas.needsSchema("_operator.mul"))
     assert.isFalse(KnownSchemas.needsSchema("torch.sym_max"))
     assert.isFalse(KnownSchemas.needsSchema("math.trunc"))
+    // Exactly namespace, name and overload after `torch.ops.`.
+    for (const target of ["torch.ops.aten.add", "torch.ops.aten.add.Tensor.x", "torch.ops.aten..", "torch.ops.", "torch.ops.aten.add.Tensor."]) {
+      assert.strictEqual(KnownSchemas.needsSchema(target), target.split(".").length === 5, target)
+    }
   })
 })
