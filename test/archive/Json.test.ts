@@ -47,7 +47,7 @@ describe("Json: keys", () => {
       const obj: { [k: string]: number } = Object.create(proto)
       names.forEach((name, i) => Json.put(obj, name, i))
       assert.strictEqual(Object.getPrototypeOf(obj), proto)
-      assert.deepStrictEqual(Json.entries(obj), names.map((name, i) => [name, i]))
+      assert.deepStrictEqual(Json.entries(obj), names.map((name, i) => [name, i] as const))
       for (const k of Object.keys(obj)) {
         assert.deepStrictEqual(Object.getOwnPropertyDescriptor(obj, k), { value: names.indexOf(Json.unkey(k)), enumerable: true, writable: true, configurable: true }, k)
       }
