@@ -23,7 +23,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, Result, Schema, SchemaGetter } from "effect"
+import { Option, Result, Schema, SchemaGetter } from "effect"
 import * as Json from "../Json.ts"
 import * as TreeSpec from "../TreeSpec.ts"
 
@@ -282,9 +282,18 @@ export const ArgumentKindCode: Schema.Codec<ArgumentKindCode> = Schema.Literals(
 
 // ===== Defaults =====
 
-// A field with a default in schema.py: optional when reading, always written.
+// A field with a default in schema.py: optional when reading (absent, or undefined, it is the default),
+// always written. `Schema.withDecodingDefaultKey` with a synchronous getter: its own runs an Effect for every
+// field it reads, present or not, and these fields are in every node, argument and device of a program.
 const withDefault = <S extends Schema.Top>(schema: S, value: () => S["Encoded"]) =>
-  schema.pipe(Schema.withDecodingDefaultKey(Effect.sync(value)))
+  Schema.optionalKey(Schema.toEncoded(schema)).pipe(
+    Schema.decodeTo(schema, {
+      decode: SchemaGetter.transformOptional((o: Option.Option<S["Encoded"]>) =>
+        Option.isSome(o) && o.value !== undefined ? o : Option.some(value())
+      ),
+      encode: SchemaGetter.passthrough()
+    })
+  )
 
 // ===== Symbolic values and tensors =====
 
