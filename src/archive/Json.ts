@@ -200,7 +200,9 @@ const markKeys = (text: string): string => {
       if (text.charCodeAt(j) !== 58) continue
     }
     out ??= []
-    out.push(text.slice(last, start + 1), MARK)
+    // The mark as its escape: text of ASCII stays one byte a character (the mark itself would double its size),
+    // which JSON.parse reads faster; the key it gives is the same.
+    out.push(text.slice(last, start + 1), "\\ue000")
     last = start + 1
   }
   return out === undefined ? text : out.join("") + text.slice(last)
