@@ -282,9 +282,9 @@ export const ArgumentKindCode: Schema.Codec<ArgumentKindCode> = Schema.Literals(
 
 // ===== Defaults =====
 
-// A field with a default in schema.py: optional when reading (absent, or undefined, it is the default),
-// always written. `Schema.withDecodingDefaultKey` with a synchronous getter: its own runs an Effect for every
-// field it reads, present or not, and these fields are in every node, argument and device of a program.
+// A field with a default in schema.py: optional when reading (an absent key is the default), always written.
+// `Schema.withDecodingDefaultKey`'s link with a synchronous getter: its own getter runs an Effect for every field
+// it reads, present or not, and these fields are in every node, argument and device of a program.
 const withDefault = <S extends Schema.Top>(schema: S, value: () => S["Encoded"]) =>
   Schema.optionalKey(Schema.toEncoded(schema)).pipe(
     Schema.decodeTo(schema, {
