@@ -571,15 +571,23 @@ const hasOwnKeys = (o: object): boolean => {
 }
 
 // Per schema (schemas are immutable): its count of positional arguments and its argument names.
-const shapes = new WeakMap<OpSchema, { readonly positional: number; readonly names: ReadonlySet<string> }>()
+const shapes = new WeakMap<OpSchema, { readonly positional: number; readonly names: ReadonlyMap<string, SchemaArgument> }>()
 const shapeOf = (schema: OpSchema) => {
   let shape = shapes.get(schema)
   if (shape === undefined) {
-    shape = { positional: schema.arguments.filter((a) => !a.kwargOnly).length, names: new Set(argumentNames(schema)) }
+    shape = { positional: schema.arguments.filter((a) => !a.kwargOnly).length, names: new Map(schema.arguments.map((a) => [a.name, a])) }
     shapes.set(schema, shape)
   }
   return shape
 }
+
+/**
+ * The schema's argument of a name, or undefined: found in a table made once per schema, not per call.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const argumentNamed = (schema: OpSchema, name: string): SchemaArgument | undefined => shapeOf(schema).names.get(name)
 
 // ===== Registry =====
 

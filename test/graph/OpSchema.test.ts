@@ -360,6 +360,13 @@ describe("namedArguments", () => {
   const view = (r: Result.Result<Array<S.NamedArgument<unknown>>, OpSchemaError>) =>
     success(r).map((n) => [n.name, n.value, n.kind])
 
+  it("argumentNamed finds each argument of a schema by its name, and nothing else", () => {
+    for (const schema of [add, slice]) {
+      for (const a of schema.arguments) assert.strictEqual(S.argumentNamed(schema, a.name), a)
+      for (const name of ["", "nope", "toString", "__proto__"]) assert.isUndefined(S.argumentNamed(schema, name), name)
+    }
+  })
+
   it("positional values are kind 1, kwargs kind 2, defaults not given are omitted", () => {
     assert.deepStrictEqual(view(S.namedArguments<unknown>(add, ["x", "y"], { alpha: 2 })), [
       ["self", "x", 1],

@@ -489,8 +489,11 @@ class GraphWriter {
     const schema = this.#schema(node)
     const named = OpSchema.namedArguments(schema, node.args, node.kwargs)
     if (Result.isFailure(named)) return refuse(named.failure.message, node.name)
-    const types = new Map(schema.arguments.map((a) => [a.name, a.type]))
-    const inputs = named.success.map((a) => ({ name: a.name, arg: this.#input(a.value ?? null, types.get(a.name), node), kind: a.kind }))
+    const inputs = named.success.map((a) => ({
+      name: a.name,
+      arg: this.#input(a.value ?? null, OpSchema.argumentNamed(schema, a.name)?.type, node),
+      kind: a.kind
+    }))
     this.nodes.push({
       target: node.target,
       inputs,
