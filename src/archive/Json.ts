@@ -116,20 +116,29 @@ const mapKeys = (value: unknown, f: (k: string) => string): unknown => {
   return root
 }
 
-// Whether `f` changes a key of a JSON value, at any depth. Iterative, as `mapKeys`; it allocates only its
-// stack, which matters on the metadata of every node of a large graph, where almost no key changes.
+// Whether `f` changes a key of a JSON value, at any depth. Iterative, as `mapKeys`, on one stack kept between
+// calls (emptied before each returns), so that it allocates nothing: it runs on the metadata of every node of
+// a large graph, where almost no key changes. Neither `key` nor `unkey` calls back into it.
+const pending: Array<object> = []
 const changesKeys = (value: unknown, f: (k: string) => string): boolean => {
   if (typeof value !== "object" || value === null) return false
-  const stack: Array<object> = [value]
+  const stack = pending
+  stack.push(value)
   while (stack.length > 0) {
     const v = stack.pop()!
     if (Array.isArray(v)) {
-      for (const x of v) if (typeof x === "object" && x !== null) stack.push(x)
+      for (let i = 0; i < v.length; i++) {
+        const x: unknown = v[i]
+        if (typeof x === "object" && x !== null) stack.push(x)
+      }
       continue
     }
     for (const k in v) {
       if (!Object.hasOwn(v, k)) continue
-      if (f(k) !== k) return true
+      if (f(k) !== k) {
+        stack.length = 0
+        return true
+      }
       const x = (v as Record<string, unknown>)[k]
       if (typeof x === "object" && x !== null) stack.push(x)
     }
