@@ -222,7 +222,7 @@ const objects = (ast: SchemaAST.Objects): Decoder | null => {
     return struct(names as ReadonlyArray<string>, optional, props.map((p) => leafSource(leaf(p.type))), decoders)
   }
   const declared = new Set<PropertyKey>(names)
-  if (decoders.length === 0 && values.length === 1) return anything(indexes[0]!.type) ? anyRecord : record(values[0]!)
+  if (decoders.length === 0 && values.length === 1) return leaf(indexes[0]!.type) === "any" ? anyRecord : record(values[0]!)
   return (input) => {
     if (input === MISSING) return MISSING
     if (typeof input !== "object" || input === null || Array.isArray(input)) return INVALID
@@ -273,10 +273,6 @@ const record = (value: Decoder): Decoder => (input) => {
   }
   return out ?? input
 }
-
-// Whether a type takes any value as it is: `Unknown` or `Any`, with no check and no encoding.
-const anything = (ast: SchemaAST.AST): boolean =>
-  (ast._tag === "Unknown" || ast._tag === "Any") && ast.checks === undefined && ast.encoding === undefined
 
 // A record whose values may be anything (a `_Union` before its one key is read): `record` of a value decoder
 // that gives back every value, without a call per entry. A plain object is its own decoding.

@@ -32,6 +32,9 @@ export const MAX_DEPTH = 256
 
 // A private-use character: a stored key that starts with it is a marked name (see `key`).
 const MARK = "\uE000"
+const MARK_CODE = MARK.charCodeAt(0)
+// The mark as a JSON escape, for JSON text.
+const MARK_ESCAPE = `\\u${MARK_CODE.toString(16)}`
 const INTEGER_LIKE = /^(?:0|[1-9]\d{0,9})$/
 
 /**
@@ -48,7 +51,7 @@ export const key = (name: string): string => (marks(name) ? MARK + name : name)
 // the pattern is tried; this runs for every value a program's records look up or set by name.
 const marks = (name: string): boolean => {
   const c = name.charCodeAt(0)
-  return c === 0xe000 || (c >= 48 && c <= 57 && INTEGER_LIKE.test(name))
+  return c === MARK_CODE || (c >= 48 && c <= 57 && INTEGER_LIKE.test(name))
 }
 
 /**
@@ -211,7 +214,7 @@ const markKeys = (text: string): string => {
     out ??= []
     // The mark as its escape: text of ASCII stays one byte a character (the mark itself would double its size),
     // which JSON.parse reads faster; the key it gives is the same.
-    out.push(text.slice(last, start + 1), "\\ue000")
+    out.push(text.slice(last, start + 1), MARK_ESCAPE)
     last = start + 1
   }
   return out === undefined ? text : out.join("") + text.slice(last)

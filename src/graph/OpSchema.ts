@@ -522,14 +522,14 @@ export const namedArguments = <T>(
   const kw: ReadonlyMap<string, T> = kwargs instanceof Map
     ? kwargs
     : hasOwnKeys(kwargs) ? new Map(Object.entries(kwargs)) : NO_KWARGS
-  const { positional, names } = shapeOf(schema)
+  const { positional, byName } = shapeOf(schema)
   if (args.length > positional) {
     const detail = `${targetOf(schema)} takes ${positional} positional argument(s), got ${args.length}`
     return argumentFault(schema, "TooManyPositional", detail, (l) => positional < schema.arguments.length ? l.star : l.close)
   }
   if (kw.size > 0) {
     for (const key of kw.keys()) {
-      if (!names.has(key)) return argumentFault(schema, "UnknownKeyword", `${targetOf(schema)} has no argument '${key}'`, (l) => l.close)
+      if (!byName.has(key)) return argumentFault(schema, "UnknownKeyword", `${targetOf(schema)} has no argument '${key}'`, (l) => l.close)
     }
   }
   const out: Array<NamedArgument<T>> = []
@@ -570,12 +570,12 @@ const hasOwnKeys = (o: object): boolean => {
   return false
 }
 
-// Per schema (schemas are immutable): its count of positional arguments and its argument names.
-const shapes = new WeakMap<OpSchema, { readonly positional: number; readonly names: ReadonlyMap<string, SchemaArgument> }>()
+// Per schema (schemas are immutable): its count of positional arguments and its arguments by name.
+const shapes = new WeakMap<OpSchema, { readonly positional: number; readonly byName: ReadonlyMap<string, SchemaArgument> }>()
 const shapeOf = (schema: OpSchema) => {
   let shape = shapes.get(schema)
   if (shape === undefined) {
-    shape = { positional: schema.arguments.filter((a) => !a.kwargOnly).length, names: new Map(schema.arguments.map((a) => [a.name, a])) }
+    shape = { positional: schema.arguments.filter((a) => !a.kwargOnly).length, byName: new Map(schema.arguments.map((a) => [a.name, a])) }
     shapes.set(schema, shape)
   }
   return shape
@@ -587,7 +587,7 @@ const shapeOf = (schema: OpSchema) => {
  * @since 0.1.0
  * @category getters
  */
-export const argumentNamed = (schema: OpSchema, name: string): SchemaArgument | undefined => shapeOf(schema).names.get(name)
+export const argumentNamed = (schema: OpSchema, name: string): SchemaArgument | undefined => shapeOf(schema).byName.get(name)
 
 // ===== Registry =====
 

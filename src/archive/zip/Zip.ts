@@ -176,9 +176,12 @@ class FileReader extends yauzl.RandomAccessReader {
       cb(error, n)
     })
   }
-  // Whether bytes read ahead hold the range.
+  // The bytes read ahead that hold a range, if any do.
+  private ahead(start: number, end: number): ReadAhead | undefined {
+    return within(this.directory, start, end) ? this.directory : within(this.run, start, end) ? this.run : undefined
+  }
   holds(start: number, end: number): boolean {
-    return within(this.directory, start, end) || within(this.run, start, end)
+    return this.ahead(start, end) !== undefined
   }
   // Reads a range ahead, for the reads inside it that follow; a range that cannot be read is not kept, and
   // those reads go to the file, which reports what is wrong as it always does.
@@ -190,7 +193,7 @@ class FileReader extends yauzl.RandomAccessReader {
     })
   }
   override read(buffer: Buffer, offset: number, length: number, position: number, cb: (e: Error | null) => void) {
-    const ahead = within(this.directory, position, position + length) ? this.directory : within(this.run, position, position + length) ? this.run : undefined
+    const ahead = this.ahead(position, position + length)
     if (ahead !== undefined) {
       buffer.set(ahead.bytes.subarray(position - ahead.start, position - ahead.start + length), offset)
       return void setImmediate(() => cb(null))
@@ -751,17 +754,19 @@ export const open = (given: ZipSource): Effect.Effect<ZipReader, ArchiveError, S
       readBytes += n
       report({ archive, direction: "read", bytes: Math.min(readBytes, totalBytes), totalBytes })
     }
-    const runs = smallRuns(ends)
+    // Runs of small entries are read ahead from a file only: an archive in memory serves every read as it is.
+    const reader = readerOf(zip)
+    const file = reader instanceof FileReader ? { reader, runs: smallRuns(ends) } : undefined
     const read = (name: string): Effect.Effect<Uint8Array, ArchiveError> => {
       const entry = files.get(name)
       if (entry === undefined) return Effect.fail(at({ archive, entry: name }, "MissingEntry", "no such entry"))
       if (!zip.isOpen) return Effect.die(new Error(`${archive}: read of ${name} after the archive's scope closed`))
-      const direct = readEntry(zip, source, entry, ends.get(entry)!, { archive, entry: name }, onBytes)
-      const reader = readerOf(zip)
-      if (!(reader instanceof FileReader) || reader.holds(entry.relativeOffsetOfLocalHeader, ends.get(entry)!)) return direct
-      const run = runs(entry)
+      const bound = ends.get(entry)!
+      const direct = readEntry(zip, source, entry, bound, { archive, entry: name }, onBytes)
+      if (file === undefined || file.reader.holds(entry.relativeOffsetOfLocalHeader, bound)) return direct
+      const run = file.runs(entry)
       if (run === undefined) return direct
-      return Effect.andThen(Effect.callback<void>((resume) => reader.readAhead(run.start, run.end, () => resume(Effect.void))), direct)
+      return Effect.andThen(Effect.callback<void>((resume) => file.reader.readAhead(run.start, run.end, () => resume(Effect.void))), direct)
     }
     const readJson = (name: string): Effect.Effect<Uint8Array, ArchiveError> => {
       const size = files.get(name)?.uncompressedSize ?? 0
