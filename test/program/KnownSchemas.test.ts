@@ -33,6 +33,27 @@ describe("KnownSchemas", () => {
     assert.strictEqual(KnownSchemas.get("torch.ops.aten.add.Tensor"), KnownSchemas.get("torch.ops.aten.add.Tensor"))
   })
 
+  it("finds every schema of the table by its target, the table being sorted as the lookup's binary search needs", () => {
+    const schemas = KnownSchemas.torchTable().schemas
+    const unsorted = schemas.findIndex((text, i) => i > 0 && !(schemas[i - 1]! < text))
+    assert.strictEqual(unsorted, -1)
+    const missed: Array<string> = []
+    for (const text of schemas) {
+      // `aten::add.Tensor(...)` is called as `torch.ops.aten.add.Tensor`, `aten::relu(...)` as `torch.ops.aten.relu.default`.
+      const [ns, qualified] = text.slice(0, text.indexOf("(")).split("::") as [string, string]
+      const target = `torch.ops.${ns}.${qualified.includes(".") ? qualified : `${qualified}.default`}`
+      const found = KnownSchemas.get(target)
+      if (found === undefined || OpSchema.print(found) !== text) missed.push(`${target}: ${found === undefined ? "not found" : OpSchema.print(found)}`)
+    }
+    assert.deepStrictEqual(missed.slice(0, 10), [])
+    // Neighbours in the table whose heads share a prefix resolve to their own schemas, not the next one's.
+    assert.isUndefined(KnownSchemas.get("torch.ops.aten.ad.default"))
+    assert.isUndefined(KnownSchemas.get("torch.ops.aten.add.Tenso"))
+    assert.isUndefined(KnownSchemas.get("torch.ops.aten.add.Tensor.default"))
+    assert.isUndefined(KnownSchemas.get("torch.ops.zzzz.add.default"))
+    assert.isUndefined(KnownSchemas.get("aten.add.Tensor"))
+  })
+
   it("knows no custom operator", () => {
     assert.isUndefined(KnownSchemas.get("torch.ops.mylib.custom.default"))
     assert.isUndefined(KnownSchemas.get("torch.ops.aten.no_such_op.default"))
