@@ -226,20 +226,28 @@ const markKeys = (text: string): string => {
 const TOO_DEEP = 1
 const ROUNDED = 2
 const scan = (value: unknown, depth: number): number => {
-  if (typeof value === "number") return Number.isInteger(value) && !Number.isSafeInteger(value) ? ROUNDED : 0
+  if (typeof value === "number") return rounded(value)
   if (typeof value !== "object" || value === null) return 0
   if (depth >= MAX_DEPTH) return TOO_DEEP
+  // A member that is not an object or array is decided here, without a call: most are strings and numbers.
   let flags = 0
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length && (flags & TOO_DEEP) === 0; i++) flags |= scan(value[i], depth + 1)
+    for (let i = 0; i < value.length && (flags & TOO_DEEP) === 0; i++) {
+      const v: unknown = value[i]
+      flags |= typeof v === "object" && v !== null ? scan(v, depth + 1) : typeof v === "number" ? rounded(v) : 0
+    }
     return flags
   }
   for (const k in value) {
-    if (Object.hasOwn(value, k)) flags |= scan((value as Record<string, unknown>)[k], depth + 1)
+    if (!Object.hasOwn(value, k)) continue
+    const v = (value as Record<string, unknown>)[k]
+    flags |= typeof v === "object" && v !== null ? scan(v, depth + 1) : typeof v === "number" ? rounded(v) : 0
     if ((flags & TOO_DEEP) !== 0) break
   }
   return flags
 }
+
+const rounded = (n: number): number => Number.isInteger(n) && !Number.isSafeInteger(n) ? ROUNDED : 0
 
 // The path of the first place nested deeper than MAX_DEPTH, or undefined. The walk that builds the path is
 // iterative, so there is no recursion to overflow; each frame links to its parent, so the path is built only
@@ -645,31 +653,40 @@ class ByteWriter {
 
 // Whether `JSON.stringify` writes `value` as {@link encode} does: no bigint, no `-0`, no marked key, nothing
 // but plain objects, arrays and primitives it writes. Then the engine's own writer does the work, about
-// twice as fast as the one below.
-const plain = (value: unknown): boolean => {
-  switch (typeof value) {
+// twice as fast as the one below. A member that is not an object or array is decided in its container's loop,
+// without a call: most are strings and numbers.
+const plain = (value: unknown): boolean =>
+  typeof value === "object" && value !== null ? plainContainer(value) : plainPrimitive(value)
+
+const plainPrimitive = (v: unknown): boolean => {
+  switch (typeof v) {
     case "string":
     case "boolean":
     case "undefined":
       return true
     case "number":
-      return !Object.is(value, -0)
-    case "object": {
-      if (value === null) return true
-      if (Array.isArray(value)) {
-        for (let i = 0; i < value.length; i++) if (!plain(value[i])) return false
-        return true
-      }
-      const proto = Object.getPrototypeOf(value)
-      if (proto !== Object.prototype && proto !== null) return false
-      for (const k in value) {
-        if (k.startsWith(MARK) || !plain((value as Record<string, unknown>)[k])) return false
-      }
-      return true
-    }
+      return v !== 0 || 1 / v > 0
     default:
       return false
   }
+}
+
+const plainContainer = (value: object): boolean => {
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i]
+      if (typeof v === "object" ? v !== null && !plainContainer(v) : typeof v !== "string" && !plainPrimitive(v)) return false
+    }
+    return true
+  }
+  const proto = Object.getPrototypeOf(value)
+  if (proto !== Object.prototype && proto !== null) return false
+  for (const k in value) {
+    if (k.charCodeAt(0) === MARK_CODE) return false
+    const v = (value as Record<string, unknown>)[k]
+    if (typeof v === "object" ? v !== null && !plainContainer(v) : typeof v !== "string" && !plainPrimitive(v)) return false
+  }
+  return true
 }
 
 // `uXXXX` (the backslash already written), lower-case hex as JSON.stringify writes it.
