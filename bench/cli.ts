@@ -34,7 +34,6 @@ import * as Chain from "./chain.ts"
 
 const ROOT = nodePath.join(import.meta.dirname, "..")
 const BIN = nodePath.join(ROOT, "dist/cli/trtx.js")
-if (!fs.existsSync(BIN)) throw new Error(`${BIN} is missing: run npm run build first (npm run bench does)`)
 const SELF = nodePath.join(import.meta.dirname, "cli.ts")
 
 // Written by every measured process as it exits: its own resource usage, and its own peak resident memory.
@@ -146,6 +145,8 @@ const filesOf = (dir: string, n: number): Files => ({
  * each size in a process of its own, under a temporary folder that is removed at the end.
  */
 export const run = (sizes: ReadonlyArray<number> = [10_000, 50_000, 100_000], runs = 3): Result => {
+  // Checked here, not at import: `--prepare` and `--steps` run without the CLI, bundled too (bench/host).
+  if (!fs.existsSync(BIN)) throw new Error(`${BIN} is missing: run npm run build first (npm run bench does)`)
   const dir = fs.mkdtempSync(nodePath.join(os.tmpdir(), "trtx-bench-"))
   try {
     for (const n of sizes) measure(dir, SELF, ["--prepare", dir, String(n)])
@@ -187,8 +188,8 @@ export const run = (sizes: ReadonlyArray<number> = [10_000, 50_000, 100_000], ru
 
 // ===== Child processes =====
 
-// The inputs of one size: the module, its program plain and cross-compiled.
-const prepare = async (dir: string, n: number): Promise<void> => {
+/** Writes the inputs of one size into `dir`: the module, its program plain and cross-compiled. */
+export const prepare = async (dir: string, n: number): Promise<void> => {
   const f = filesOf(dir, n)
   const module = Chain.build(n)
   await Effect.runPromise(Tgm.writeFile(f.tgm, module))
@@ -215,8 +216,11 @@ const FLOOR: ReadonlyArray<readonly [step: string, floor: string]> = [
 // Rows printed against the floor only: neither part of the work nor counted in its total.
 const isFloor = (name: string) => name.startsWith("JSON.") || name.endsWith(WARM)
 
-// Each step of the work on one size, as the CLI runs it, timed, then the JSON floor: printed as JSON.
-const steps = async (dir: string, n: number): Promise<void> => {
+/**
+ * Times each step of the work on the inputs of one size in `dir` ({@link prepare}), as the CLI runs it, then
+ * the JSON steps again warm and the JSON floor, and prints them as JSON.
+ */
+export const steps = async (dir: string, n: number): Promise<void> => {
   const f = filesOf(dir, n)
   const out: Array<readonly [string, number]> = []
   const timed = async <A>(step: string, f: () => Promise<A>): Promise<A> => {
