@@ -19,6 +19,7 @@
  * @since 0.1.0
  */
 import { Effect, Result, Schema, SchemaIssue } from "effect"
+import { constants } from "node:buffer"
 import * as ArchiveError from "./ArchiveError.ts"
 import * as FastPath from "./FastPath.ts"
 
@@ -301,6 +302,20 @@ const formatDeepPath = (path: ReadonlyArray<string | number>): string => {
 
 const utf8 = new TextDecoder("utf-8", { fatal: true })
 
+/**
+ * The detail of a fault where decoding `bytes` bytes of UTF-8 threw `e` because no JavaScript string can
+ * hold the text (Node's `ERR_STRING_TOO_LONG`; invalid UTF-8 is a `TypeError`), or undefined for any other
+ * error. Python's strings have no such bound (docs/divergences.md).
+ *
+ * @since 0.1.0
+ * @category decoding
+ * @internal
+ */
+export const textTooLong = (e: unknown, bytes: number): string | undefined =>
+  e instanceof Error && (e as NodeJS.ErrnoException).code === "ERR_STRING_TOO_LONG"
+    ? `${bytes} bytes of text: longer than the ${constants.MAX_STRING_LENGTH} characters a JavaScript string holds`
+    : undefined
+
 // Whether this Node gives a reviver the source text of primitives (Node 22 and later do).
 const SOURCE_TEXT: boolean = (() => {
   let seen = false
@@ -415,7 +430,7 @@ export const parse = (
     try {
       text = utf8.decode(bytes)
     } catch (e) {
-      return Effect.fail(ArchiveError.at(location, "BadJson", e instanceof Error ? e.message : String(e)))
+      return Effect.fail(ArchiveError.at(location, "BadJson", textTooLong(e, bytes.byteLength) ?? (e instanceof Error ? e.message : String(e))))
     }
     const r = parseWith(text, true)
     if (Result.isSuccess(r)) return Effect.succeed(r.success)

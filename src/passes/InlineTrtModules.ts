@@ -123,7 +123,13 @@ export const prepareEngine = (
     }
     Module.setConstant(gm, engineAttr, { _tag: "ScriptObject", classFqn: EngineRecord.ENGINE_CLASS_FQN, state: source })
   }
-  const engine: PreparedEngine = { record, engineAttr, packed: crossCompile ? EngineRecord.encodeBase64(record) : [] }
+  let packed: ReadonlyArray<string> = []
+  if (crossCompile) {
+    const encoded = EngineRecord.encodeBase64(record, name)
+    if (Result.isFailure(encoded)) throw PassError.run(NAME, encoded.failure.message, { cause: encoded.failure })
+    packed = encoded.success
+  }
+  const engine: PreparedEngine = { record, engineAttr, packed }
   engines.set(child, engine)
   return engine
 }

@@ -25,7 +25,7 @@
  * @since 0.1.0
  */
 import { Result, Schema } from "effect"
-import { Buffer } from "node:buffer"
+import { Buffer, constants } from "node:buffer"
 import type { TrtModule } from "../graph/Module.ts"
 import { EngineRecordError, type EngineRecordField, type EngineRecordReason, RECORD_FIELDS } from "./EngineRecordError.ts"
 
@@ -661,15 +661,38 @@ const encodeFields = <E>(record: EngineRecord, engine: E): Array<string | E> => 
 export const encodeRaw = (record: EngineRecord): Array<string | Uint8Array> => encodeFields(record, record.engine)
 
 /**
+ * The largest engine whose base64 form is a JavaScript string: a string holds at most
+ * `buffer.constants.MAX_STRING_LENGTH` characters (2^29 - 24 in Node 24), and base64 writes 4 of them for
+ * every 3 bytes, so about 384 MiB. Python's strings have no such bound: a larger engine is one trtx cannot
+ * write in a `.pt2` (docs/divergences.md).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const MAX_BASE64_ENGINE_BYTES: number = Math.floor(constants.MAX_STRING_LENGTH / 4) * 3
+
+/**
  * The base64 form of a record (`__getstate__()`): the engine as padded RFC 4648 base64 at ENGINE_IDX. Same
- * precondition as {@link encodeRaw}. A JavaScript string holds at most about 2^29 characters, so engines past
- * roughly 384 MiB have no base64 form here: Node throws `ERR_STRING_TOO_LONG` (the HEAD no-op schema takes a
- * uint8 tensor instead).
+ * precondition as {@link encodeRaw}. An engine over {@link MAX_BASE64_ENGINE_BYTES} has none here: a
+ * `TooLarge` error at ENGINE (the HEAD no-op schema takes a uint8 tensor instead).
  *
  * @since 0.1.0
  * @category encoding
  */
-export const encodeBase64 = (record: EngineRecord): Array<string> => encodeFields(record, toBase64(record.engine))
+export const encodeBase64 = (record: EngineRecord, label?: string): Result.Result<Array<string>, EngineRecordError> =>
+  record.engine.byteLength > MAX_BASE64_ENGINE_BYTES
+    ? Result.fail(
+      new EngineRecordError({
+        reason: "TooLarge",
+        field: "ENGINE",
+        index: ENGINE_IDX,
+        detail: `the engine is ${record.engine.byteLength} bytes; its base64 form would be longer than the ` +
+          `${constants.MAX_STRING_LENGTH} characters a JavaScript string holds (engines up to ` +
+          `${MAX_BASE64_ENGINE_BYTES} bytes have one)`,
+        ...(label === undefined ? {} : { record: label })
+      })
+    )
+    : Result.succeed(encodeFields(record, toBase64(record.engine)))
 
 // ===== Names and validation =====
 

@@ -5,6 +5,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Result } from "effect"
+import { constants } from "node:buffer"
 import * as Json from "../../src/archive/Json.ts"
 
 const MARK = "\uE000"
@@ -91,4 +92,18 @@ describe("Json: JSON inside a string", () => {
     assert.strictEqual(Json.depthFault(o), '$["b c"].a["b c"].a["b c"].a["b c"].a…(244 levels)…["b c"].a["b c"].a')
     assert.isUndefined(Json.depthFault({ a: [1, { b: 2 }] }))
   })
+})
+
+describe("Json: text no string holds", () => {
+  it.effect("JSON longer than a JavaScript string holds is BadJson saying so; invalid UTF-8 is BadJson as the decoder says", () =>
+    Effect.gen(function*() {
+      // The buffer is only read, so the operating system gives it no memory of its own.
+      const n = constants.MAX_STRING_LENGTH + 1
+      const long = yield* Effect.flip(Json.parse(new Uint8Array(n), LOCATION))
+      assert.deepStrictEqual([long.fault, long.entry, long.path], ["BadJson", "e.json", undefined])
+      assert.strictEqual(long.detail, `${n} bytes of text: longer than the ${constants.MAX_STRING_LENGTH} characters a JavaScript string holds`)
+      const invalid = yield* Effect.flip(Json.parse(Uint8Array.from([0x22, 0xc3, 0x28, 0x22]), LOCATION))
+      assert.strictEqual(invalid.fault, "BadJson")
+      assert.notInclude(invalid.detail, "longer than")
+    }))
 })

@@ -170,7 +170,7 @@ const maskUnownedMetadata = (c: Case, nodes: Array<G.NodeView>): Array<G.NodeVie
 const base64Record = (fields: Module.EngineInfo, label: string): Array<string> => {
   const decoded = EngineRecord.decodeRaw(fields, label)
   if (Result.isFailure(decoded)) throw decoded.failure
-  return EngineRecord.encodeBase64(decoded.success)
+  return Result.getOrThrow(EngineRecord.encodeBase64(decoded.success))
 }
 
 const isTensor = (x: Tensor | ScriptObject): x is Tensor => x._tag === "Tensor"

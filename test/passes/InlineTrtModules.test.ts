@@ -4,7 +4,7 @@
  * ensures.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Result } from "effect"
 import * as Argument from "../../src/graph/Argument.ts"
 import * as Module from "../../src/graph/Module.ts"
 import * as Lint from "../../src/graph/Lint.ts"
@@ -161,7 +161,7 @@ describe("inlineTrtModules: rules", () => {
       ])
       // _run_on_acc_2 has an engine_state, but the no-op carries packed_engine_info.
       const rec2 = record("_run_on_acc_2", ["input0"], ["output0"])
-      assert.deepStrictEqual(noOps[1]!.args.slice(1), EngineRecord.encodeBase64(rec2))
+      assert.deepStrictEqual(noOps[1]!.args.slice(1), Result.getOrThrow(EngineRecord.encodeBase64(rec2)))
       assert.deepStrictEqual(noOps[1]!.args.slice(1), [
         "7",
         "_run_on_acc_2_engine",
@@ -195,6 +195,27 @@ describe("inlineTrtModules: rules", () => {
       assert.instanceOf(e.cause, EngineRecordError)
       assert.strictEqual((e.cause as EngineRecordError).reason, "BindingMismatch")
       assert.strictEqual((e.cause as EngineRecordError).field, "INPUT_BINDING_NAMES")
+
+      // An engine with no base64 form (its text would outgrow a JavaScript string) is refused by name, not
+      // thrown by Node. The buffer is never written, so the operating system gives it no memory.
+      const big = graphModule([
+        ph("x", meta(tval())),
+        callModule("_run_on_acc_0", "_run_on_acc_0", ["%x"], {}, [tval()]),
+        out(Argument.tuple("%_run_on_acc_0"))
+      ], (gm) =>
+        gm.children.set(
+          "_run_on_acc_0",
+          trtModule("_run_on_acc_0", ["x"], ["out"], {
+            packedEngineInfo: EngineRecord.encodeRaw(
+              record("_run_on_acc_0", ["x"], ["out"], { engine: new Uint8Array(EngineRecord.MAX_BASE64_ENGINE_BYTES + 1) })
+            )
+          })
+        ))
+      const tooLarge = yield* passError(run(big.gm, true))
+      assertPassError(tooLarge, { pass: NAME, phase: "run" })
+      assert.strictEqual((tooLarge.cause as EngineRecordError).reason, "TooLarge")
+      assert.strictEqual((tooLarge.cause as EngineRecordError).record, "_run_on_acc_0")
+      assert.include(tooLarge.detail, `${EngineRecord.MAX_BASE64_ENGINE_BYTES + 1} bytes`)
     }))
 
   it.effect("6. one output: an inserted getitem(engine, 0) with that output's meta; several: the partitioner's getitems, each with its own index's meta; no inputs or no outputs are accepted", () =>

@@ -5,6 +5,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Result, Schema } from "effect"
+import { constants } from "node:buffer"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import * as url from "node:url"
@@ -198,11 +199,11 @@ describe("sample records", () => {
             assert.strictEqual(again[ER.ENGINE_IDX], fields[ER.ENGINE_IDX], "engine bytes are not copied")
 
             // Base64: same text back, and the same record.
-            const b64 = ER.encodeBase64(r)
+            const b64 = success(ER.encodeBase64(r))
             assert.deepStrictEqual(b64, toBase64(fields), label)
             const fromB64 = yield* Effect.fromResult(ER.decodeBase64(b64, label))
             assert.deepStrictEqual(fromB64, r, label)
-            assert.deepStrictEqual(ER.encodeBase64(fromB64), b64, label)
+            assert.deepStrictEqual(success(ER.encodeBase64(fromB64)), b64, label)
           }
 
           // fromTrtModule takes engine_state where present.
@@ -215,7 +216,7 @@ describe("sample records", () => {
           // The reference exporter's cross-compile arguments are the base64 form of engine_state.
           const args = noOps.get(chosen.name)
           assert.isDefined(args, `no-op call for ${chosen.name}`)
-          assert.deepStrictEqual(args, ER.encodeBase64(chosen))
+          assert.deepStrictEqual(args, success(ER.encodeBase64(chosen)))
           assert.deepStrictEqual(yield* Effect.fromResult(ER.decodeBase64(args!)), chosen)
         }
         assert.strictEqual(noOps.size, modules.length, "one no-op call per engine")
@@ -261,7 +262,7 @@ describe("ABI 10", () => {
     assert.strictEqual(b64[ER.ENGINE_IDX], "AP+ABw==")
     const r2 = success(ER.decodeBase64(b64))
     assert.deepStrictEqual(r2, r)
-    assert.deepStrictEqual(ER.encodeBase64(r2), b64)
+    assert.deepStrictEqual(success(ER.encodeBase64(r2)), b64)
     assert.isTrue(Schema.is(ER.EngineRecord)(r))
   })
 
@@ -271,8 +272,8 @@ describe("ABI 10", () => {
     assert.deepStrictEqual(r.inputBindingNames, [])
     assert.deepStrictEqual(r.abi === "10" && r.aliasedIo, [])
     assert.deepStrictEqual(ER.encodeRaw(r), fields)
-    assert.deepStrictEqual(ER.encodeBase64(r)[ER.ENGINE_IDX], "")
-    assert.deepStrictEqual(success(ER.decodeBase64(ER.encodeBase64(r))), r)
+    assert.deepStrictEqual(success(ER.encodeBase64(r))[ER.ENGINE_IDX], "")
+    assert.deepStrictEqual(success(ER.decodeBase64(success(ER.encodeBase64(r)))), r)
   })
 
   it("sortAliasedIo puts aliased outputs in output-binding order", () => {
@@ -463,11 +464,11 @@ describe("properties", () => {
     const fromRaw = success(ER.decodeRaw(raw))
     assert.deepStrictEqual(fromRaw, r)
     assert.strictEqual(fromRaw.engine, r.engine)
-    const b64 = ER.encodeBase64(r)
+    const b64 = success(ER.encodeBase64(r))
     const fromB64 = success(ER.decodeBase64(b64))
     assert.deepStrictEqual(fromB64, r)
     assert.strictEqual(Object.getPrototypeOf(fromB64.engine), Uint8Array.prototype, "a plain Uint8Array, not a Buffer")
-    assert.deepStrictEqual(ER.encodeBase64(fromB64), b64)
+    assert.deepStrictEqual(success(ER.encodeBase64(fromB64)), b64)
   }, { arbitrary: { runs: 300 } })
 
   // Schema-generated ABI 10 records rarely alias anything (a random alias seldom names a binding), so
@@ -495,7 +496,7 @@ describe("properties", () => {
       const rec: ER.Abi10Record = { ...r, aliasedIo }
       assert.isTrue(Schema.is(ER.EngineRecord)(rec))
       assert.deepStrictEqual(success(ER.decodeRaw(ER.encodeRaw(rec))), rec)
-      assert.deepStrictEqual(success(ER.decodeBase64(ER.encodeBase64(rec))), rec)
+      assert.deepStrictEqual(success(ER.decodeBase64(success(ER.encodeBase64(rec)))), rec)
     },
     { arbitrary: { runs: 200 } }
   )
@@ -513,4 +514,21 @@ describe("properties", () => {
       }
     }
   )
+})
+
+describe("EngineRecord: engines past a string's length", () => {
+  it("the bound is the longest engine whose base64 text a string holds, and a longer one is TooLarge at ENGINE", () => {
+    const max = ER.MAX_BASE64_ENGINE_BYTES
+    const base64Length = (n: number) => Math.ceil(n / 3) * 4
+    assert.isAtMost(base64Length(max), constants.MAX_STRING_LENGTH)
+    assert.isAbove(base64Length(max + 1), constants.MAX_STRING_LENGTH)
+    // The buffer is never written, so the operating system gives it no memory.
+    const r = { ...success(ER.decodeRaw(raw7())), engine: new Uint8Array(max + 1) }
+    const e = failure(ER.encodeBase64(r, "big_engine"))
+    assert.strictEqual(e.reason, "TooLarge")
+    assert.strictEqual(e.field, "ENGINE")
+    assert.strictEqual(e.index, ER.ENGINE_IDX)
+    assert.strictEqual(e.record, "big_engine")
+    assert.include(e.message, `${max + 1} bytes`)
+  })
 })

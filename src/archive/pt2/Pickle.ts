@@ -22,6 +22,7 @@
 import { Effect, Result } from "effect"
 import { createHash } from "node:crypto"
 import { type ArchiveError, at, type Location } from "../ArchiveError.ts"
+import * as Json from "../Json.ts"
 import * as Zip from "../zip/Zip.ts"
 import * as ZipWriter from "../zip/ZipWriter.ts"
 import * as RecordVersion from "./RecordVersion.ts"
@@ -222,8 +223,8 @@ const run = (bytes: Uint8Array): PickleValue => {
     const raw = take(n)
     try {
       return utf8.decode(raw)
-    } catch {
-      return fail("invalid UTF-8")
+    } catch (e) {
+      return fail(Json.textTooLong(e, n) ?? "invalid UTF-8")
     }
   }
   const floor = () => (marks.length === 0 ? 0 : marks[marks.length - 1]!)

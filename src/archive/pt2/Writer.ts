@@ -101,7 +101,10 @@ const customState = (
     if (Result.isFailure(decoded)) {
       return Effect.fail(ArchiveError.at(location, "Unserializable", decoded.failure.message))
     }
-    return Effect.succeed(EngineRecord.encodeBase64(decoded.success))
+    const encoded = EngineRecord.encodeBase64(decoded.success, target)
+    return Result.isSuccess(encoded)
+      ? Effect.succeed(encoded.success)
+      : Effect.fail(ArchiveError.at(location, "Unserializable", encoded.failure.message))
   }
   if (obj.state.every((s): s is string => typeof s === "string")) return Effect.succeed(obj.state)
   return Effect.fail(ArchiveError.at(location, "Unserializable", `custom object ${target} holds bytes outside an engine record`))

@@ -6,6 +6,7 @@
  */
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Result, Schema } from "effect"
+import { constants } from "node:buffer"
 import * as fs from "node:fs"
 import { ArchiveError } from "../../../src/archive/ArchiveError.ts"
 import * as Pickle from "../../../src/archive/pt2/Pickle.ts"
@@ -219,6 +220,18 @@ describe("rejections, each a located BadPickle", () => {
       bad(p(0x80, 2, `c${module}\n${name}\n`, ...str("id"), 0x85, 0x52, 0x2e), 2, `${module}.${name}`)
     }
     bad(p(0x80, 2, "cos\nsystem"), 2, "newline")
+  })
+
+  it("a string that is not UTF-8, and one longer than a JavaScript string holds (as an engine's base64 past 384 MiB is)", () => {
+    bad(p(0x80, 2, 0x58, 2, 0, 0, 0, 0xc3, 0x28, 0x2e), 2, "invalid UTF-8")
+    // BINUNICODE8 of MAX_STRING_LENGTH + 1 zero bytes: valid UTF-8 that no string can hold. The buffer is only
+    // read, so the operating system gives it no memory of its own.
+    const n = constants.MAX_STRING_LENGTH + 1
+    const bytes = new Uint8Array(2 + 9 + n + 1)
+    bytes.set([0x80, 2, 0x8d])
+    new DataView(bytes.buffer).setUint32(3, n, true)
+    bytes[bytes.length - 1] = 0x2e
+    bad(bytes, 2, `BINUNICODE8 (0x8d): ${n} bytes of text: longer than the ${constants.MAX_STRING_LENGTH} characters`)
   })
 
   it("PROTO missing, not 2, or late", () => {

@@ -5,7 +5,7 @@
  * docs/conformance.md.)
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Result } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -14,6 +14,7 @@ import * as Writer from "../../../src/archive/pt2/Writer.ts"
 import * as Tgm from "../../../src/archive/tgm/Tgm.ts"
 import * as Zip from "../../../src/archive/zip/Zip.ts"
 import * as Exporter from "../../../src/passes/Exporter.ts"
+import * as EngineRecord from "../../../src/program/EngineRecord.ts"
 
 const SAMPLES = path.join(import.meta.dirname, "../../fixtures/samples")
 const CASES = ["cnn_bn", "first_gpu", "kwargs_pytree", "mlp", "multi_out", "single_engine", "synth_1k"]
@@ -118,6 +119,23 @@ describe("pt2 writer", () => {
       assert.strictEqual(e.fault, "Unserializable")
       assert.strictEqual(e.entry, "archive/data/constants/custom_obj_0")
       assert.include(e.detail, "holds bytes outside an engine record")
+    }))
+
+  it.effect("an engine too large for its base64 form is refused at its entry, naming the engine and the bound", () =>
+    Effect.gen(function*() {
+      const { ep } = yield* ours("mlp", false)
+      // The buffer is never written, so the operating system gives it no memory.
+      const engine = new Uint8Array(EngineRecord.MAX_BASE64_ENGINE_BYTES + 1)
+      const constants = new Map([...ep.constants].map(([fqn, c]) =>
+        [fqn, c._tag === "ScriptObject"
+          ? { ...c, state: EngineRecord.encodeRaw({ ...Result.getOrThrow(EngineRecord.decodeRaw(c.state)), engine }) }
+          : c]
+      ))
+      const e = yield* Effect.flip(Writer.toBytes({ ...ep, constants }))
+      assert.strictEqual(e.fault, "Unserializable")
+      assert.strictEqual(e.entry, "archive/data/constants/custom_obj_0")
+      assert.include(e.detail, "TooLarge")
+      assert.include(e.detail, `engines up to ${EngineRecord.MAX_BASE64_ENGINE_BYTES} bytes`)
     }))
 
   it.effect("a program the writer cannot express fails with Unserializable and writes no file", () =>
