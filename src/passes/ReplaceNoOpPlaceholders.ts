@@ -77,16 +77,21 @@ const replace = (given: ExportedProgram.ExportedProgram): ExportedProgram.Export
   })
   const attrs: Array<Node> = []
   // One constant per distinct record (a module called twice gives two no-ops with one record); distinct
-  // records that share a NAME get `_k` suffixes.
-  const constantOf = new Map<string, string>()
+  // records that share a NAME get `_k` suffixes. A record is keyed by its engine's base64 text as it is, then
+  // by its other fields joined: joined into one key, the engine would be copied (384 MiB of text at most).
+  const constantOf = new Map<string, Map<string, string>>()
   noOps.forEach((noOp, i) => {
     const record = records[i]!
-    const key = (noOp.args.slice(1) as ReadonlyArray<string>).join("\u0000")
-    let name = constantOf.get(key)
+    const fields = noOp.args.slice(1) as ReadonlyArray<string>
+    const engine = fields[EngineRecord.ENGINE_IDX]!
+    let byFields = constantOf.get(engine)
+    if (byFields === undefined) constantOf.set(engine, byFields = new Map())
+    const key = fields.filter((_, j) => j !== EngineRecord.ENGINE_IDX).join("\u0000")
+    let name = byFields.get(key)
     if (name === undefined) {
       name = record.name
       for (let k = 1; Module.hasAttribute(gm, name) || ep.constants.has(name); k++) name = `${record.name}_${k}`
-      constantOf.set(key, name)
+      byFields.set(key, name)
       Module.setConstant(gm, name, { _tag: "ScriptObject", classFqn: EngineRecord.ENGINE_CLASS_FQN, state: EngineRecord.encodeRaw(record) })
     }
     const constant = name

@@ -125,6 +125,28 @@ describe("replaceNoOpPlaceholders: rules", () => {
       )
     }))
 
+  it.effect("4b. one constant per distinct record: a module called twice gives one, records that differ only outside the engine give two", () =>
+    Effect.gen(function*() {
+      const same = new TextEncoder().encode("plan:shared")
+      const { gm } = graphModule([
+        ph("x", meta(tval())),
+        callModule("first", "_run_on_acc_0", ["%x"], {}, [tval()]),
+        callModule("second", "_run_on_acc_0", ["%first"], {}, [tval()]),
+        callModule("third", "_run_on_acc_1", ["%second"], {}, [tval()]),
+        out(Argument.tuple("%third"))
+      ], (gm) => {
+        // The same engine bytes under two NAMEs: two records.
+        for (const m of ["_run_on_acc_0", "_run_on_acc_1"]) {
+          gm.children.set(m, trtModule(m, ["x"], ["o"], { packedEngineInfo: EngineRecord.encodeRaw(record(m, ["x"], ["o"], { engine: same })) }))
+        }
+      })
+      const loaded = yield* run(yield* cross(gm))
+      const engines = [...loaded.constants].filter(([, c]) => c._tag === "ScriptObject" && c.classFqn === ENGINE_FQN).map(([k]) => k)
+      assert.deepStrictEqual(engines, ["_run_on_acc_0_engine", "_run_on_acc_1_engine"])
+      const calls = loaded.graphModule.graph.findNodes("call_function", EXECUTE_ENGINE)
+      assert.deepStrictEqual(calls.map((c) => (c.args[1] as { target: string }).target), ["_run_on_acc_0_engine", "_run_on_acc_0_engine", "_run_on_acc_1_engine"])
+    }))
+
   it.effect("5. execute_engine keeps the no-op's meta.val; every getitem keeps its own meta, which the export set from its own index", () =>
     Effect.gen(function*() {
       const ep = yield* cross(multiOutputEngine().gm)
