@@ -533,7 +533,11 @@ const ascii = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0))
  * @since 0.1.0
  * @category encoding
  */
-export const encodeTorchBind = (classFqn: string, state: ReadonlyArray<string>): Uint8Array => {
+export const encodeTorchBind = (classFqn: string, state: ReadonlyArray<string>): Uint8Array =>
+  ZipWriter.join(ZipWriter.pieces(torchBindChunks(classFqn, state)))
+
+// The pieces of `encodeTorchBind`'s pickle, not joined: a large engine's base64 text is one of them.
+const torchBindChunks = (classFqn: string, state: ReadonlyArray<string>): Array<Uint8Array> => {
   const problem = encodeProblem(classFqn, state)
   if (problem !== undefined) throw new RangeError(problem)
   const chunks: Array<Uint8Array> = []
@@ -575,9 +579,7 @@ export const encodeTorchBind = (classFqn: string, state: ReadonlyArray<string>):
   put()
   small.push(STOP)
   flush()
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0))
-  chunks.reduce((offset, c) => (out.set(c, offset), offset + c.length), 0)
-  return out
+  return chunks
 }
 
 // ===== Custom objects =====
@@ -630,8 +632,10 @@ export const readCustomObject = (blob: Uint8Array, location: Location): Effect.E
 
 // 40 decimal digits, as torch writes; torch draws them at random, here they are the first 16 bytes of the
 // SHA-256 of data.pkl as two zero-padded 20-digit numbers, so the same object always gives the same bytes.
-const serializationId = (pickle: Uint8Array): string => {
-  const digest = createHash("sha256").update(pickle).digest()
+const serializationId = (pickle: ReadonlyArray<Uint8Array>): string => {
+  const hash = createHash("sha256")
+  for (const chunk of pickle) hash.update(chunk)
+  const digest = hash.digest()
   return [0, 8].map((i) => digest.readBigUInt64BE(i).toString().padStart(20, "0")).join("")
 }
 
@@ -653,18 +657,30 @@ const serializationId = (pickle: Uint8Array): string => {
 export const writeCustomObject = (
   classFqn: string,
   state: ReadonlyArray<string>
-): Effect.Effect<Uint8Array, ArchiveError> =>
+): Effect.Effect<Uint8Array, ArchiveError> => Effect.map(customObjectPieces(classFqn, state), ZipWriter.join)
+
+/**
+ * {@link writeCustomObject}'s blob as the pieces written, not joined (an entry of the `.pt2`'s zip takes
+ * them as they are): an engine's base64 text is not copied again.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const customObjectPieces = (
+  classFqn: string,
+  state: ReadonlyArray<string>
+): Effect.Effect<ZipWriter.Pieces, ArchiveError> =>
   Effect.suspend(() => {
     const problem = encodeProblem(classFqn, state)
     if (problem !== undefined) {
       return Effect.fail(at({ archive: "<bytes>", entry: "archive/data.pkl" }, "BadPickle", problem))
     }
-    const pickle = encodeTorchBind(classFqn, state)
-    const entries: Array<[string, Uint8Array]> = [
-      ["archive/data.pkl", pickle],
+    const pickle = torchBindChunks(classFqn, state)
+    const entries: Array<[string, Uint8Array | ZipWriter.Pieces]> = [
+      ["archive/data.pkl", ZipWriter.pieces(pickle)],
       ["archive/version", ascii("3\n")],
       ["archive/byteorder", ascii("little")],
       ["archive/.data/serialization_id", ascii(serializationId(pickle))]
     ]
-    return ZipWriter.toBytes(entries.map(([name, data]) => ({ name, data, compress: false })))
+    return ZipWriter.toPieces(entries.map(([name, data]) => ({ name, data, compress: false })))
   })

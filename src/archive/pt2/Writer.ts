@@ -129,7 +129,7 @@ export const entries = (
 ): Effect.Effect<Array<ZipWriter.ZipWriteEntry>, ArchiveError.ArchiveError> =>
   Effect.gen(function*() {
     const out: Array<ZipWriter.ZipWriteEntry> = []
-    const put = (name: string, data: Uint8Array) => out.push({ name: `${root}/${name}`, data, compress: false })
+    const put = (name: string, data: Uint8Array | ZipWriter.Pieces) => out.push({ name: `${root}/${name}`, data, compress: false })
 
     const specs = ep.graphSignature.inputSpecs
     const params = new Set(specs.flatMap((s) => (s._tag === "Parameter" ? [s.target] : [])))
@@ -155,7 +155,7 @@ export const entries = (
       const [fqn, obj] = customObjects[i]!
       const location = { archive, entry: `${root}/data/constants/custom_obj_${i}` }
       const state = yield* customState(obj, fqn, location)
-      put(`data/constants/custom_obj_${i}`, yield* Pickle.writeCustomObject(obj.classFqn, state))
+      put(`data/constants/custom_obj_${i}`, yield* Pickle.customObjectPieces(obj.classFqn, state))
       Json.put(constants.config, fqn, { path_name: `custom_obj_${i}`, is_param: false, use_pickle: true, tensor_meta: null })
     }
     put(constantsConfig, Json.encode({ config: constants.config }))

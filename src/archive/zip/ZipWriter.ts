@@ -21,16 +21,64 @@ import * as TempFile from "./TempFile.ts"
 // ===== Models =====
 
 /**
- * One entry to write. An array of chunks is streamed into the archive without being joined.
+ * One entry to write. An array of chunks is streamed into the archive without being joined, its sizes after
+ * its data (as yazl writes a stream); {@link Pieces} are written as the one buffer they make.
  *
  * @since 0.1.0
  * @category models
  */
 export interface ZipWriteEntry {
   readonly name: string
-  readonly data: Uint8Array | ReadonlyArray<Uint8Array>
+  readonly data: Uint8Array | ReadonlyArray<Uint8Array> | Pieces
   readonly compress: boolean
 }
+
+/**
+ * One buffer given as the pieces it is made of: an entry of pieces is written byte for byte as the joined
+ * buffer would be (its CRC-32 and sizes in its local header, up to `Layout.knownLimit` bytes), without the
+ * join, which for a large engine's custom object would be a copy of hundreds of megabytes.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Pieces {
+  readonly _tag: "Pieces"
+  readonly chunks: ReadonlyArray<Uint8Array>
+  readonly byteLength: number
+}
+
+/**
+ * The pieces of a buffer made of `chunks`, in order.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const pieces = (chunks: ReadonlyArray<Uint8Array>): Pieces => ({
+  _tag: "Pieces",
+  chunks,
+  byteLength: chunks.reduce((n, c) => n + c.byteLength, 0)
+})
+
+/**
+ * The buffer the pieces make, in a fresh array.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const join = (p: Pieces): Uint8Array => {
+  const out = new Uint8Array(p.byteLength)
+  p.chunks.reduce((offset, c) => (out.set(c, offset), offset + c.byteLength), 0)
+  return out
+}
+
+// An entry's data as the chunks of one buffer (a buffer, or pieces), or undefined for a chunk list.
+const wholeChunks = (data: ZipWriteEntry["data"]): ReadonlyArray<Uint8Array> | undefined =>
+  ArrayBuffer.isView(data) ? [data] : isPieces(data) ? data.chunks : undefined
+
+const isPieces = (data: ZipWriteEntry["data"]): data is Pieces => !ArrayBuffer.isView(data) && "_tag" in data
+
+const chunksOf = (data: ZipWriteEntry["data"]): ReadonlyArray<Uint8Array> =>
+  wholeChunks(data) ?? (data as ReadonlyArray<Uint8Array>)
 
 
 const describe = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))
@@ -82,7 +130,7 @@ const pumpTo = (archive: string, entries: Iterable<ZipWriteEntry>, makeSink: () 
     const writeFailed = (cause: unknown) => abort(at({ archive }, "WriteFailed", describe(cause)))
     let totalBytes = 0
     for (const { data } of list) {
-      if (ArrayBuffer.isView(data)) totalBytes += data.byteLength
+      if (ArrayBuffer.isView(data) || isPieces(data)) totalBytes += data.byteLength
       else for (let i = 0; i < data.length; i++) totalBytes += data[i]!.byteLength
     }
     sink.on("finish", () => {
@@ -120,18 +168,32 @@ const pumpTo = (archive: string, entries: Iterable<ZipWriteEntry>, makeSink: () 
     // local header is written: its CRC-32 (and deflated bytes) go into the header. The next entry is prepared
     // while the current one's data drains into the sink, so that the CRC-32 overlaps the disk's write.
     type Prepared =
-      | { readonly _tag: "Whole"; readonly deflated: boolean; readonly crc32: number; readonly size: number; readonly packed: Uint8Array; readonly sizesAfterData: boolean }
+      | {
+        readonly _tag: "Whole"
+        readonly deflated: boolean
+        readonly crc32: number
+        readonly size: number
+        readonly packed: ReadonlyArray<Uint8Array>
+        readonly sizesAfterData: boolean
+      }
       | { readonly _tag: "Chunks" }
       | { readonly _tag: "Failed"; readonly cause: unknown }
     const prepare = (entry: ZipWriteEntry): Promise<Prepared> => {
-      const whole = ArrayBuffer.isView(entry.data) ? entry.data : undefined
-      if (!entry.compress && (whole === undefined || whole.byteLength > Layout.knownLimit)) return Promise.resolve({ _tag: "Chunks" })
+      const whole = wholeChunks(entry.data)
+      const size = whole?.reduce((n, c) => n + c.byteLength, 0)
+      if (!entry.compress && (size === undefined || size > Layout.knownLimit)) return Promise.resolve({ _tag: "Chunks" })
       try {
-        const data = whole ?? Buffer.concat(Array.from(entry.data as ReadonlyArray<Uint8Array>))
-        const crc = crc32(data)
-        const sizesAfterData = whole === undefined || whole.byteLength > Layout.knownLimit
-        const made = (packed: Uint8Array): Prepared => ({ _tag: "Whole", deflated: entry.compress, crc32: crc, size: data.byteLength, packed, sizesAfterData })
-        return entry.compress ? deflateRaw(data).then(made, (cause) => ({ _tag: "Failed", cause })) : Promise.resolve(made(data))
+        // Stored: the CRC-32 runs over the pieces as they are. Deflated: they are joined for zlib.
+        const all = chunksOf(entry.data)
+        const chunks = entry.compress && all.length !== 1 ? [Buffer.concat(Array.from(all))] : all
+        let crc = 0
+        for (const c of chunks) crc = crc32(c, crc)
+        const total = chunks.reduce((n, c) => n + c.byteLength, 0)
+        const sizesAfterData = size === undefined || size > Layout.knownLimit
+        const made = (packed: ReadonlyArray<Uint8Array>): Prepared => ({ _tag: "Whole", deflated: entry.compress, crc32: crc, size: total, packed, sizesAfterData })
+        return entry.compress
+          ? deflateRaw(chunks[0]!).then((d) => made([d]), (cause) => ({ _tag: "Failed", cause }))
+          : Promise.resolve(made(chunks))
       } catch (cause) {
         return Promise.resolve({ _tag: "Failed", cause })
       }
@@ -143,7 +205,7 @@ const pumpTo = (archive: string, entries: Iterable<ZipWriteEntry>, makeSink: () 
       await write(Layout.localHeader(header))
       let crc = 0
       let size = 0
-      for (const chunk of ArrayBuffer.isView(entry.data) ? [entry.data] : entry.data) {
+      for (const chunk of chunksOf(entry.data)) {
         if (failure !== undefined) return undefined
         crc = crc32(chunk, crc)
         size += chunk.byteLength
@@ -169,13 +231,16 @@ const pumpTo = (archive: string, entries: Iterable<ZipWriteEntry>, makeSink: () 
               name,
               deflated: prepared.deflated,
               crc32: prepared.crc32,
-              compressedSize: prepared.packed.byteLength,
+              compressedSize: prepared.packed.reduce((n, c) => n + c.byteLength, 0),
               uncompressedSize: prepared.size,
               offset,
               sizesAfterData: prepared.sizesAfterData
             }
             await write(Layout.localHeader(facts))
-            const drained = write(prepared.packed)
+            // All but the last piece drain before the next entry is prepared; the last one drains meanwhile.
+            const packed = prepared.packed
+            for (let k = 0; k < packed.length - 1; k++) await write(packed[k]!)
+            const drained = packed.length > 0 ? write(packed[packed.length - 1]!) : undefined
             next = i + 1 < list.length ? prepare(list[i + 1]!) : undefined
             await drained
             await write(Layout.dataDescriptor(facts))
@@ -241,21 +306,25 @@ export const writeFile = (path: string, entries: Iterable<ZipWriteEntry>): Effec
  * @category encoding
  */
 export const toBytes = (entries: Iterable<ZipWriteEntry>): Effect.Effect<Uint8Array, ArchiveError> =>
+  Effect.map(toPieces(entries), join)
+
+/**
+ * Writes a zip of `entries` into memory, as the pieces written (an entry's own buffers among them, not
+ * copied): for an archive that is itself an entry of another (a `.pt2`'s custom objects). The same entries
+ * always give the same bytes.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const toPieces = (entries: Iterable<ZipWriteEntry>): Effect.Effect<Pieces, ArchiveError> =>
   Effect.suspend(() => {
-    const chunks: Array<Buffer> = []
-    let size = 0
+    const chunks: Array<Uint8Array> = []
     const sink = () =>
       new Writable({
         write(chunk: Buffer, _encoding, callback) {
           chunks.push(chunk)
-          size += chunk.byteLength
           callback()
         }
       })
-    // Copied into a fresh array rather than Buffer.concat, whose small results share Node's buffer pool.
-    return pump("<bytes>", entries, sink).pipe(Effect.map(() => {
-      const out = new Uint8Array(size)
-      chunks.reduce((offset, chunk) => (out.set(chunk, offset), offset + chunk.byteLength), 0)
-      return out
-    }))
+    return pump("<bytes>", entries, sink).pipe(Effect.map(() => pieces(chunks)))
   })

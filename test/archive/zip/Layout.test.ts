@@ -1,7 +1,7 @@
 /**
  * trtx's zip records against yazl's: the layout in `Layout.ts` is the one yazl 3 writes with trtx's fixed
  * time and mode, so an archive's bytes do not depend on which of the two wrote it. Each
- * seeded case builds the same entries both ways (one buffer or a chunk list, stored or deflated, empty,
+ * seeded case builds the same entries both ways (one buffer, a chunk list or pieces, stored or deflated, empty,
  * ASCII and multi-byte names) and compares the bytes; an archive of 70,000 entries takes the zip64 end
  * records. What neither can make here cheaply (an entry or offset past 4 GiB) is checked field by field.
  */
@@ -16,8 +16,8 @@ import * as C from "../../utils/TgmCraft.ts"
 
 const options = { mtime: new Date(1980, 0, 1), mode: 0o100644, forceDosTimestamp: true }
 
-// What yazl writes for the same entries, as trtx used it: one buffer up to 1 GiB through addBuffer, anything
-// else through addReadStream with its size.
+// What yazl writes for the same entries, as trtx used it: one buffer up to 1 GiB through addBuffer (pieces
+// joined: they are written as their buffer), anything else through addReadStream with its size.
 const byYazl = (entries: ReadonlyArray<ZipWriter.ZipWriteEntry>) =>
   Effect.callback<Uint8Array>((resume) => {
     const zip = new yazl.ZipFile()
@@ -26,6 +26,7 @@ const byYazl = (entries: ReadonlyArray<ZipWriter.ZipWriteEntry>) =>
     zip.outputStream.on("end", () => resume(Effect.succeed(new Uint8Array(Buffer.concat(chunks)))))
     for (const e of entries) {
       if (ArrayBuffer.isView(e.data)) zip.addBuffer(Buffer.from(e.data), e.name, { ...options, compress: e.compress })
+      else if ("chunks" in e.data) zip.addBuffer(Buffer.from(ZipWriter.join(e.data)), e.name, { ...options, compress: e.compress })
       else {
         const size = e.data.reduce((n, c) => n + c.byteLength, 0)
         zip.addReadStream(Readable.from(e.data.map((c) => Buffer.from(c))), e.name, { ...options, compress: e.compress, size })
@@ -49,6 +50,7 @@ const randomEntries = (r: C.Prng): Array<ZipWriter.ZipWriteEntry> =>
     const name = `${i}/${r.pick(NAMES)}`
     const compress = r.next() < 0.4
     if (r.next() < 0.35) return { name, compress, data: Array.from({ length: r.int(0, 5) }, () => randomData(r)) }
+    if (r.next() < 0.3) return { name, compress, data: ZipWriter.pieces(Array.from({ length: r.int(0, 5) }, () => randomData(r))) }
     return { name, compress, data: randomData(r) }
   })
 

@@ -36,7 +36,15 @@ const small: ReadonlyArray<ZipWriter.ZipWriteEntry> = [
 ]
 
 const joined = (data: ZipWriter.ZipWriteEntry["data"]) =>
-  ArrayBuffer.isView(data) ? data : Uint8Array.from(data.flatMap((c) => [...c]))
+  ArrayBuffer.isView(data) ? data : "chunks" in data ? ZipWriter.join(data) : Uint8Array.from(data.flatMap((c) => [...c]))
+
+// The sample with its buffers given as pieces (split at random points), and nested: a zip's pieces as an entry.
+const asPieces = (entries: ReadonlyArray<ZipWriter.ZipWriteEntry>): Array<ZipWriter.ZipWriteEntry> =>
+  entries.map((e) => {
+    if (!ArrayBuffer.isView(e.data)) return e
+    const cut = Math.floor(e.data.byteLength / 3)
+    return { ...e, data: ZipWriter.pieces([e.data.subarray(0, cut), new Uint8Array(0), e.data.subarray(cut)]) }
+  })
 
 const bytes = (bytes: Uint8Array, label = "mem.zip"): Zip.ZipSource => ({ _tag: "Bytes", bytes, label })
 const file = (p: string): Zip.ZipSource => ({ _tag: "File", path: p })
@@ -120,6 +128,20 @@ describe("round trip", () => {
         assert.strictEqual(info.uncompressedSize, joined(entry.data).length)
         assert.deepStrictEqual(yield* zip.read(entry.name), joined(entry.data))
       }
+    }))
+
+  it.effect("pieces are written as the buffer they make, in memory and to a file, and a zip's pieces as an entry of another", () =>
+    Effect.gen(function*() {
+      const whole = yield* ZipWriter.toBytes(sample)
+      assert.deepStrictEqual(yield* ZipWriter.toBytes(asPieces(sample)), whole)
+      const inner = yield* ZipWriter.toPieces(asPieces(sample))
+      assert.deepStrictEqual(ZipWriter.join(inner), whole)
+      const nested = (data: ZipWriter.ZipWriteEntry["data"]) => ZipWriter.toBytes([...small, { name: "inner.zip", data, compress: false }])
+      assert.deepStrictEqual(yield* nested(inner), yield* nested(whole))
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "trtx-pieces-"))
+      yield* ZipWriter.writeFile(path.join(dir, "a.zip"), asPieces(sample))
+      assert.deepStrictEqual(new Uint8Array(fs.readFileSync(path.join(dir, "a.zip"))), whole)
+      fs.rmSync(dir, { recursive: true })
     }))
 
   it.effect("the same entries always give the same bytes", () =>
