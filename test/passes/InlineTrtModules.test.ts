@@ -178,19 +178,16 @@ describe("inlineTrtModules: rules", () => {
       assert.deepStrictEqual(gm.graph.findNodes("get_attr"), [])
       assert.deepStrictEqual([...gm.constants.keys()], [])
 
+      // One engine module (bindings x → out) holding `rec` as its packed record.
+      const holding = (rec: EngineRecord.EngineRecord) =>
+        graphModule([
+          ph("x", meta(tval())),
+          callModule("_run_on_acc_0", "_run_on_acc_0", ["%x"], {}, [tval()]),
+          out(Argument.tuple("%_run_on_acc_0"))
+        ], (gm) => gm.children.set("_run_on_acc_0", trtModule("_run_on_acc_0", ["x"], ["out"], { packedEngineInfo: EngineRecord.encodeRaw(rec) })))
+
       // Validated: a record whose bindings differ from the module's is refused, with the located fault.
-      const bad = graphModule([
-        ph("x", meta(tval())),
-        callModule("_run_on_acc_0", "_run_on_acc_0", ["%x"], {}, [tval()]),
-        out(Argument.tuple("%_run_on_acc_0"))
-      ], (gm) =>
-        gm.children.set(
-          "_run_on_acc_0",
-          trtModule("_run_on_acc_0", ["x"], ["out"], {
-            packedEngineInfo: EngineRecord.encodeRaw(record("_run_on_acc_0", ["not_x"], ["out"]))
-          })
-        ))
-      const e = yield* passError(run(bad.gm, true))
+      const e = yield* passError(run(holding(record("_run_on_acc_0", ["not_x"], ["out"])).gm, true))
       assertPassError(e, { pass: NAME, phase: "run" })
       assert.instanceOf(e.cause, EngineRecordError)
       assert.strictEqual((e.cause as EngineRecordError).reason, "BindingMismatch")
@@ -198,19 +195,7 @@ describe("inlineTrtModules: rules", () => {
 
       // An engine with no base64 form (its text would outgrow a JavaScript string) is refused by name, not
       // thrown by Node. The buffer is never written, so the operating system gives it no memory.
-      const big = graphModule([
-        ph("x", meta(tval())),
-        callModule("_run_on_acc_0", "_run_on_acc_0", ["%x"], {}, [tval()]),
-        out(Argument.tuple("%_run_on_acc_0"))
-      ], (gm) =>
-        gm.children.set(
-          "_run_on_acc_0",
-          trtModule("_run_on_acc_0", ["x"], ["out"], {
-            packedEngineInfo: EngineRecord.encodeRaw(
-              record("_run_on_acc_0", ["x"], ["out"], { engine: new Uint8Array(EngineRecord.MAX_BASE64_ENGINE_BYTES + 1) })
-            )
-          })
-        ))
+      const big = holding(record("_run_on_acc_0", ["x"], ["out"], { engine: new Uint8Array(EngineRecord.MAX_BASE64_ENGINE_BYTES + 1) }))
       const tooLarge = yield* passError(run(big.gm, true))
       assertPassError(tooLarge, { pass: NAME, phase: "run" })
       assert.strictEqual((tooLarge.cause as EngineRecordError).reason, "TooLarge")
