@@ -341,12 +341,14 @@ export type EngineRecord = Abi7Record | Abi10Record
 export type RawFields = ReadonlyArray<string | Uint8Array>
 
 /**
- * The base64 wire form: strings only, the engine base64-encoded at ENGINE_IDX.
+ * The base64 wire form: strings, the engine base64-encoded at ENGINE_IDX. The engine's base64 text may be
+ * given as its bytes (ASCII) instead of a string, as the `.pt2` reader and writer hold it: a JavaScript
+ * string holds no more than {@link MAX_BASE64_ENGINE_BYTES} of engine.
  *
  * @since 0.1.0
  * @category models
  */
-export type Base64Fields = ReadonlyArray<string>
+export type Base64Fields = ReadonlyArray<string | Uint8Array>
 
 // ===== Decoding =====
 
@@ -388,6 +390,38 @@ const fromBase64 = (s: string): Uint8Array => {
 
 const toBase64 = (bytes: Uint8Array): string =>
   Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64")
+
+// Base64 text held as bytes goes through strings of this many characters at most (a multiple of 4, so that
+// each is whole quanta): no string of the whole text is made.
+const TEXT_CHUNK = 4 * 2 ** 24
+
+// The engine of canonical base64 text given as bytes, or undefined where it is not canonical: the rule of
+// `isCanonicalBase64`, chunk by chunk (every chunk but the last is body only).
+const fromBase64Bytes = (text: Uint8Array): Uint8Array | undefined => {
+  if (text.byteLength % 4 !== 0) return undefined
+  const ascii = (from: number, to: number) => Buffer.from(text.buffer, text.byteOffset + from, to - from).toString("latin1")
+  const padding = text.byteLength === 0 ? 0 : (text[text.byteLength - 1] === 61 ? 1 : 0) + (text[text.byteLength - 2] === 61 ? 1 : 0)
+  const out = Buffer.allocUnsafeSlow(text.byteLength / 4 * 3 - padding)
+  for (let from = 0, at = 0; from < text.byteLength; from += TEXT_CHUNK) {
+    const to = Math.min(from + TEXT_CHUNK, text.byteLength)
+    const chunk = ascii(from, to)
+    const last = to === text.byteLength
+    if (last ? !isCanonicalBase64(chunk) : !BASE64_BODY.test(chunk)) return undefined
+    at += out.write(chunk, at, "base64")
+  }
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength)
+}
+
+// The base64 text of `bytes`, as ASCII bytes, made chunk by chunk (3 bytes of engine to 4 of text).
+const toBase64Bytes = (bytes: Uint8Array): Uint8Array => {
+  const out = Buffer.allocUnsafeSlow(Math.ceil(bytes.byteLength / 3) * 4)
+  let at = 0
+  for (let from = 0; from < bytes.byteLength; from += TEXT_CHUNK / 4 * 3) {
+    const to = Math.min(from + TEXT_CHUNK / 4 * 3, bytes.byteLength)
+    at += out.write(toBase64(bytes.subarray(from, to)), at, "latin1")
+  }
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength)
+}
 
 // Made once: a guard made per record was a tenth of the decoding time of a model with thousands of engines.
 const isTargetPlatform = Schema.is(TargetPlatform)
@@ -438,6 +472,8 @@ const decodeFields = (
         const hint = typeof f === "string" ? " (a base64 record? decode it with decodeBase64)" : ""
         return at("BadField", i, `the raw form holds the engine's bytes here, got ${describe(f)}${hint}`)
       }
+    } else if (i === ENGINE_IDX && f instanceof Uint8Array) {
+      // The base64 text's bytes (Base64Fields).
     } else if (typeof f !== "string") {
       return at("BadField", i, `expected a string, got ${describe(f)}`)
     }
@@ -489,8 +525,9 @@ const decodeFields = (
   if (form === "raw") {
     engine = fields[ENGINE_IDX] as Uint8Array
   } else {
-    const text = str(ENGINE_IDX)
-    if (!isCanonicalBase64(text)) {
+    const text = fields[ENGINE_IDX] as string | Uint8Array
+    const decoded = typeof text === "string" ? (isCanonicalBase64(text) ? fromBase64(text) : undefined) : fromBase64Bytes(text)
+    if (decoded === undefined) {
       return at(
         "BadBase64",
         ENGINE_IDX,
@@ -498,7 +535,7 @@ const decodeFields = (
           "only A-Z a-z 0-9 + / with a length divisible by 4 and zero padding bits round-trip"
       )
     }
-    engine = fromBase64(text)
+    engine = decoded
   }
 
   // INPUT_BINDING_NAMES, OUTPUT_BINDING_NAMES
@@ -661,10 +698,20 @@ const encodeFields = <E>(record: EngineRecord, engine: E): Array<string | E> => 
 export const encodeRaw = (record: EngineRecord): Array<string | Uint8Array> => encodeFields(record, record.engine)
 
 /**
+ * The largest engine whose base64 text fits a pickle's `BINUNICODE` string (at most 2^32 - 1 bytes), the
+ * bound of {@link encodeBase64Text}: about 3 GiB.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const MAX_BASE64_TEXT_ENGINE_BYTES: number = Math.floor((2 ** 32 - 1) / 4) * 3
+
+/**
  * The largest engine whose base64 form is a JavaScript string: a string holds at most
  * `buffer.constants.MAX_STRING_LENGTH` characters (2^29 - 24 in Node 24), and base64 writes 4 of them for
- * every 3 bytes, so about 384 MiB. Python's strings have no such bound: a larger engine is one trtx cannot
- * write in a `.pt2` (docs/divergences.md).
+ * every 3 bytes, so about 384 MiB. Python's strings have no such bound: a larger engine cannot be
+ * cross-compiled here, where it is a string argument ({@link encodeBase64Text} has no such bound;
+ * docs/divergences.md).
  *
  * @since 0.1.0
  * @category models
@@ -681,18 +728,31 @@ export const MAX_BASE64_ENGINE_BYTES: number = Math.floor(constants.MAX_STRING_L
  */
 export const encodeBase64 = (record: EngineRecord, label?: string): Result.Result<Array<string>, EngineRecordError> =>
   record.engine.byteLength > MAX_BASE64_ENGINE_BYTES
-    ? Result.fail(
-      new EngineRecordError({
-        reason: "TooLarge",
-        field: "ENGINE",
-        index: ENGINE_IDX,
-        detail: `the engine is ${record.engine.byteLength} bytes; its base64 form would be longer than the ` +
-          `${constants.MAX_STRING_LENGTH} characters a JavaScript string holds (engines up to ` +
-          `${MAX_BASE64_ENGINE_BYTES} bytes have one)`,
-        ...(label === undefined ? {} : { record: label })
-      })
-    )
+    ? Result.fail(tooLarge(record, label, `${constants.MAX_STRING_LENGTH} characters a JavaScript string holds`, MAX_BASE64_ENGINE_BYTES))
     : Result.succeed(encodeFields(record, toBase64(record.engine)))
+
+/**
+ * The base64 form of a record with the engine's text as its bytes (ASCII), made without a string of the
+ * whole text: what the `.pt2` writer pickles. An engine over {@link MAX_BASE64_TEXT_ENGINE_BYTES} is a
+ * `TooLarge` error at ENGINE.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const encodeBase64Text = (record: EngineRecord, label?: string): Result.Result<Array<string | Uint8Array>, EngineRecordError> =>
+  record.engine.byteLength > MAX_BASE64_TEXT_ENGINE_BYTES
+    ? Result.fail(tooLarge(record, label, `${2 ** 32 - 1} bytes of a pickled string`, MAX_BASE64_TEXT_ENGINE_BYTES))
+    : Result.succeed(encodeFields(record, toBase64Bytes(record.engine)))
+
+const tooLarge = (record: EngineRecord, label: string | undefined, bound: string, max: number): EngineRecordError =>
+  new EngineRecordError({
+    reason: "TooLarge",
+    field: "ENGINE",
+    index: ENGINE_IDX,
+    detail: `the engine is ${record.engine.byteLength} bytes; its base64 form would be longer than the ${bound} ` +
+      `(engines up to ${max} bytes have one)`,
+    ...(label === undefined ? {} : { record: label })
+  })
 
 // ===== Names and validation =====
 

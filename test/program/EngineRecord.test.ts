@@ -315,12 +315,31 @@ describe("rejections", () => {
     assertFault(failure(ER.decodeRaw(with_(raw7(), 0, "07"))), "UnsupportedAbi", "ABI_TARGET", 0)
   })
 
-  it("BadField: bytes outside ENGINE, a string at ENGINE in the raw form, bytes in the base64 form", () => {
+  it("BadField: bytes outside ENGINE, a string at ENGINE in the raw form; in the base64 form, bytes at ENGINE are the text's", () => {
     assertFault(failure(ER.decodeRaw(with_(raw7(), 1, bytes(1)))), "BadField", "NAME", 1, /1 bytes/)
     assertFault(failure(ER.decodeRaw(with_(raw7(), 0, bytes(55)))), "BadField", "ABI_TARGET", 0)
     assertFault(failure(ER.decodeRaw(toBase64(raw7()))), "BadField", "ENGINE", 3, /decodeBase64/)
-    const mixed = raw7() as unknown as Array<string>
-    assertFault(failure(ER.decodeBase64(mixed)), "BadField", "ENGINE", 3)
+    assertFault(failure(ER.decodeBase64(with_<string | Uint8Array>(toBase64(raw7()), 1, bytes(4)))), "BadField", "NAME", 1)
+    // A raw record given to decodeBase64: its engine's bytes are read as base64 text, which they are not.
+    assertFault(failure(ER.decodeBase64(with_<string | Uint8Array>(toBase64(raw7()), 3, Uint8Array.of(0, 1, 2, 3)))), "BadBase64", "ENGINE", 3)
+  })
+
+  it("the base64 form's engine as its text's bytes: the same record as from the string, made and read chunk by chunk", () => {
+    const ascii = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0))
+    // Sizes around the 3-byte quantum, and one past a 48 MiB chunk of engine (64 MiB of text).
+    for (const n of [0, 1, 2, 3, 4, 5, 1000, 3 * 2 ** 24 + 5]) {
+      const engine = new Uint8Array(n)
+      for (let i = 0; i < n; i += 4093) engine[i] = (i * 31) & 0xff
+      const r = { ...success(ER.decodeRaw(raw7())), engine }
+      const text = success(ER.encodeBase64Text(r))
+      const strings = success(ER.encodeBase64(r))
+      assert.deepStrictEqual(text.map((f) => (typeof f === "string" ? f : Buffer.from(f).toString("latin1"))), strings, `${n}`)
+      assert.deepStrictEqual(success(ER.decodeBase64(text)), success(ER.decodeBase64(strings)), `${n}`)
+    }
+    // Not canonical, at the end (padding bits) and in the body, as for a string.
+    for (const bad of ["AQI=x", "AR==", "AB-C", "A==="]) {
+      assertFault(failure(ER.decodeBase64(with_<string | Uint8Array>(toBase64(raw7()), 3, ascii(bad)))), "BadBase64", "ENGINE", 3)
+    }
   })
 
   it("BadDevice: not 5 tokens, non-canonical numbers, an unknown device type, an empty name", () => {

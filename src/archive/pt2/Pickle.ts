@@ -20,6 +20,7 @@
  * @since 0.1.0
  */
 import { Effect, Result } from "effect"
+import { isUtf8 } from "node:buffer"
 import { createHash } from "node:crypto"
 import { type ArchiveError, at, type Location } from "../ArchiveError.ts"
 import * as Json from "../Json.ts"
@@ -42,6 +43,7 @@ export type PickleValue =
   | number
   | bigint
   | string
+  | LongText
   | Uint8Array
   | ReadonlyArray<PickleValue>
   | Tuple
@@ -54,6 +56,45 @@ export type PickleValue =
  * @since 0.1.0
  * @category models
  */
+/**
+ * A string of more than {@link LONG_TEXT} bytes, kept as its UTF-8 bytes (checked to be UTF-8) rather than
+ * made a JavaScript string: in a torchbind state only an engine's base64 text is that long, and it is decoded
+ * from its bytes (`EngineRecord.Base64Fields`), since a string holds no more than about 512 MiB of it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class LongText {
+  readonly bytes: Uint8Array
+  constructor(bytes: Uint8Array) {
+    this.bytes = bytes
+  }
+}
+
+/**
+ * The most UTF-8 bytes of a pickled string made a JavaScript string; a longer one is a {@link LongText}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const LONG_TEXT = 2 ** 24
+
+/**
+ * The string of a pickled string, a {@link LongText} decoded; or the detail of why it has none (longer than
+ * a JavaScript string holds).
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const textOf = (value: string | LongText): Result.Result<string, string> => {
+  if (typeof value === "string") return Result.succeed(value)
+  try {
+    return Result.succeed(utf8.decode(value.bytes))
+  } catch (e) {
+    return Result.fail(Json.textTooLong(e, value.bytes.byteLength) ?? "invalid UTF-8")
+  }
+}
+
 export interface Tuple {
   readonly _tag: "Tuple"
   readonly items: ReadonlyArray<PickleValue>
@@ -172,7 +213,7 @@ class Fault {
 
 const isList = (v: unknown): v is ReadonlyArray<PickleValue> => Array.isArray(v)
 const isContainer = (v: Item): v is Container =>
-  typeof v === "object" && v !== null && !(v instanceof Uint8Array) && !(v instanceof GlobalRef)
+  typeof v === "object" && v !== null && !(v instanceof Uint8Array) && !(v instanceof GlobalRef) && !(v instanceof LongText)
 const isInteger = (v: PickleValue) => typeof v === "bigint" || (typeof v === "number" && Number.isInteger(v))
 const isDictKey = (v: PickleValue): v is DictKey => v === null || typeof v !== "object"
 const tagOf = (v: Item) => (isContainer(v) && !isList(v) ? v._tag : undefined)
@@ -182,6 +223,7 @@ const describe = (v: Item): string => {
   if (v === null) return "None"
   if (typeof v !== "object") return `a ${typeof v}`
   if (v instanceof Uint8Array) return "bytes"
+  if (v instanceof LongText) return "a string"
   if (isList(v)) return "a list"
   return v._tag === "Tuple" ? `a ${v.items.length}-tuple` : v._tag === "Dict" ? "a dict" : `a ${v.classFqn}`
 }
@@ -219,8 +261,9 @@ const run = (bytes: Uint8Array): PickleValue => {
   }
   const u8 = () => take(1)[0]!
   const u32 = () => (need(4), pos += 4, view.getUint32(pos - 4, true))
-  const text = (n: number) => {
+  const text = (n: number): string | LongText => {
     const raw = take(n)
+    if (n > LONG_TEXT) return isUtf8(raw) ? new LongText(raw) : fail("invalid UTF-8")
     try {
       return utf8.decode(raw)
     } catch (e) {
@@ -500,20 +543,22 @@ export const decode = (bytes: Uint8Array, location: Location): Result.Result<Pic
  * @since 0.1.0
  * @category getters
  */
-export const stringState = (object: TorchBindObject): ReadonlyArray<string> | undefined => {
+export const stringState = (object: TorchBindObject): ReadonlyArray<string | LongText> | undefined => {
   const { state } = object
-  return isList(state) && state.every((s) => typeof s === "string") ? (state as ReadonlyArray<string>) : undefined
+  return isList(state) && state.every((s) => typeof s === "string" || s instanceof LongText)
+    ? (state as ReadonlyArray<string | LongText>)
+    : undefined
 }
 
 // ===== Encoding =====
 
 // Why `encodeTorchBind` cannot encode these arguments, or undefined.
-const encodeProblem = (classFqn: string, state: ReadonlyArray<string>): string | undefined => {
+const encodeProblem = (classFqn: string, state: ReadonlyArray<string | Uint8Array>): string | undefined => {
   const dot = classFqn.lastIndexOf(".")
   if (!torchBindModule.test(classFqn.slice(0, dot)) || !identifier.test(classFqn.slice(dot + 1))) {
     return `class ${JSON.stringify(classFqn)} is not __torch__.torch.classes.<ns>.<Class>`
   }
-  const bad = state.findIndex((s) => !s.isWellFormed())
+  const bad = state.findIndex((s) => typeof s === "string" && !s.isWellFormed())
   return bad < 0 ? undefined : `state[${bad}] has a lone surrogate and no UTF-8 form`
 }
 
@@ -537,7 +582,8 @@ export const encodeTorchBind = (classFqn: string, state: ReadonlyArray<string>):
   ZipWriter.join(ZipWriter.pieces(torchBindChunks(classFqn, state)))
 
 // The pieces of `encodeTorchBind`'s pickle, not joined: a large engine's base64 text is one of them.
-const torchBindChunks = (classFqn: string, state: ReadonlyArray<string>): Array<Uint8Array> => {
+// A state's string may be given as its UTF-8 bytes (an engine's base64 text: `EngineRecord.encodeBase64Text`).
+const torchBindChunks = (classFqn: string, state: ReadonlyArray<string | Uint8Array>): Array<Uint8Array> => {
   const problem = encodeProblem(classFqn, state)
   if (problem !== undefined) throw new RangeError(problem)
   const chunks: Array<Uint8Array> = []
@@ -554,15 +600,17 @@ const torchBindChunks = (classFqn: string, state: ReadonlyArray<string>): Array<
   const put = () => (memo(BINPUT, LONG_BINPUT, nextMemo), nextMemo++)
   const strings = new Map<string, number>()
   const encoder = new TextEncoder()
-  const pushString = (s: string) => {
-    const id = strings.get(s)
+  // Bytes are not memoised by content: only an engine's text is given as bytes, and no other field equals it.
+  const pushString = (s: string | Uint8Array) => {
+    const id = typeof s === "string" ? strings.get(s) : undefined
     if (id !== undefined) return void memo(BINGET, LONG_BINGET, id)
-    const utf = encoder.encode(s)
+    const utf = typeof s === "string" ? encoder.encode(s) : s
     small.push(BINUNICODE)
     u32(utf.length)
     flush()
     chunks.push(utf)
-    strings.set(s, put())
+    const memoId = put()
+    if (typeof s === "string") strings.set(s, memoId)
   }
   const dot = classFqn.lastIndexOf(".")
   small.push(PROTO, 2, GLOBAL, ...ascii(`${classFqn.slice(0, dot)}\n${classFqn.slice(dot + 1)}\n`))
@@ -668,7 +716,7 @@ export const writeCustomObject = (
  */
 export const customObjectPieces = (
   classFqn: string,
-  state: ReadonlyArray<string>
+  state: ReadonlyArray<string | Uint8Array>
 ): Effect.Effect<ZipWriter.Pieces, ArchiveError> =>
   Effect.suspend(() => {
     const problem = encodeProblem(classFqn, state)

@@ -229,8 +229,17 @@ const customObject = (zip: Zip.ZipReader, folder: string, fqn: string, meta: Rec
     if (state === undefined) {
       return yield* ArchiveError.at({ ...location, path }, "BadPickle", `${fqn}: the state of ${obj.classFqn} is not a list of strings`)
     }
-    if (obj.classFqn !== EngineRecord.ENGINE_CLASS_FQN) return { _tag: "ScriptObject", classFqn: obj.classFqn, state } as const
-    const record = EngineRecord.decodeBase64(state, fqn)
+    if (obj.classFqn !== EngineRecord.ENGINE_CLASS_FQN) {
+      const strings: Array<string> = []
+      for (const s of state) {
+        const text = Pickle.textOf(s)
+        if (Result.isFailure(text)) return yield* ArchiveError.at({ ...location, path }, "BadPickle", `${fqn}: ${text.failure}`)
+        strings.push(text.success)
+      }
+      return { _tag: "ScriptObject", classFqn: obj.classFqn, state: strings } as const
+    }
+    // An engine's base64 text of more than Pickle.LONG_TEXT bytes is decoded from its bytes.
+    const record = EngineRecord.decodeBase64(state.map((s) => (s instanceof Pickle.LongText ? s.bytes : s)), fqn)
     if (Result.isFailure(record)) {
       return yield* ArchiveError.at({ ...location, path }, "SchemaMismatch", record.failure.message)
     }

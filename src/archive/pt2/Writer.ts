@@ -90,18 +90,19 @@ const payloads = (
   return Result.succeed({ files, config })
 }
 
-// The pickled state of a custom object: strings; an engine's record in its base64 (`__getstate__`) form.
+// The pickled state of a custom object: strings; an engine's record in its base64 (`__getstate__`) form, the
+// engine's text as its bytes.
 const customState = (
   obj: Tensor.ScriptObject,
   target: string,
   location: ArchiveError.Location
-): Effect.Effect<ReadonlyArray<string>, ArchiveError.ArchiveError> => {
+): Effect.Effect<ReadonlyArray<string | Uint8Array>, ArchiveError.ArchiveError> => {
   if (obj.classFqn === EngineRecord.ENGINE_CLASS_FQN) {
     const decoded = EngineRecord.decodeRaw(obj.state, target)
     if (Result.isFailure(decoded)) {
       return Effect.fail(ArchiveError.at(location, "Unserializable", decoded.failure.message))
     }
-    const encoded = EngineRecord.encodeBase64(decoded.success, target)
+    const encoded = EngineRecord.encodeBase64Text(decoded.success, target)
     return Result.isSuccess(encoded)
       ? Effect.succeed(encoded.success)
       : Effect.fail(ArchiveError.at(location, "Unserializable", encoded.failure.message))

@@ -222,16 +222,31 @@ describe("rejections, each a located BadPickle", () => {
     bad(p(0x80, 2, "cos\nsystem"), 2, "newline")
   })
 
-  it("a string that is not UTF-8, and one longer than a JavaScript string holds (as an engine's base64 past 384 MiB is)", () => {
+  it("a string that is not UTF-8, short or long; a long one kept as its bytes, whose text may be longer than a string holds", () => {
     bad(p(0x80, 2, 0x58, 2, 0, 0, 0, 0xc3, 0x28, 0x2e), 2, "invalid UTF-8")
-    // BINUNICODE8 of MAX_STRING_LENGTH + 1 zero bytes: valid UTF-8 that no string can hold. The buffer is only
-    // read, so the operating system gives it no memory of its own.
-    const n = constants.MAX_STRING_LENGTH + 1
-    const bytes = new Uint8Array(2 + 9 + n + 1)
-    bytes.set([0x80, 2, 0x8d])
-    new DataView(bytes.buffer).setUint32(3, n, true)
-    bytes[bytes.length - 1] = 0x2e
-    bad(bytes, 2, `BINUNICODE8 (0x8d): ${n} bytes of text: longer than the ${constants.MAX_STRING_LENGTH} characters`)
+    // BINUNICODE8 of n bytes of `fill`, then STOP.
+    const long = (n: number, fill: number) => {
+      const bytes = new Uint8Array(2 + 9 + n + 1).fill(fill)
+      bytes.set([0x80, 2, 0x8d])
+      new DataView(bytes.buffer).setUint32(3, n, true)
+      new DataView(bytes.buffer).setUint32(7, 0, true)
+      bytes[bytes.length - 1] = 0x2e
+      return bytes
+    }
+    const n = Pickle.LONG_TEXT + 1
+    const text = decoded(long(n, 0x41))
+    assert.instanceOf(text, Pickle.LongText)
+    assert.strictEqual((text as Pickle.LongText).bytes.byteLength, n)
+    assert.deepStrictEqual(Pickle.textOf(text as Pickle.LongText), Result.succeed("A".repeat(n)))
+    assert.strictEqual(typeof decoded(long(Pickle.LONG_TEXT, 0x41)), "string")
+    bad(long(n, 0xff), 2, "invalid UTF-8")
+    // MAX_STRING_LENGTH + 1 zero bytes: valid UTF-8 that no string can hold. The buffer is only read, so the
+    // operating system gives it no memory of its own.
+    const tooLong = new Pickle.LongText(new Uint8Array(constants.MAX_STRING_LENGTH + 1))
+    assert.deepStrictEqual(
+      Pickle.textOf(tooLong),
+      Result.fail(`${constants.MAX_STRING_LENGTH + 1} bytes of text: longer than the ${constants.MAX_STRING_LENGTH} characters a JavaScript string holds`)
+    )
   })
 
   it("PROTO missing, not 2, or late", () => {

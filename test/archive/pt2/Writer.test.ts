@@ -10,6 +10,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as Pickle from "../../../src/archive/pt2/Pickle.ts"
+import * as Reader from "../../../src/archive/pt2/Reader.ts"
 import * as Writer from "../../../src/archive/pt2/Writer.ts"
 import * as Tgm from "../../../src/archive/tgm/Tgm.ts"
 import * as Zip from "../../../src/archive/zip/Zip.ts"
@@ -121,11 +122,27 @@ describe("pt2 writer", () => {
       assert.include(e.detail, "holds bytes outside an engine record")
     }))
 
-  it.effect("an engine too large for its base64 form is refused at its entry, naming the engine and the bound", () =>
+  it.effect("an engine whose base64 text is longer than Pickle.LONG_TEXT is written from bytes and read back from bytes, equal", () =>
+    Effect.gen(function*() {
+      const { ep } = yield* ours("mlp", false)
+      const engine = new Uint8Array(Math.ceil(Pickle.LONG_TEXT / 4) * 3 + 7)
+      for (let i = 0; i < engine.length; i += 997) engine[i] = (i * 13) & 0xff
+      const constants = new Map([...ep.constants].map(([fqn, c]) =>
+        [fqn, c._tag === "ScriptObject"
+          ? { ...c, state: EngineRecord.encodeRaw({ ...Result.getOrThrow(EngineRecord.decodeRaw(c.state)), engine }) }
+          : c]
+      ))
+      const back = yield* Reader.readBytes(yield* Writer.toBytes({ ...ep, constants }))
+      const engines = [...back.program.constants.values()].flatMap((c) => c._tag === "ScriptObject" ? [Result.getOrThrow(EngineRecord.decodeRaw(c.state)).engine] : [])
+      assert.strictEqual(engines.length, [...ep.constants.values()].filter((c) => c._tag === "ScriptObject").length)
+      for (const e of engines) assert.isTrue(Buffer.from(e).equals(Buffer.from(engine)))
+    }))
+
+  it.effect("an engine too large for a pickled string is refused at its entry, naming the engine and the bound", () =>
     Effect.gen(function*() {
       const { ep } = yield* ours("mlp", false)
       // The buffer is never written, so the operating system gives it no memory.
-      const engine = new Uint8Array(EngineRecord.MAX_BASE64_ENGINE_BYTES + 1)
+      const engine = new Uint8Array(EngineRecord.MAX_BASE64_TEXT_ENGINE_BYTES + 1)
       const constants = new Map([...ep.constants].map(([fqn, c]) =>
         [fqn, c._tag === "ScriptObject"
           ? { ...c, state: EngineRecord.encodeRaw({ ...Result.getOrThrow(EngineRecord.decodeRaw(c.state)), engine }) }
@@ -135,7 +152,7 @@ describe("pt2 writer", () => {
       assert.strictEqual(e.fault, "Unserializable")
       assert.strictEqual(e.entry, "archive/data/constants/custom_obj_0")
       assert.include(e.detail, "TooLarge")
-      assert.include(e.detail, `engines up to ${EngineRecord.MAX_BASE64_ENGINE_BYTES} bytes`)
+      assert.include(e.detail, `engines up to ${EngineRecord.MAX_BASE64_TEXT_ENGINE_BYTES} bytes`)
     }))
 
   it.effect("a program the writer cannot express fails with Unserializable and writes no file", () =>
