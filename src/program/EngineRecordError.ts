@@ -27,7 +27,7 @@ export const EngineRecordReason = Schema.Literals([
   "BadBase64", // ENGINE in the base64 form is not canonical RFC 4648 base64 with `=` padding
   "BadAliasedIo", // ALIASED_IO is not `out@in@kind` records joined with `%`, or names no such binding
   "BindingMismatch", // the record's binding names differ from those of the module that holds it
-  "TooLarge" // ENGINE is too large for its base64 form to be a JavaScript string (EngineRecord.MAX_BASE64_ENGINE_BYTES)
+  "TooLarge" // ENGINE is too large for its base64 form: a string (MAX_BASE64_ENGINE_BYTES) or pickled text (MAX_BASE64_TEXT_ENGINE_BYTES)
 ])
 
 /**

@@ -17,6 +17,9 @@
  * bytes (no recursion), checks every length against the bytes that remain before taking them, never lets a
  * container hold itself, and bounds the nesting depth, so its time and memory are linear in the input.
  *
+ * A string of more than {@link LONG_TEXT} bytes (an engine's base64 text) is read, and may be written, as its
+ * bytes: a JavaScript string holds no more than about 512 MiB.
+ *
  * @since 0.1.0
  */
 import { Effect, Result } from "effect"
@@ -50,12 +53,6 @@ export type PickleValue =
   | Dict
   | TorchBindObject
 
-/**
- * A pickled tuple.
- *
- * @since 0.1.0
- * @category models
- */
 /**
  * A string of more than {@link LONG_TEXT} bytes, kept as its UTF-8 bytes (checked to be UTF-8) rather than
  * made a JavaScript string: in a torchbind state only an engine's base64 text is that long, and it is decoded
@@ -95,6 +92,12 @@ export const textOf = (value: string | LongText): Result.Result<string, string> 
   }
 }
 
+/**
+ * A pickled tuple.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface Tuple {
   readonly _tag: "Tuple"
   readonly items: ReadonlyArray<PickleValue>
