@@ -8,7 +8,8 @@
  * and the fallback graph.
  *
  * Run as a script, it writes modules of the given sizes: `node bench/chain.ts DIR 10000 100000` writes
- * `DIR/chain_10000.tgm` and `DIR/chain_100000.tgm`.
+ * `DIR/chain_10000.tgm` and `DIR/chain_100000.tgm`; `node bench/chain.ts DIR --engine-mib 380` writes the
+ * 200-node module with a stand-in engine of 380 MiB, `DIR/engine_380mib.tgm`.
  */
 import { Effect } from "effect"
 import * as fs from "node:fs"
@@ -25,12 +26,24 @@ import * as EngineRecord from "../src/program/EngineRecord.ts"
 const val: Val = {
   tensor: { shape: [8, 64], stride: [64, 1], storage_offset: 0, dtype: "float32", device: "cuda:0", requires_grad: false }
 }
-const engineBytes = new TextEncoder().encode("TRTSTUB1 uid=chain outs=float32:8x64\n")
+const HEADER = "TRTSTUB1 uid=chain outs=float32:8x64\n"
+const engineBytes = new TextEncoder().encode(HEADER)
+
+/**
+ * A stand-in engine of `mib` MiB: the stand-in runtime's header (the reference tools run it), then filler
+ * bytes, the same every time; for the large-engine figures of docs/benchmarks.md.
+ */
+export const largeEngine = (mib: number): Uint8Array => {
+  const bytes = new Uint8Array(mib * 2 ** 20)
+  bytes.set(engineBytes)
+  for (let i = engineBytes.length; i < bytes.length; i++) bytes[i] = (i * 2654435761) >>> 24
+  return bytes
+}
 const OPS = ["torch.ops.aten.add.Tensor", "torch.ops.aten.mul.Tensor", "torch.ops.aten.relu.default", "torch.ops.aten.neg.default"]
 const WEIGHT_EVERY = 64
 
-/** A compiled module of about `n` nodes whose fallback graph is one chain of aten ops. */
-export const build = (n: number): Module.GraphModule => {
+/** A compiled module of about `n` nodes whose fallback graph is one chain of aten ops, with `engine`. */
+export const build = (n: number, engine: Uint8Array = engineBytes): Module.GraphModule => {
   const root = new Module.GraphModule(new Graph())
   const g = root.graph
   const x = g.placeholder("x", { meta: { val } })
@@ -38,7 +51,7 @@ export const build = (n: number): Module.GraphModule => {
     abi: "7",
     name: "_run_on_acc_0_engine",
     device: { gpuId: 0, major: 9, minor: 0, deviceType: 0, deviceName: "NVIDIA H100 80GB HBM3" },
-    engine: engineBytes,
+    engine,
     inputBindingNames: ["x0"],
     outputBindingNames: ["y0"],
     hardwareCompatible: false,
@@ -52,7 +65,7 @@ export const build = (n: number): Module.GraphModule => {
     inputBindingNames: ["x0"],
     outputBindingNames: ["y0"]
   }))
-  const engine = g.callModule("_run_on_acc_0", [x], {}, { meta: { val } })
+  const call = g.callModule("_run_on_acc_0", [x], {}, { meta: { val } })
 
   const sub = new Module.GraphModule(new Graph())
   const blocks = new Module.PlainModule()
@@ -84,7 +97,7 @@ export const build = (n: number): Module.GraphModule => {
   }
   s.output(prev)
   root.children.set("_run_on_gpu_1", sub)
-  const out = g.callModule("_run_on_gpu_1", [engine], {}, { meta: { val } })
+  const out = g.callModule("_run_on_gpu_1", [call], {}, { meta: { val } })
   g.output(Argument.tuple(out))
   return root
 }
@@ -95,12 +108,20 @@ export const write = (dir: string, n: number): Promise<string> => {
   return Effect.runPromise(Tgm.writeFile(path, build(n))).then(() => path)
 }
 
+/** Writes the 200-node chain with an engine of `mib` MiB to `dir/engine_<mib>mib.tgm` and returns the path. */
+export const writeLargeEngine = (dir: string, mib: number): Promise<string> => {
+  const path = nodePath.join(dir, `engine_${mib}mib.tgm`)
+  return Effect.runPromise(Tgm.writeFile(path, build(200, largeEngine(mib)))).then(() => path)
+}
+
 if (import.meta.main) {
-  const [dir, ...sizes] = process.argv.slice(2)
-  if (dir === undefined || sizes.length === 0) {
-    console.error("usage: node bench/chain.ts DIR N [N ...]")
+  const [dir, ...rest] = process.argv.slice(2)
+  const mib = rest[0] === "--engine-mib" ? Number(rest[1]) : undefined
+  if (dir === undefined || (mib === undefined ? rest.length === 0 : !(mib > 0))) {
+    console.error("usage: node bench/chain.ts DIR N [N ...] | node bench/chain.ts DIR --engine-mib M")
     process.exit(2)
   }
   fs.mkdirSync(dir, { recursive: true })
-  for (const n of sizes) console.log(await write(dir, Number(n)))
+  if (mib !== undefined) console.log(await writeLargeEngine(dir, mib))
+  else for (const n of rest) console.log(await write(dir, Number(n)))
 }
