@@ -549,5 +549,10 @@ describe("EngineRecord: engines past a string's length", () => {
     assert.strictEqual(e.index, ER.ENGINE_IDX)
     assert.strictEqual(e.record, "big_engine")
     assert.include(e.message, `${max + 1} bytes`)
+    // As text for a pickle, the bound is BINUNICODE's 2^32 - 1 bytes: the engine above is within it.
+    assert.isAtMost(base64Length(ER.MAX_BASE64_TEXT_ENGINE_BYTES), 2 ** 32 - 1)
+    assert.isAbove(base64Length(ER.MAX_BASE64_TEXT_ENGINE_BYTES + 1), 2 ** 32 - 1)
+    const past = failure(ER.encodeBase64Text({ ...r, engine: new Uint8Array(ER.MAX_BASE64_TEXT_ENGINE_BYTES + 1) }))
+    assert.deepStrictEqual([past.reason, past.field, past.index], ["TooLarge", "ENGINE", ER.ENGINE_IDX])
   })
 })
