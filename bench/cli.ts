@@ -33,7 +33,8 @@ import * as Report from "../src/report/Report.ts"
 import * as Chain from "./chain.ts"
 
 const ROOT = nodePath.join(import.meta.dirname, "..")
-const BIN = nodePath.join(ROOT, "dist/cli/trtx.js")
+/** The shipped CLI, as `npm run build` makes it. */
+export const BIN = nodePath.join(ROOT, "dist/cli/trtx.js")
 const SELF = nodePath.join(import.meta.dirname, "cli.ts")
 
 // Written by every measured process as it exits: its own resource usage, and its own peak resident memory.
@@ -78,14 +79,15 @@ export interface Result {
   readonly steps: ReadonlyArray<StepRow>
 }
 
-const median = (xs: ReadonlyArray<number>): number => {
+/** The median of `xs`. */
+export const median = (xs: ReadonlyArray<number>): number => {
   const s = [...xs].sort((a, b) => a - b)
   const m = Math.floor(s.length / 2)
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
 }
 
-// Runs `node [flags] script args` once; fails loudly when the process does.
-const measure = (dir: string, script: string, args: ReadonlyArray<string>): { readonly run: Run; readonly stdout: string } => {
+/** Runs `node script args` once in a fresh process, in `dir`'s scratch; fails loudly when the process does. */
+export const measure = (dir: string, script: string, args: ReadonlyArray<string>): { readonly run: Run; readonly stdout: string } => {
   const usageFile = nodePath.join(dir, "usage.json")
   fs.rmSync(usageFile, { force: true })
   const t0 = performance.now()

@@ -4,6 +4,7 @@
  */
 import * as os from "node:os"
 import * as CliBench from "./cli.ts"
+import * as EnginesBench from "./engines.ts"
 import * as ExporterBench from "./exporter.ts"
 import * as GpuBench from "./gpu.ts"
 import * as GraphBench from "./graph.ts"
@@ -123,6 +124,9 @@ if (gpu._tag === "Skipped") {
     console.log(`${r.direction}  ${r.path.padEnd(40)}${r.medianGBps.toFixed(2).padStart(8)}${r.bestGBps.toFixed(2).padStart(8)}  ${verdict}`)
   }
 }
+
+console.log("\nLarge engines: bench/chain.ts's module with a stand-in engine, through the CLI, each command a cold process; median of two runs")
+for (const line of EnginesBench.lines(EnginesBench.run())) console.log(line)
 
 // Whole processes last: they share the machine with nothing of this process's own.
 const runs = Number(process.env.TRTX_BENCH_RUNS ?? 3)
