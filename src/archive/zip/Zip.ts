@@ -24,10 +24,11 @@
 import { Effect, type Scope } from "effect"
 import * as fs from "node:fs"
 import { Readable } from "node:stream"
-import { crc32, inflateRaw } from "node:zlib"
+import { inflateRaw } from "node:zlib"
 import * as yauzl from "yauzl"
 import { type ArchiveError, type ArchiveFault, at, type Location } from "../ArchiveError.ts"
 import { Limits, ReadWholeBytes } from "../Limits.ts"
+import * as Crc32 from "./Crc32.ts"
 import * as EntryName from "./EntryName.ts"
 import { Progress } from "./Progress.ts"
 
@@ -577,7 +578,7 @@ const readStored = (reader: FileReader, entry: yauzl.Entry, start: number, locat
     let crc = 0
     const step = (offset: number, previous: number) => {
       if (offset === size) {
-        crc = crc32(target.subarray(previous, offset), crc)
+        crc = Crc32.update(crc, target.subarray(previous, offset))
         if (crc !== entry.crc32) return fail("CorruptZip", "CRC-32 mismatch")
         return resume(Effect.succeed(new Uint8Array(target.buffer, target.byteOffset, size)))
       }
@@ -588,7 +589,7 @@ const readStored = (reader: FileReader, entry: yauzl.Entry, start: number, locat
         onBytes(length)
         step(offset + length, offset)
       })
-      crc = crc32(target.subarray(previous, offset), crc)
+      crc = Crc32.update(crc, target.subarray(previous, offset))
     }
     step(0, 0)
     return Effect.sync(() => {
@@ -602,7 +603,7 @@ const viewStored = (bytes: Uint8Array, entry: yauzl.Entry, start: number, locati
     const end = start + entry.uncompressedSize
     if (end > bytes.byteLength) return Effect.fail(at(location, "CorruptZip", `entry data would end at ${end}, past ${bytes.byteLength}`))
     const view = bytes.subarray(start, end)
-    if (crc32(view) !== entry.crc32) return Effect.fail(at(location, "CorruptZip", "CRC-32 mismatch"))
+    if (Crc32.update(0, view) !== entry.crc32) return Effect.fail(at(location, "CorruptZip", "CRC-32 mismatch"))
     onBytes(view.byteLength)
     return Effect.succeed(view)
   })
@@ -639,7 +640,7 @@ const inflate = (zip: yauzl.ZipFile, entry: yauzl.Entry, start: number, location
         if (offset + chunk.length > size) return settle(fail("CorruptZip", `more than the declared ${size} bytes`))
         target.set(chunk, offset)
         offset += chunk.length
-        crc = crc32(chunk, crc)
+        crc = Crc32.update(crc, chunk)
         onBytes(chunk.length)
       })
       opened.on("end", () => {
@@ -686,7 +687,7 @@ const inflateWhole = (bytes: Uint8Array, entry: yauzl.Entry, start: number, loca
       }
       if (out.byteLength > size) return fail("CorruptZip", `more than the declared ${size} bytes`)
       if (out.byteLength !== size) return fail("CorruptZip", `${out.byteLength} bytes, declared ${size}`)
-      if (crc32(out) !== entry.crc32) return fail("CorruptZip", "CRC-32 mismatch")
+      if (Crc32.update(0, out) !== entry.crc32) return fail("CorruptZip", "CRC-32 mismatch")
       onBytes(size)
       resume(Effect.succeed(new Uint8Array(out.buffer, out.byteOffset, size)))
     })

@@ -11,8 +11,9 @@ import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import { Writable } from "node:stream"
-import { crc32, deflateRaw as zlibDeflateRaw } from "node:zlib"
+import { deflateRaw as zlibDeflateRaw } from "node:zlib"
 import { type ArchiveError, at } from "../ArchiveError.ts"
+import * as Crc32 from "./Crc32.ts"
 import * as EntryName from "./EntryName.ts"
 import * as Layout from "./Layout.ts"
 import { type Event as ProgressEvent, Progress } from "./Progress.ts"
@@ -86,6 +87,10 @@ const describe = (cause: unknown): string => (cause instanceof Error ? cause.mes
 // ===== Writing =====
 
 
+// A file stream fails a write of more than 2^31 - 1 bytes ("A system error occurred: undefined returned
+// undefined"): a weight or engine of 2 GiB and more is handed to it in views of at most this many bytes.
+const WRITE_SLICE = 2 ** 30
+
 const deflateRaw = (data: Uint8Array): Promise<Uint8Array> =>
   new Promise((resolve, reject) => zlibDeflateRaw(data, { level: 6 }, (error, out) => (error === null ? resolve(out) : reject(error))))
 
@@ -150,6 +155,7 @@ const pumpTo = (archive: string, entries: Iterable<ZipWriteEntry>, makeSink: () 
     // Bytes into the sink, waiting for it to drain; `offset` is where the next byte lands.
     let offset = 0
     const write = (chunk: Uint8Array): Promise<void> | undefined => {
+      if (chunk.byteLength > WRITE_SLICE) return writeSlices(chunk)
       offset += chunk.byteLength
       report({ archive, direction: "write", bytes: Math.min(offset, totalBytes), totalBytes })
       if (sink.write(chunk)) return undefined
@@ -162,6 +168,11 @@ const pumpTo = (archive: string, entries: Iterable<ZipWriteEntry>, makeSink: () 
         sink.on("drain", settle)
         sink.on("close", settle)
       })
+    }
+    const writeSlices = async (chunk: Uint8Array): Promise<void> => {
+      for (let at = 0; at < chunk.byteLength && failure === undefined; at += WRITE_SLICE) {
+        await write(chunk.subarray(at, Math.min(at + WRITE_SLICE, chunk.byteLength)))
+      }
     }
     const encoder = new TextEncoder()
     // An entry given as one buffer of at most Layout.knownLimit bytes, or deflated, is prepared before its
@@ -187,7 +198,7 @@ const pumpTo = (archive: string, entries: Iterable<ZipWriteEntry>, makeSink: () 
         const all = chunksOf(entry.data)
         const chunks = entry.compress && all.length !== 1 ? [Buffer.concat(Array.from(all))] : all
         let crc = 0
-        for (const c of chunks) crc = crc32(c, crc)
+        for (const c of chunks) crc = Crc32.update(crc, c)
         const total = chunks.reduce((n, c) => n + c.byteLength, 0)
         const sizesAfterData = size === undefined || size > Layout.knownLimit
         const made = (packed: ReadonlyArray<Uint8Array>): Prepared => ({ _tag: "Whole", deflated: entry.compress, crc32: crc, size: total, packed, sizesAfterData })
@@ -207,7 +218,7 @@ const pumpTo = (archive: string, entries: Iterable<ZipWriteEntry>, makeSink: () 
       let size = 0
       for (const chunk of chunksOf(entry.data)) {
         if (failure !== undefined) return undefined
-        crc = crc32(chunk, crc)
+        crc = Crc32.update(crc, chunk)
         size += chunk.byteLength
         await write(chunk)
       }

@@ -4,9 +4,11 @@ import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { crc32 } from "node:zlib"
 import * as yazl from "yazl"
 import { ArchiveError } from "../../../src/archive/ArchiveError.ts"
 import * as Limits from "../../../src/archive/Limits.ts"
+import * as Crc32 from "../../../src/archive/zip/Crc32.ts"
 import * as Progress from "../../../src/archive/zip/Progress.ts"
 import * as Zip from "../../../src/archive/zip/Zip.ts"
 import * as ZipWriter from "../../../src/archive/zip/ZipWriter.ts"
@@ -143,6 +145,26 @@ describe("round trip", () => {
       assert.deepStrictEqual(new Uint8Array(fs.readFileSync(path.join(dir, "a.zip"))), whole)
       fs.rmSync(dir, { recursive: true })
     }))
+
+  it.effect("an entry over 2 GiB goes to the sink in views of at most 1 GiB (a file stream fails a larger write), its CRC-32 over them all", () =>
+    Effect.gen(function*() {
+      // Zeros never written, so the operating system gives them no memory; only the CRC-32 reads them.
+      const data = new Uint8Array(2 ** 31 + 5)
+      const out = yield* ZipWriter.toPieces([{ name: "big", data, compress: false }])
+      assert.isAtMost(Math.max(...out.chunks.map((c) => c.byteLength)), 2 ** 30)
+      const views = out.chunks.filter((c) => c.buffer === data.buffer)
+      assert.deepStrictEqual(views.map((c) => c.byteLength), [2 ** 30, 2 ** 30, 5])
+      // The CRC-32 in the data descriptor (sizes after the data) is zlib's over the whole, summed in slices.
+      const descriptor = out.chunks[out.chunks.indexOf(views[2]!) + 1]!
+      assert.strictEqual(new DataView(descriptor.buffer, descriptor.byteOffset).getUint32(4, true), Crc32.update(0, data))
+      assert.strictEqual(Crc32.update(0, data), crc32(data.subarray(2 ** 30), crc32(data.subarray(0, 2 ** 30))))
+      // Past 4 GiB, zlib's own CRC-32 of the whole is wrong (it counts the length in 32 bits); the slices are not.
+      const huge = new Uint8Array(2 ** 32 + 5)
+      huge[2 ** 32 + 1] = 1
+      const sliced = crc32(huge.subarray(2 ** 31), crc32(huge.subarray(0, 2 ** 31)))
+      assert.strictEqual(Crc32.update(0, huge), sliced)
+      assert.notStrictEqual(crc32(huge), sliced)
+    }), 60_000)
 
   it.effect("the same entries always give the same bytes", () =>
     Effect.gen(function*() {
