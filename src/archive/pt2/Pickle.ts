@@ -83,14 +83,8 @@ export const LONG_TEXT = 2 ** 24
  * @since 0.1.0
  * @category getters
  */
-export const textOf = (value: string | LongText): Result.Result<string, string> => {
-  if (typeof value === "string") return Result.succeed(value)
-  try {
-    return Result.succeed(utf8.decode(value.bytes))
-  } catch (e) {
-    return Result.fail(Json.textTooLong(e, value.bytes.byteLength) ?? "invalid UTF-8")
-  }
-}
+export const textOf = (value: string | LongText): Result.Result<string, string> =>
+  typeof value === "string" ? Result.succeed(value) : decodeText(value.bytes)
 
 /**
  * A pickled tuple.
@@ -234,6 +228,15 @@ const describe = (v: Item): string => {
 // Strict UTF-8 that keeps a leading BOM as a character, so a decoded string re-encodes to the same bytes.
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
 
+// The string of UTF-8 bytes, or why there is none: not UTF-8, or longer than a string holds.
+const decodeText = (bytes: Uint8Array): Result.Result<string, string> => {
+  try {
+    return Result.succeed(utf8.decode(bytes))
+  } catch (e) {
+    return Result.fail(Json.textTooLong(e, bytes.byteLength) ?? "invalid UTF-8")
+  }
+}
+
 // The stack machine. Python's MARK semantics: values pushed before the innermost MARK are out of reach
 // until that MARK is closed. A container becomes immutable ("sealed") once it is placed into another
 // value; as every cycle would need a sealed container to grow, none can be built.
@@ -267,11 +270,8 @@ const run = (bytes: Uint8Array): PickleValue => {
   const text = (n: number): string | LongText => {
     const raw = take(n)
     if (n > LONG_TEXT) return isUtf8(raw) ? new LongText(raw) : fail("invalid UTF-8")
-    try {
-      return utf8.decode(raw)
-    } catch (e) {
-      return fail(Json.textTooLong(e, n) ?? "invalid UTF-8")
-    }
+    const decoded = decodeText(raw)
+    return Result.isSuccess(decoded) ? decoded.success : fail(decoded.failure)
   }
   const floor = () => (marks.length === 0 ? 0 : marks[marks.length - 1]!)
   const top = (): Item => (stack.length <= floor() ? fail("stack underflow") : stack[stack.length - 1]!)
@@ -541,7 +541,8 @@ export const decode = (bytes: Uint8Array, location: Location): Result.Result<Pic
 }
 
 /**
- * The state of a torchbind object when it is a list of strings (Torch-TensorRT's `TRTEngine::serialize()`).
+ * The state of a torchbind object when it is a list of strings (Torch-TensorRT's `TRTEngine::serialize()`),
+ * a string of more than {@link LONG_TEXT} bytes as its {@link LongText}.
  *
  * @since 0.1.0
  * @category getters
